@@ -1,0 +1,123 @@
+"""Inkwright: a plugin-based studio for AI writing workflows.
+
+``create_app`` only wires — configuration, extensions, plugins, blueprints — in that
+order; nothing heavy happens at import time (flaskr's habit).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+from sqlalchemy import event
+
+from . import envelope
+from .api import build_api
+from .auth.passwords import PasswordHasher
+from .auth.throttle import LoginThrottle
+from .cli import register_cli
+from .config import SETTINGS, load_config, sqlalchemy_url, validate
+from .events import EventBus
+from .extensions import csrf, db, login_manager, migrate
+from .migrations import MIGRATIONS_DIRECTORY
+from .plugins import discover, install_plugins
+from .queue import RedisConnector
+from .repositories import RepositoryCache, RepositoryMetrics
+from .state import EXTENSION_KEY, InkwrightState
+from .version import __version__
+from .web import register_web
+
+__all__ = ["__version__", "create_app"]
+
+
+def _flask_settings(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Flask and extension keys derived from Inkwright's own settings."""
+    url = sqlalchemy_url(values["DATABASE_URL"])
+    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        # Web threads and a worker share one file: wait for a lock rather than fail at once.
+        engine_options["connect_args"] = {"timeout": 30}
+    secure = values["SECURE_COOKIES"]
+    return {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "TESTING": values["ENV"] == "testing",
+        "SESSION_COOKIE_NAME": "inkwright_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure,
+        "WTF_CSRF_TIME_LIMIT": None,
+        # CSRF is checked by app.web.protect_forms, which knows what to exempt.
+        "WTF_CSRF_CHECK_DEFAULT": False,
+    }
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite leaves foreign keys off unless asked per connection; WAL lets the web read
+    # while a worker writes.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _configure_logging(app: Flask) -> None:
+    level = getattr(logging, app.config["LOG_LEVEL"])
+    logging.getLogger("app").setLevel(level)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build an Inkwright app.
+
+    :param config: values that win over the instance file and the environment.
+    :raises ConfigError: listing every invalid setting, core and plugin alike.
+    """
+    app = Flask(__name__, instance_path=os.environ.get("INKWRIGHT_INSTANCE_PATH") or None)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    # 1. Configuration: the core's keys decide which plugins load; then all keys together.
+    core = load_config(app.instance_path, config)
+    registry = discover(core.values["PLUGINS"], core.values["DISABLED_PLUGINS"])
+    settings = (*SETTINGS, *registry.settings())
+    loaded = load_config(app.instance_path, config, settings=settings)
+    validate(loaded)
+    app.config.update(loaded.values)
+    app.config.update(_flask_settings(loaded.values))
+    _configure_logging(app)
+
+    # 2. Extensions and per-app machinery.
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    redis_url = app.config["REDIS_URL"]
+    state = InkwrightState(
+        config=loaded, settings=settings, registry=registry, events=EventBus(),
+        metrics=RepositoryMetrics(), cache=RepositoryCache(app.config["REPOSITORY_CACHE_TTL"]),
+        redis=RedisConnector(redis_url, app.config["REDIS_SERVER_BINARY"]),
+        passwords=PasswordHasher(app.config["PASSWORD_HASH_TIME_COST"], app.config["PASSWORD_HASH_MEMORY_KIB"]),
+        throttle=LoginThrottle(app.config["LOGIN_RATE_LIMIT"], redis_url),
+        queue_name=app.config["QUEUE_NAME"],
+    )
+    app.extensions[EXTENSION_KEY] = state
+
+    # 3. Blueprints: errors and envelope first, then the API, the browser, the CLI.
+    envelope.install(app)
+    state.api = build_api(app)
+    register_web(app)
+    register_cli(app)
+
+    # 4. Plugins add their blueprints, templates, commands and handlers last.
+    install_plugins(app, state)
+    return app

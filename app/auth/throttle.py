@@ -1,0 +1,54 @@
+"""Login rate limiting, by client address and by account, using the ``limits`` library.
+
+Storage is Redis when a shared ``REDIS_URL`` is configured (several web processes see the
+same counts) and process memory in the embedded single-process studio.
+"""
+
+from __future__ import annotations
+
+import time
+
+from limits import parse_many
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from ..errors import RateLimitedError
+
+
+def limits_storage_uri(redis_url: str) -> str:
+    """limits spells unix sockets ``redis+unix://``; redis-py spells them ``unix://``."""
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url[len("unix://"):]
+    return redis_url
+
+
+class LoginThrottle:
+    """Refuse a sign-in attempt once its address or its account has used its allowance."""
+
+    def __init__(self, rule: str, redis_url: str = "", namespace: str = "inkwright") -> None:
+        self.limits = parse_many(rule)
+        storage = storage_from_string(limits_storage_uri(redis_url)) if redis_url else MemoryStorage()
+        self.limiter = MovingWindowRateLimiter(storage)
+        self.namespace = namespace
+
+    def hit(self, address: str, account: str) -> None:
+        """Count one attempt.
+
+        :raises RateLimitedError: with ``retry_after`` seconds when over the allowance.
+        """
+        keys = (f"{self.namespace}:login:ip:{address}", f"{self.namespace}:login:account:{account.lower()}")
+        for key in keys:
+            for limit in self.limits:
+                if not self.limiter.hit(limit, key):
+                    reset_at, _remaining = self.limiter.get_window_stats(limit, key)
+                    retry_after = max(1, int(reset_at - time.time()))
+                    raise RateLimitedError(
+                        f"Too many sign-in attempts; try again in {retry_after} seconds.",
+                        {"retryAfter": retry_after},
+                        retry_after=retry_after,
+                    )
+
+    def clear(self, account: str) -> None:
+        """Forget an account's failures after it signs in successfully."""
+        for limit in self.limits:
+            self.limiter.clear(limit, f"{self.namespace}:login:account:{account.lower()}")

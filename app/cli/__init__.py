@@ -1,0 +1,20 @@
+"""``flask inkwright …``: the operator's commands."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from . import accounts, database, inspection, studio
+
+
+def register_cli(app: Flask) -> None:
+    group = AppGroup("inkwright", help="Operate Inkwright: config, plugins, database, users, studio, worker.")
+    for module in (inspection, database, accounts, studio):
+        for command in module.COMMANDS:
+            group.add_command(command)
+    app.cli.add_command(group)
+
+
+__all__ = ["register_cli", "click"]

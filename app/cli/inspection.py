@@ -1,0 +1,47 @@
+"""What this Inkwright is made of: its configuration and its plugins."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from rich.console import Console
+from rich.table import Table
+
+from ..config import shown_value
+from ..state import current_state
+
+
+@click.command("config")
+@with_appcontext
+def show_config() -> None:
+    """Show every setting, where its value came from, and what it does (secrets masked)."""
+    state = current_state()
+    table = Table("key", "value", "from", "what it does", title="Inkwright configuration")
+    for setting in state.settings:
+        value = current_app.config.get(setting.key)
+        table.add_row(setting.key, shown_value(setting, value), state.config.sources.get(setting.key, "default"),
+                      setting.doc)
+    Console(width=160).print(table)
+
+
+@click.command("plugins")
+@click.option("--verbose", is_flag=True, help="Show the traceback of each failure.")
+@with_appcontext
+def show_plugins(verbose: bool) -> None:
+    """List every Inkwright entry point found, its version, and whether it loaded."""
+    registry = current_state().registry
+    table = Table("group", "name", "distribution", "version", "status", "reason", title="Inkwright plugins")
+    for entry in registry.entries:
+        table.add_row(entry.group, entry.name, entry.distribution or "?", entry.version or "?", entry.status,
+                      entry.error or "")
+    console = Console(width=160)
+    console.print(table)
+    if not registry.entries:
+        console.print("No Inkwright plugins are installed.")
+    if verbose:
+        for entry in registry.failures:
+            console.print(f"[bold]{entry.group} {entry.name}[/bold]\n{entry.detail or entry.error}")
+
+
+COMMANDS = (show_config, show_plugins)

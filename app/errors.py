@@ -1,0 +1,174 @@
+"""The error hierarchy (seed 000's ``AppError`` family), each with a stable ``code``.
+
+Code anywhere in Inkwright — core, plugins, jobs — raises one of these; the API renders
+them into the envelope in one place (:mod:`app.envelope`). ``code`` strings are a public
+contract: clients branch on them, so they never change once published.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    """Base of every error Inkwright reports to a person or a client.
+
+    :param message: a sentence a person can act on.
+    :param details: field-level or contextual detail, rendered as ``error.details``.
+    """
+
+    code = "INTERNAL_ERROR"
+    status_code = 500
+    retryable = False
+
+    def __init__(self, message: str | None = None, details: dict[str, Any] | None = None):
+        self.message = message or self.default_message()
+        self.details = details or {}
+        super().__init__(self.message)
+
+    def default_message(self) -> str:
+        return "Something went wrong on our side; the error has been logged."
+
+
+class ValidationError(AppError):
+    code = "VALIDATION_ERROR"
+    status_code = 400
+
+    def default_message(self) -> str:
+        return "Some of the values sent are not valid."
+
+
+class UnauthorizedError(AppError):
+    code = "UNAUTHORIZED"
+    status_code = 401
+
+    def default_message(self) -> str:
+        return "Sign in, or send a valid bearer token, to use this endpoint."
+
+
+class PaymentRequiredError(AppError):
+    code = "PAYMENT_REQUIRED"
+    status_code = 402
+
+    def default_message(self) -> str:
+        return "Not enough credits for this action."
+
+
+class ForbiddenError(AppError):
+    code = "FORBIDDEN"
+    status_code = 403
+
+    def default_message(self) -> str:
+        return "Your role does not allow this action."
+
+
+class NotFoundError(AppError):
+    code = "NOT_FOUND"
+    status_code = 404
+
+    def default_message(self) -> str:
+        return "Nothing exists at this address."
+
+
+class MethodNotAllowedError(AppError):
+    code = "METHOD_NOT_ALLOWED"
+    status_code = 405
+
+    def default_message(self) -> str:
+        return "This address does not accept that HTTP method."
+
+
+class ConflictError(AppError):
+    code = "CONFLICT"
+    status_code = 409
+
+    def default_message(self) -> str:
+        return "This conflicts with the current state of the resource."
+
+
+class PayloadTooLargeError(AppError):
+    code = "PAYLOAD_TOO_LARGE"
+    status_code = 413
+
+    def default_message(self) -> str:
+        return "The request body is larger than this server accepts."
+
+
+class RateLimitedError(AppError):
+    code = "RATE_LIMITED"
+    status_code = 429
+    retryable = True
+
+    def __init__(self, message: str | None = None, details: dict[str, Any] | None = None,
+                 retry_after: int | None = None):
+        super().__init__(message, details)
+        self.retry_after = retry_after
+
+    def default_message(self) -> str:
+        return "Too many attempts; wait a little and try again."
+
+
+class ExternalServiceError(AppError):
+    code = "EXTERNAL_SERVICE_ERROR"
+    status_code = 502
+    retryable = True
+
+    def default_message(self) -> str:
+        return "A service Inkwright depends on did not answer properly."
+
+
+class ServiceUnavailableError(AppError):
+    code = "SERVICE_UNAVAILABLE"
+    status_code = 503
+    retryable = True
+
+    def default_message(self) -> str:
+        return "Inkwright cannot serve this right now; try again shortly."
+
+
+class WorkflowExecutionError(AppError):
+    code = "WORKFLOW_EXECUTION_ERROR"
+    status_code = 500
+
+    def default_message(self) -> str:
+        return "The workflow could not be executed."
+
+
+class RepositoryError(AppError):
+    """A database operation failed (seed 002): which operation, on which entity, and why.
+
+    :param operation: the repository method, e.g. ``find_by_email``.
+    :param entity: the model name, e.g. ``User``.
+    :param cause: the underlying exception, kept for the log and never shown to clients.
+    """
+
+    code = "REPOSITORY_ERROR"
+    status_code = 500
+
+    def __init__(self, operation: str, entity: str, cause: BaseException | None = None,
+                 message: str | None = None):
+        self.operation = operation
+        self.entity = entity
+        self.cause = cause
+        super().__init__(message or f"The database could not {operation} {entity}.")
+
+
+class ConfigError(Exception):
+    """Configuration is invalid; raised at start with every problem listed."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        lines = "\n  - ".join(self.problems)
+        super().__init__(f"Inkwright cannot start; fix these settings:\n  - {lines}")
+
+
+class IllegalTransitionError(ConflictError):
+    """A status change the entity's transition table does not allow."""
+
+    code = "ILLEGAL_TRANSITION"
+
+    def __init__(self, entity: str, current: str, requested: str):
+        super().__init__(
+            f"{entity} cannot move from {current} to {requested}.",
+            {"entity": entity, "from": current, "to": requested},
+        )

@@ -1,0 +1,44 @@
+"""RQ job functions: ids in, core calls out. Enqueued by dotted path (``app.jobs.…``).
+
+A job runs inside the worker's app context (see :mod:`app.workers`) and depends on nothing
+request-scoped: no ``current_user``, no ``g`` from a request.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .errors import NotFoundError
+from .events import DomainEvent
+from .models.base import utcnow
+from .state import current_state, repositories
+
+log = logging.getLogger(__name__)
+
+
+def deliver_event(event_id: str) -> dict:
+    """Run the background handlers of one recorded domain event.
+
+    :returns: how many handlers ran and the names of those that failed.
+    :raises NotFoundError: when the event is not recorded (its transaction never committed).
+    """
+    record = repositories().get_event_record(event_id)
+    if record is None:
+        raise NotFoundError(f"No recorded event {event_id}.")
+    event = DomainEvent(
+        type=record.type, aggregate_id=record.aggregate_id, payload=record.payload, tenant_id=record.tenant_id,
+        actor_id=record.actor_user_id, id=record.id, timestamp=record.occurred_at, version=record.version,
+    )
+    bus = current_state().events
+    handlers = [s for s in bus.subscriptions(event.type) if s.background]
+    failed = bus.dispatch(event, background=True)
+    return {"event": event_id, "handlers": len(handlers), "failed": failed}
+
+
+def purge_expired_sessions() -> int:
+    """Delete API sessions whose refresh token lapsed (seed 000's SessionRepository.cleanup)."""
+    repos = repositories()
+    with repos.transaction():
+        removed = repos.auth_sessions.delete_expired(utcnow())
+    log.info("purged %d expired API sessions", removed)
+    return removed

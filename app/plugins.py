@@ -1,0 +1,216 @@
+"""Plugin discovery: entry points into a registry built per app.
+
+A package that fails to import, or names something that is not what its group expects,
+is reported with the reason and skipped; it never takes the app down. ``PLUGINS`` and
+``DISABLED_PLUGINS`` decide which installed entry points are enabled, by entry-point
+name or by distribution name.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from .config import Setting
+from .errors import NotFoundError
+from .toolkit import Agent, Plugin, Provider, Skill
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from .state import InkwrightState
+
+log = logging.getLogger(__name__)
+
+SKILLS = "inkwright.skills"
+AGENTS = "inkwright.agents"
+PROVIDERS = "inkwright.providers"
+PLUGINS = "inkwright.plugins"
+GROUPS = (SKILLS, AGENTS, PROVIDERS, PLUGINS)
+
+_BASE_CLASS = {SKILLS: Skill, AGENTS: Agent, PROVIDERS: Provider}
+
+
+@dataclass
+class PluginEntry:
+    """One entry point and what became of it."""
+
+    group: str
+    name: str
+    target: str
+    distribution: str | None
+    version: str | None
+    enabled: bool = True
+    obj: Any = None
+    error: str | None = None
+    detail: str | None = None
+
+    @property
+    def status(self) -> str:
+        if not self.enabled:
+            return "disabled"
+        return "failed" if self.error else "loaded"
+
+
+@dataclass
+class PluginRegistry:
+    """What this app found: skills, agents and providers by name, feature plugins, failures."""
+
+    entries: list[PluginEntry] = field(default_factory=list)
+    skills: dict[str, type[Skill]] = field(default_factory=dict)
+    agents: dict[str, type[Agent]] = field(default_factory=dict)
+    providers: dict[str, type[Provider]] = field(default_factory=dict)
+    plugins: dict[str, Plugin] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> list[PluginEntry]:
+        return [entry for entry in self.entries if entry.status == "failed"]
+
+    def fail(self, entry: PluginEntry, reason: str, detail: str | None = None) -> None:
+        entry.error, entry.detail, entry.obj = reason, detail, None
+        log.warning("plugin %s (%s) skipped: %s", entry.name, entry.group, reason)
+
+    def skill(self, name: str) -> type[Skill]:
+        """:raises NotFoundError: when no enabled plugin provides the skill."""
+        try:
+            return self.skills[name]
+        except KeyError:
+            raise NotFoundError(f"No skill named {name!r} is installed and enabled.", {"skill": name}) from None
+
+    def settings(self) -> list[Setting]:
+        return [setting for plugin in self.plugins.values() for setting in plugin.settings]
+
+    def migration_locations(self) -> list[tuple[str, Path]]:
+        """``(plugin name, versions folder)`` for each enabled plugin that carries migrations."""
+        return [(name, Path(plugin.migrations)) for name, plugin in self.plugins.items() if plugin.migrations]
+
+    def owned_tables(self) -> dict[str, str]:
+        """Table name → owning plugin name, for every enabled plugin's models."""
+        return {
+            model.__table__.name: name
+            for name, plugin in self.plugins.items()
+            for model in plugin.models
+        }
+
+
+def _is_enabled(entry: PluginEntry, enabled: Iterable[str], disabled: Iterable[str]) -> bool:
+    names = {entry.name, entry.distribution}
+    if names & set(disabled):
+        return False
+    enabled = set(enabled)
+    return "*" in enabled or bool(names & enabled)
+
+
+def _describe(entry_point: EntryPoint, group: str) -> PluginEntry:
+    dist = entry_point.dist
+    return PluginEntry(
+        group=group, name=entry_point.name, target=entry_point.value,
+        distribution=dist.name if dist else None, version=dist.version if dist else None,
+    )
+
+
+def _load_class(registry: PluginRegistry, entry: PluginEntry, obj: Any, group: str) -> None:
+    base = _BASE_CLASS[group]
+    if not (isinstance(obj, type) and issubclass(obj, base)):
+        registry.fail(entry, f"{entry.target} is not a subclass of app.toolkit.{base.__name__}")
+        return
+    problems = obj.definition_problems()
+    if obj.name and obj.name != entry.name:
+        problems.append(f"its name {obj.name!r} differs from the entry-point name {entry.name!r}")
+    table = {SKILLS: registry.skills, AGENTS: registry.agents, PROVIDERS: registry.providers}[group]
+    if entry.name in table:
+        problems.append(f"another package already provides {entry.name!r}")
+    if problems:
+        registry.fail(entry, f"{obj.__name__} " + "; ".join(problems))
+        return
+    table[entry.name] = obj
+    entry.obj = obj
+
+
+def _load_plugin(registry: PluginRegistry, entry: PluginEntry, obj: Any) -> None:
+    if isinstance(obj, type) and issubclass(obj, Plugin):
+        obj = obj()
+    if not isinstance(obj, Plugin):
+        registry.fail(entry, f"{entry.target} is not an app.toolkit.Plugin")
+        return
+    name = obj.name or entry.name
+    if name in registry.plugins:
+        registry.fail(entry, f"another package already provides a plugin named {name!r}")
+        return
+    for setting in obj.settings:
+        if not setting.key.startswith(name.upper().replace("-", "_") + "_"):
+            registry.fail(entry, f"setting {setting.key} must carry the plugin's prefix {name.upper()}_")
+            return
+    registry.plugins[name] = obj
+    entry.obj = obj
+
+
+def discover(enabled: Iterable[str] = ("*",), disabled: Iterable[str] = (),
+             found: dict[str, Iterable[EntryPoint]] | None = None) -> PluginRegistry:
+    """Read every Inkwright entry point and load the enabled ones into a new registry.
+
+    :param enabled: entry-point or distribution names to enable; ``*`` for all.
+    :param disabled: names to switch off even when ``enabled`` would allow them.
+    :param found: entry points by group, instead of the installed ones (for tests).
+    """
+    registry = PluginRegistry()
+    enabled, disabled = tuple(enabled), tuple(disabled)
+    for group in GROUPS:
+        candidates = found.get(group, ()) if found is not None else entry_points(group=group)
+        for entry_point in sorted(candidates, key=lambda ep: ep.name):
+            entry = _describe(entry_point, group)
+            registry.entries.append(entry)
+            entry.enabled = _is_enabled(entry, enabled, disabled)
+            if not entry.enabled:
+                continue
+            try:
+                obj = entry_point.load()
+            except Exception as exc:  # noqa: BLE001 - any import failure is the plugin's, reported
+                registry.fail(entry, f"failed to import: {type(exc).__name__}: {exc}", traceback.format_exc())
+                continue
+            try:
+                if group == PLUGINS:
+                    _load_plugin(registry, entry, obj)
+                else:
+                    _load_class(registry, entry, obj, group)
+            except Exception as exc:  # noqa: BLE001
+                registry.fail(entry, f"failed to load: {type(exc).__name__}: {exc}", traceback.format_exc())
+    return registry
+
+
+def entry_for(registry: PluginRegistry, group: str, name: str) -> PluginEntry | None:
+    return next((e for e in registry.entries if e.group == group and e.name == name), None)
+
+
+def install_plugins(app: "Flask", state: "InkwrightState") -> None:
+    """Add each enabled feature plugin's blueprints, templates, commands and handlers.
+
+    A plugin whose hook raises is reported as failed and the rest of it is skipped; the
+    app still starts (DESIGN.md: a broken plugin must not take the app down).
+    """
+    registry = state.registry
+    for name, plugin in list(registry.plugins.items()):
+        entry = next(e for e in registry.entries if e.obj is plugin)
+        try:
+            if plugin.templates:
+                loader = app.jinja_loader
+                app.jinja_loader = ChoiceLoader([loader, FileSystemLoader(str(plugin.templates))])
+            for blueprint in plugin.blueprints():
+                app.register_blueprint(blueprint)
+            for blueprint in plugin.api_blueprints():
+                state.api.register_blueprint(blueprint)
+            for command in plugin.cli_commands():
+                app.cli.add_command(command)
+            for spec in plugin.event_handlers():
+                event_type, handler, *background = spec
+                state.events.subscribe(event_type, handler, background=bool(background and background[0]))
+            plugin.init_app(app)
+        except Exception as exc:  # noqa: BLE001 - reported, and the app goes on without it
+            registry.fail(entry, f"failed to install: {type(exc).__name__}: {exc}", traceback.format_exc())
+            del registry.plugins[name]

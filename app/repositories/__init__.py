@@ -1,0 +1,17 @@
+"""The repository layer: the only door to the database (seed 002).
+
+Views, services and jobs get a :class:`Repositories` factory — from
+:func:`app.state.repositories` — and never build queries of their own.
+"""
+
+from .base import Repository, ScopedRepository, as_uuid, operation
+from .cache import RepositoryCache
+from .factory import Repositories
+from .metrics import RepositoryMetrics
+from .tenants import TenantInfo
+from .unit_of_work import UnitOfWork
+
+__all__ = [
+    "Repositories", "Repository", "RepositoryCache", "RepositoryMetrics", "ScopedRepository",
+    "TenantInfo", "UnitOfWork", "as_uuid", "operation",
+]

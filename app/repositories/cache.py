@@ -1,0 +1,50 @@
+"""A small TTL cache for hot lookups that repositories may opt into (seed 002)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Hashable
+
+from cachetools import TTLCache
+
+_MISSING = object()
+
+
+class RepositoryCache:
+    """Process-local cache of plain values (never ORM objects, which belong to a session).
+
+    Writes through a repository invalidate their own keys; other processes see a change
+    after at most ``ttl`` seconds, so only data that may be that stale is cached.
+    """
+
+    def __init__(self, ttl: int, maxsize: int = 4096) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._data: TTLCache | None = TTLCache(maxsize=maxsize, ttl=ttl) if ttl > 0 else None
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_load(self, key: Hashable, loader: Callable[[], Any]) -> Any:
+        if self._data is None:
+            return loader()
+        with self._lock:
+            value = self._data.get(key, _MISSING)
+            if value is not _MISSING:
+                self.hits += 1
+                return value
+            self.misses += 1
+        value = loader()
+        if value is not None:
+            with self._lock:
+                self._data[key] = value
+        return value
+
+    def invalidate(self, key: Hashable) -> None:
+        if self._data is not None:
+            with self._lock:
+                self._data.pop(key, None)
+
+    def clear(self) -> None:
+        if self._data is not None:
+            with self._lock:
+                self._data.clear()

@@ -1,0 +1,104 @@
+"""The repository factory: one per request or job, bound to one session and one scope."""
+
+from __future__ import annotations
+
+import uuid
+from functools import cached_property
+from typing import Callable, TypeVar
+
+from sqlalchemy.orm import Session
+
+from ..events import DomainEvent
+from .api_keys import ApiKeyRepository
+from .base import Repository, ScopedRepository
+from .cache import RepositoryCache
+from .credentials import ApiKeyLookupRepository, AuthSessionRepository, PasswordResetRepository
+from .events import DomainEventRepository, EventLogRepository
+from .mail import OutboxRepository
+from .metrics import RepositoryMetrics
+from .tenants import MembershipRepository, TenantRepository
+from .unit_of_work import UnitOfWork
+from .users import UserRepository
+
+R = TypeVar("R", bound=Repository)
+
+
+class Repositories:
+    """Hands out repositories that share a session, a tenant scope, metrics and cache.
+
+    Tenant-aware repositories exist only when the factory has a tenant; asking for one
+    without a tenant is a programming error and raises at once.
+
+    :param session: the session of this request or job.
+    :param tenant_id: the tenant this factory is scoped to, or ``None`` for global work.
+    :param on_committed: receives the events of each committed transaction.
+    """
+
+    def __init__(self, session: Session, *, tenant_id: uuid.UUID | None, metrics: RepositoryMetrics,
+                 cache: RepositoryCache, on_committed: Callable[[list[DomainEvent]], None]) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+        self.metrics = metrics
+        self.cache = cache
+        self.on_committed = on_committed
+        self._unit_of_work: UnitOfWork | None = None
+
+    def get(self, repository_class: type[R]) -> R:
+        """Build any repository, a plugin's included, with this factory's session and scope."""
+        if issubclass(repository_class, ScopedRepository):
+            return repository_class(self.session, tenant_id=self.tenant_id, metrics=self.metrics,
+                                    cache=self.cache)
+        return repository_class(self.session, metrics=self.metrics, cache=self.cache)
+
+    def for_tenant(self, tenant_id: uuid.UUID) -> "Repositories":
+        """The same session and machinery, scoped to another tenant."""
+        return Repositories(self.session, tenant_id=tenant_id, metrics=self.metrics, cache=self.cache,
+                            on_committed=self.on_committed)
+
+    def transaction(self) -> UnitOfWork:
+        """The unit of work of this factory; ``with`` it to commit or roll back as one."""
+        if self._unit_of_work is None:
+            self._unit_of_work = UnitOfWork(self.session, self.get(EventLogRepository), self.on_committed)
+        return self._unit_of_work
+
+    def get_event_record(self, event_id: object):
+        """A recorded event by id, whatever its tenant (for the worker delivering it)."""
+        return self.get(EventLogRepository).get(event_id)
+
+    # Global repositories
+    @cached_property
+    def users(self) -> UserRepository:
+        return self.get(UserRepository)
+
+    @cached_property
+    def tenants(self) -> TenantRepository:
+        return self.get(TenantRepository)
+
+    @cached_property
+    def auth_sessions(self) -> AuthSessionRepository:
+        return self.get(AuthSessionRepository)
+
+    @cached_property
+    def api_key_lookup(self) -> ApiKeyLookupRepository:
+        return self.get(ApiKeyLookupRepository)
+
+    @cached_property
+    def password_resets(self) -> PasswordResetRepository:
+        return self.get(PasswordResetRepository)
+
+    @cached_property
+    def outbox(self) -> OutboxRepository:
+        return self.get(OutboxRepository)
+
+    # Tenant-scoped repositories
+    @cached_property
+    def memberships(self) -> MembershipRepository:
+        return self.get(MembershipRepository)
+
+    @cached_property
+    def api_keys(self) -> ApiKeyRepository:
+        return self.get(ApiKeyRepository)
+
+    @cached_property
+    def events(self) -> DomainEventRepository:
+        return self.get(DomainEventRepository)

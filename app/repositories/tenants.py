@@ -1,0 +1,97 @@
+"""Tenants and memberships."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ..models import Membership, Role, Tenant, TenantKind, User
+from .base import Repository, ScopedRepository, as_uuid, operation
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    """What hot paths need of a tenant, as a plain value safe to cache across sessions."""
+
+    id: uuid.UUID
+    name: str
+    slug: str
+    kind: TenantKind
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:60] or "tenant"
+
+
+class TenantRepository(Repository[Tenant]):
+    model = Tenant
+
+    @operation
+    def info(self, tenant_id: uuid.UUID) -> TenantInfo | None:
+        def load() -> TenantInfo | None:
+            tenant = self.get(tenant_id)
+            return tenant and TenantInfo(tenant.id, tenant.name, tenant.slug, tenant.kind)
+
+        return self.cache.get_or_load(("Tenant.info", tenant_id), load)
+
+    @operation
+    def unique_slug(self, name: str) -> str:
+        base = slugify(name)
+        slug = base
+        while self.session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+            slug = f"{base}-{secrets.token_hex(3)}"
+        return slug
+
+    @operation
+    def for_user(self, user_id: uuid.UUID) -> list[tuple[Tenant, Role]]:
+        """Every tenant the user belongs to, with the user's role there, oldest first."""
+        statement = (
+            self.select()
+            .join(Membership, Membership.tenant_id == Tenant.id)
+            .where(Membership.user_id == user_id)
+            .add_columns(Membership.role)
+            .order_by(Membership.created_at)
+        )
+        return [(tenant, role) for tenant, role in self.session.execute(statement)]
+
+    @operation
+    def role_of(self, user_id: uuid.UUID, tenant_id: object) -> Role | None:
+        """The user's role in a tenant, or ``None`` when not a member (or no such tenant)."""
+        key = as_uuid(tenant_id)
+        if key is None:
+            return None
+        statement = (
+            select(Membership.role)
+            .join(Tenant, Tenant.id == Membership.tenant_id)
+            .where(Membership.user_id == user_id, Membership.tenant_id == key, Tenant.deleted_at.is_(None))
+        )
+        return self.session.scalar(statement)
+
+    def forget(self, tenant_id: uuid.UUID) -> None:
+        self.cache.invalidate(("Tenant.info", tenant_id))
+
+
+class MembershipRepository(ScopedRepository[Membership]):
+    model = Membership
+
+    @operation
+    def for_user(self, user_id: uuid.UUID) -> Membership | None:
+        return self.session.scalars(self.select(Membership.user_id == user_id)).first()
+
+    @operation
+    def count_owners(self) -> int:
+        return self.count(Membership.role == Role.OWNER)
+
+    @operation
+    def with_users(self) -> list[tuple[Membership, User]]:
+        """Every member of the tenant with their account, oldest membership first."""
+        statement = (
+            self.select().join(User, User.id == Membership.user_id)
+            .where(User.deleted_at.is_(None)).add_columns(User).order_by(Membership.created_at)
+        )
+        return [(membership, user) for membership, user in self.session.execute(statement)]

@@ -1,0 +1,1 @@
+"""Marshmallow schemas of every JSON request body, query and response."""

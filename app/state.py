@@ -1,0 +1,111 @@
+"""Per-app machinery, kept in ``app.extensions["inkwright"]`` (never in module globals).
+
+Tests build a fresh app, and so a fresh registry, bus, cache and metrics, every time.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, current_app, g
+from rq import Queue
+
+from .auth.passwords import PasswordHasher
+from .auth.principal import optional_principal
+from .auth.service import AuthService
+from .auth.throttle import LoginThrottle
+from .config import LoadedConfig, Setting
+from .events import DomainEvent, EventBus
+from .extensions import db
+from .mail import Mailer
+from .queue import RedisConnector, enqueue, make_queue
+from .repositories import Repositories, RepositoryCache, RepositoryMetrics, as_uuid
+
+if TYPE_CHECKING:
+    from flask_smorest import Api
+
+    from .plugins import PluginRegistry
+
+log = logging.getLogger(__name__)
+
+EXTENSION_KEY = "inkwright"
+
+
+@dataclass
+class InkwrightState:
+    config: LoadedConfig
+    settings: tuple[Setting, ...]
+    registry: "PluginRegistry"
+    events: EventBus
+    metrics: RepositoryMetrics
+    cache: RepositoryCache
+    redis: RedisConnector
+    passwords: PasswordHasher
+    throttle: LoginThrottle
+    queue_name: str
+    api: "Api | None" = None
+
+    def queue(self) -> Queue:
+        return make_queue(self.redis.client(), self.queue_name)
+
+    def enqueue(self, function_path: str, *args: Any, **options: Any):
+        """Enqueue a job by dotted path with ids only (see :func:`app.queue.enqueue`)."""
+        return enqueue(self.queue(), function_path, *args, **options)
+
+    def hand_on(self, events: list[DomainEvent]) -> None:
+        """After a commit: run in-process handlers, then queue background deliveries."""
+        for event in events:
+            self.events.dispatch(event)
+            if self.events.has_background_handlers(event.type):
+                self.enqueue("app.jobs.deliver_event", event.id)
+
+
+def current_state(app: Flask | None = None) -> InkwrightState:
+    return (app or current_app).extensions[EXTENSION_KEY]
+
+
+def repositories(tenant_id: Any = None) -> Repositories:
+    """The repository factory for a tenant, defaulting to the current caller's tenant.
+
+    Within one app context the same factory (and so the same unit of work) is returned
+    for the same tenant, so nested services share one transaction.
+
+    :param tenant_id: scope to this tenant; ``None`` means the signed-in caller's tenant,
+        or no tenant at all (global repositories only) when nobody is signed in.
+    """
+    if tenant_id is None:
+        principal = optional_principal()
+        tenant_id = principal.tenant_id if principal else None
+    else:
+        tenant_id = as_uuid(tenant_id)
+        if tenant_id is None:
+            raise ValueError("tenant_id must be a UUID")
+    cache: dict[uuid.UUID | None, Repositories] = g.setdefault("inkwright_repositories", {})
+    if tenant_id not in cache:
+        state = current_state()
+        cache[tenant_id] = Repositories(
+            db.session, tenant_id=tenant_id, metrics=state.metrics, cache=state.cache,
+            on_committed=state.hand_on,
+        )
+    return cache[tenant_id]
+
+
+def auth_service() -> AuthService:
+    """The account service for this request or job."""
+    state = current_state()
+    return AuthService(repositories(), state.passwords, state.throttle, current_app.config)
+
+
+def mailer() -> Mailer:
+    """The mailer; message bodies reach the log only outside production."""
+    config = current_app.config
+    return Mailer(repositories().outbox, config["MAIL_FROM"], log_bodies=config["ENV"] != "production")
+
+
+def password_reset_link_base() -> str:
+    # Built from EXTERNAL_URL, never from the request's Host header, which a caller forges
+    # to send someone a reset link pointing at their own site.
+    return current_app.config["EXTERNAL_URL"].rstrip("/") + "/reset-password"

@@ -1,0 +1,71 @@
+"""The browser studio: server-rendered pages with CSRF-protected forms."""
+
+from __future__ import annotations
+
+from flask import Flask, request, session
+from flask_login import current_user
+
+from ..auth.authentication import principal_from_browser
+from ..auth.principal import optional_principal, set_principal
+from ..extensions import csrf, login_manager
+from ..state import repositories
+from . import accounts, admin, studio
+from .forms import ConfirmForm
+
+
+def load_user(session_id: str):
+    """Flask-Login's loader: the id and password fingerprint must both still match."""
+    user_id, _, fingerprint = session_id.partition(":")
+    user = repositories().users.get(user_id)
+    if user is None or not user.can_sign_in or user.password_fingerprint != fingerprint:
+        return None
+    return user
+
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def protect_forms() -> None:
+    """Check the CSRF token of every browser form post, a plugin's pages' included.
+
+    The JSON API is exempt: it changes state only for bearer credentials, which a browser
+    never attaches by itself. So is rq-dashboard, whose script sends no token; its admin
+    session cookie is SameSite=Lax, which browsers withhold from cross-site posts.
+    """
+    if request.method not in UNSAFE_METHODS:
+        return
+    if request.path.startswith("/api/") or request.blueprint == "rq_dashboard":
+        return
+    csrf.protect()
+
+
+def set_browser_principal() -> None:
+    if request.path.startswith("/api/") or request.endpoint == "static":
+        return
+    principal = None
+    if current_user.is_authenticated:
+        principal = principal_from_browser(repositories(), current_user._get_current_object(),
+                                           session.get("tenant_id"))
+    set_principal(principal)
+
+
+def studio_context() -> dict:
+    principal = optional_principal()
+    context = {"principal": principal, "my_tenants": [], "current_tenant": None, "logout_form": ConfirmForm}
+    if principal is not None and principal.user is not None:
+        context["my_tenants"] = repositories().tenants.for_user(principal.user.id)
+        context["current_tenant"] = repositories().tenants.info(principal.tenant_id)
+    return context
+
+
+def register_web(app: Flask) -> None:
+    login_manager.user_loader(load_user)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Sign in to see that page."
+    login_manager.login_message_category = "info"
+    app.before_request(protect_forms)
+    app.before_request(set_browser_principal)
+    app.context_processor(studio_context)
+    app.register_blueprint(accounts.blp)
+    app.register_blueprint(studio.blp)
+    admin.register_admin(app)

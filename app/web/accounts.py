@@ -1,0 +1,117 @@
+"""Register, sign in, sign out, and reset a forgotten password, in the browser."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..errors import AppError, RateLimitedError
+from ..state import auth_service, mailer, password_reset_link_base
+from .feedback import show_error
+from .forms import ConfirmForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
+
+blp = Blueprint("accounts", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only follow ``next`` to a path on this site (no open redirect)."""
+    if target and urlsplit(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("studio.dashboard")
+
+
+def _sign_in(user) -> None:
+    session.clear()  # a fresh session at sign-in: no fixation of an earlier one
+    login_user(user)
+    session["tenant_id"] = str(auth_service().default_tenant(user))
+
+
+@blp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("studio.dashboard"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = auth_service().register(form.email.data, form.password.data, form.name.data)
+        except AppError as error:
+            show_error(form, error)
+        else:
+            _sign_in(user)
+            flash("Welcome to Inkwright. Your personal studio is ready.", "success")
+            return redirect(url_for("studio.dashboard"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/register.html", form=form), status
+
+
+@blp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("studio.dashboard"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = auth_service().authenticate(form.email.data, form.password.data, request.remote_addr or "unknown")
+        except RateLimitedError as error:
+            flash(error.message, "error")
+            status = 429
+        except AppError as error:
+            form.password.errors = [*form.password.errors, error.message]
+            status = 401
+        else:
+            _sign_in(user)
+            return redirect(_safe_next(request.args.get("next")))
+    elif form.is_submitted():
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@blp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        logout_user()
+        session.clear()
+        flash("You are signed out.", "info")
+    return redirect(url_for("accounts.login"))
+
+
+@blp.route("/forgot-password", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        service = auth_service()
+        try:
+            service.throttle.hit(request.remote_addr or "unknown", form.email.data)
+            service.request_password_reset(form.email.data, mailer(), password_reset_link_base())
+        except RateLimitedError as error:
+            flash(error.message, "error")
+            return render_template("auth/forgot.html", form=form), 429
+        flash("If an account uses that email, a reset link is on its way.", "info")
+        return redirect(url_for("accounts.login"))
+    return render_template("auth/forgot.html", form=form), 400 if form.is_submitted() else 200
+
+
+@blp.route("/reset-password/", defaults={"token": ""}, methods=["GET"])
+@blp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    service = auth_service()
+    try:
+        service.check_reset_token(token)
+    except AppError as error:
+        flash(error.message, "error")
+        return redirect(url_for("accounts.forgot_password"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            service.reset_password(token, form.password.data)
+        except AppError as error:
+            show_error(form, error)
+        else:
+            flash("Your password is changed; sign in with it.", "success")
+            return redirect(url_for("accounts.login"))
+    return render_template("auth/reset.html", form=form, token=token), 400 if form.is_submitted() else 200

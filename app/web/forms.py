@@ -1,0 +1,52 @@
+"""CSRF-protected forms of the browser studio (flask-wtf)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
+
+from ..models import Role
+
+
+class RegisterForm(FlaskForm):
+    name = StringField("Name", validators=[Optional(), Length(max=255)])
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    confirm = PasswordField("Repeat the password",
+                            validators=[DataRequired(), EqualTo("password", "The passwords differ.")])
+    submit = SubmitField("Create account")
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    submit = SubmitField("Sign in")
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=320)])
+    submit = SubmitField("Send me a reset link")
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=1024)])
+    confirm = PasswordField("Repeat the new password",
+                            validators=[DataRequired(), EqualTo("password", "The passwords differ.")])
+    submit = SubmitField("Set the new password")
+
+
+class ApiKeyForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(min=1, max=100)],
+                       description="What the key is for, e.g. 'CI pipeline'.")
+    role = SelectField("Role", choices=[(r.value, r.value.title()) for r in Role],
+                       description="What the key may do; at most your own role.")
+    expires_in_days = IntegerField("Expires after (days)", validators=[Optional(), NumberRange(1, 3650)],
+                                   description="Leave empty for a key that does not expire.")
+    submit = SubmitField("Create key")
+
+
+class ConfirmForm(FlaskForm):
+    """A button-only form (log out, revoke, switch tenant): its point is the CSRF token."""
+
+    submit = SubmitField("Confirm")

@@ -1,0 +1,86 @@
+"""The signed-in studio: dashboard, API keys, and switching tenant."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
+from flask_login import login_required
+
+from ..auth.api_keys import ApiKeyService
+from ..auth.principal import current_principal
+from ..errors import AppError
+from ..models import DomainEventRecord, Role
+from ..state import repositories
+from .feedback import show_error
+from .forms import ApiKeyForm, ConfirmForm
+
+blp = Blueprint("studio", __name__)
+
+
+@blp.route("/")
+@login_required
+def dashboard():
+    principal = current_principal()
+    repos = repositories()
+    members = repos.memberships.with_users()
+    events = repos.events.list(order_by=[DomainEventRecord.occurred_at.desc()], limit=10)
+    return render_template("studio/dashboard.html", members=members, events=events, switch_form=ConfirmForm(),
+                           principal=principal)
+
+
+@blp.route("/tenants/<tenant_id>/switch", methods=["POST"])
+@login_required
+def switch_tenant(tenant_id: str):
+    form = ConfirmForm()
+    principal = current_principal()
+    if not form.validate_on_submit():
+        abort(400)
+    if repositories().tenants.role_of(principal.user.id, tenant_id) is None:
+        abort(404)
+    session["tenant_id"] = tenant_id
+    flash("Switched tenant.", "info")
+    return redirect(url_for("studio.dashboard"))
+
+
+@blp.route("/api-keys", methods=["GET", "POST"])
+@login_required
+def api_keys():
+    principal = current_principal()
+    service = ApiKeyService(repositories(), principal)
+    form = ApiKeyForm()
+    form.role.choices = [(r.value, r.value.title()) for r in Role if principal.role.at_least(r)]
+    if not form.is_submitted():
+        form.role.data = principal.role.value
+    issued = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            issued = service.create(form.name.data, Role(form.role.data), form.expires_in_days.data)
+        except AppError as error:
+            show_error(form, error)
+            status = error.status_code
+        else:
+            form = ApiKeyForm(formdata=None)
+            form.role.choices = [(r.value, r.value.title()) for r in Role if principal.role.at_least(r)]
+            form.role.data = principal.role.value
+    elif form.is_submitted():
+        status = 400
+    keys = service.list() if principal.can("api_keys", "read") else []
+    return render_template("studio/api_keys.html", form=form, keys=keys, issued=issued,
+                           revoke_form=ConfirmForm()), status
+
+
+@blp.route("/api-keys/<key_id>/revoke", methods=["POST"])
+@login_required
+def revoke_api_key(key_id: str):
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        key = ApiKeyService(repositories(), current_principal()).revoke(key_id)
+    except AppError as error:
+        if error.status_code == 404:
+            abort(404)
+        flash(error.message, "error")
+    else:
+        flash(f"Key “{key.name}” is revoked.", "success")
+    return redirect(url_for("studio.api_keys"))

@@ -1,0 +1,31 @@
+"""Run one RQ worker inside the Inkwright app: ``python worker.py [--class fork] [--burst]``.
+
+The worker needs the same Redis as the web processes: set ``INKWRIGHT_REDIS_URL``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from app import create_app
+from app.state import current_state
+from app.workers import WORKER_CLASSES, run_worker
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--class", dest="worker_class", choices=sorted(WORKER_CLASSES), default=None,
+                        help="simple runs jobs in the worker process; fork forks a horse per job")
+    parser.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    parser.add_argument("--queue", dest="queues", action="append", help="queue to listen on (repeatable)")
+    args = parser.parse_args(argv)
+    app = create_app()
+    if current_state(app).redis.is_embedded:
+        parser.error("set INKWRIGHT_REDIS_URL to the Redis the web app uses")
+    run_worker(app, args.worker_class, burst=args.burst, queues=args.queues)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
