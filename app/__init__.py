@@ -74,13 +74,15 @@ def _configure_logging(app: Flask) -> None:
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | None = None) -> Flask:
     """Build an Inkwright app.
 
     :param config: values that win over the instance file and the environment.
+    :param instance_path: the instance folder (secret key, SQLite file, inkwright.toml);
+        ``INKWRIGHT_INSTANCE_PATH`` or Flask's ``instance/`` beside the package by default.
     :raises ConfigError: listing every invalid setting, core and plugin alike.
     """
-    app = Flask(__name__, instance_path=os.environ.get("INKWRIGHT_INSTANCE_PATH") or None)
+    app = Flask(__name__, instance_path=instance_path or os.environ.get("INKWRIGHT_INSTANCE_PATH") or None)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     # 1. Configuration: the core's keys decide which plugins load; then all keys together.

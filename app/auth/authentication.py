@@ -25,7 +25,7 @@ def _touch(repos: Repositories, row: Any) -> None:
     if row.last_used_at is None or now - row.last_used_at > _TOUCH_INTERVAL:
         with repos.transaction():
             row.last_used_at = now
-            repos.session.flush([row])
+            repos.session.flush()
 
 
 def _membership_role(repos: Repositories, user: User, tenant_id: Any):
@@ -63,7 +63,7 @@ def principal_from_api_key(repos: Repositories, secret: str, tenant_header: str 
     if key.status == ApiKeyStatus.ACTIVE and key.expires_at is not None and key.expires_at <= utcnow():
         with repos.transaction():
             key.move_to(ApiKeyStatus.EXPIRED)
-            repos.session.flush([key])
+            repos.session.flush()
     if key.status == ApiKeyStatus.REVOKED:
         raise UnauthorizedError("This API key was revoked.", {"reason": "revoked"})
     if key.status == ApiKeyStatus.EXPIRED:

@@ -128,20 +128,20 @@ class Repository(Generic[M]):
     @operation
     def add(self, instance: M) -> M:
         self.session.add(instance)
-        self.session.flush([instance])
+        self.session.flush()
         return instance
 
     @operation
     def add_all(self, instances: Iterable[M]) -> list[M]:
         instances = list(instances)
         self.session.add_all(instances)
-        self.session.flush(instances)
+        self.session.flush()
         return instances
 
     @operation
     def save(self, instance: M) -> M:
         """Flush pending changes to a row this repository loaded."""
-        self.session.flush([instance])
+        self.session.flush()
         return instance
 
     @operation
@@ -149,7 +149,7 @@ class Repository(Generic[M]):
         """Remove the row; soft-deletable models are marked deleted instead."""
         if isinstance(instance, SoftDelete):
             instance.deleted_at = utcnow()
-            self.session.flush([instance])
+            self.session.flush()
         else:
             self.session.delete(instance)
             self.session.flush()

@@ -29,5 +29,5 @@ class UserRepository(Repository[User]):
     @operation
     def record_login(self, user: User) -> User:
         user.last_login_at = utcnow()
-        self.session.flush([user])
+        self.session.flush()
         return user

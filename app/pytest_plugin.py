@@ -1,0 +1,292 @@
+"""Inkwright's pytest plugin: the fixtures the core's own tests use, for plugin authors too.
+
+Installed with the core through the ``pytest11`` entry point, so a third-party plugin
+package gets, with no conftest of its own:
+
+``app`` / ``client``
+    a fresh app (fresh registry, bus, cache) on a migrated database, and its test client.
+``inkwright_config``
+    the configuration ``app`` is built from; override the fixture to change it.
+``make_app``
+    build further apps on the same database (e.g. with other plugins enabled).
+``repos``
+    a repository factory inside an app context (global scope; ``repos.for_tenant(id)``).
+``registry``
+    the app's plugin registry.
+``make_user`` / ``user`` / ``api_client``
+    registered accounts (each with a personal tenant) and a client signed in as one.
+``run_jobs``
+    runs every queued job with a real RQ worker (burst), returning how many ran.
+``fresh_database_url``
+    an empty database of the same kind as the suite's, dropped afterwards.
+
+The database is SQLite in a temporary folder unless ``INKWRIGHT_TEST_DATABASE_URL`` names a
+PostgreSQL database (its ``public`` schema is rebuilt); Redis is a private embedded server
+unless ``INKWRIGHT_TEST_REDIS_URL`` names one (its database is flushed between tests). The
+schema is migrated once per session and emptied after each test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from . import create_app
+from .config import sqlalchemy_url
+from .extensions import db
+from .migrations import upgrade_all
+from .models import User
+from .redis_server import RedisServer
+from .state import auth_service, current_state, repositories
+from .workers import build_worker
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+@dataclass(frozen=True)
+class TestDatabase:
+    """The suite's database: its URL and whether it is PostgreSQL."""
+
+    __test__ = False  # not a test class, despite the name
+
+    url: str
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url.startswith(("postgresql", "postgres"))
+
+
+def _reset_postgres_schema(url: str) -> None:
+    engine = create_engine(sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def base_test_config(database_url: str, redis_url: str) -> dict[str, Any]:
+    """Settings that make an app fast and self-contained under test."""
+    return {
+        "ENV": "testing",
+        "SECRET_KEY": "inkwright-test-secret-key-that-is-long-enough",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "PASSWORD_HASH_TIME_COST": 1,
+        "PASSWORD_HASH_MEMORY_KIB": 8,
+        "EXTERNAL_URL": "http://studio.test",
+    }
+
+
+@pytest.fixture(scope="session")
+def inkwright_redis_url() -> Iterator[str]:
+    configured = os.environ.get("INKWRIGHT_TEST_REDIS_URL")
+    if configured:
+        yield configured
+        return
+    server = RedisServer().start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def inkwright_database(tmp_path_factory: pytest.TempPathFactory, inkwright_redis_url: str) -> TestDatabase:
+    configured = os.environ.get("INKWRIGHT_TEST_DATABASE_URL")
+    if configured:
+        database = TestDatabase(configured)
+        if database.is_postgres:
+            _reset_postgres_schema(configured)
+    else:
+        database = TestDatabase(f"sqlite:///{tmp_path_factory.mktemp('inkwright-db') / 'test.db'}")
+    instance = tmp_path_factory.mktemp("inkwright-migrate")
+    app = create_app(base_test_config(database.url, inkwright_redis_url), instance_path=str(instance))
+    with app.app_context():
+        upgrade_all()
+        db.engine.dispose()
+    return database
+
+
+def _empty_tables(app: Flask) -> None:
+    with app.app_context():
+        tables = [t for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as connection:
+            existing = set(db.inspect(connection).get_table_names())
+            names = [t.name for t in tables if t.name in existing]
+            if not names:
+                return
+            if connection.dialect.name == "postgresql":
+                connection.execute(text(f"TRUNCATE {', '.join(names)} CASCADE"))
+            else:
+                for name in names:
+                    connection.execute(text(f'DELETE FROM "{name}"'))
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def inkwright_config(inkwright_database: TestDatabase, inkwright_redis_url: str) -> dict[str, Any]:
+    """Override in a conftest to change the test app's settings."""
+    return base_test_config(inkwright_database.url, inkwright_redis_url)
+
+
+@pytest.fixture
+def make_app(inkwright_config: dict[str, Any], inkwright_redis_url: str, tmp_path) -> Iterator[Callable[..., Flask]]:
+    built: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        application = create_app({**inkwright_config, **overrides}, instance_path=str(tmp_path / "instance"))
+        built.append(application)
+        return application
+
+    yield make
+    if built:
+        _empty_tables(built[0])
+    client = redis.Redis.from_url(inkwright_redis_url)
+    client.flushdb()
+    client.close()
+    for application in built:
+        with application.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def registry(app: Flask):
+    return current_state(app).registry
+
+
+@pytest.fixture
+def repos(app: Flask):
+    with app.app_context():
+        yield repositories()
+
+
+@dataclass
+class Account:
+    """A registered user, their personal tenant, and the password they registered with."""
+
+    user: User
+    tenant_id: uuid.UUID
+    email: str
+    password: str = TEST_PASSWORD
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., Account]:
+    counter = iter(range(1, 10_000))
+
+    def make(email: str | None = None, name: str | None = None, password: str = TEST_PASSWORD,
+             platform_admin: bool = False) -> Account:
+        email = email or f"writer{next(counter)}-{uuid.uuid4().hex[:6]}@example.com"
+        with app.app_context():
+            service = auth_service()
+            created = service.register(email, password, name)
+            if platform_admin:
+                repos_ = repositories()
+                with repos_.transaction():
+                    created.is_platform_admin = True
+                    repos_.users.save(created)
+            tenant_id = service.default_tenant(created)
+            db.session.expunge_all()
+        return Account(created, tenant_id, email, password)
+
+    return make
+
+
+@pytest.fixture
+def user(make_user: Callable[..., Account]) -> Account:
+    return make_user(name="Ada Writer")
+
+
+class ApiClient:
+    """A test client that sends a bearer credential and unwraps the envelope on request."""
+
+    def __init__(self, client: FlaskClient, token: str) -> None:
+        self.client = client
+        self.token = token
+
+    def _headers(self, headers: dict[str, str] | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", **(headers or {})}
+
+    def get(self, path: str, **kwargs: Any):
+        return self.client.get(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
+
+    def post(self, path: str, **kwargs: Any):
+        return self.client.post(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
+
+    def patch(self, path: str, **kwargs: Any):
+        return self.client.patch(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
+
+    def put(self, path: str, **kwargs: Any):
+        return self.client.put(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
+
+    def delete(self, path: str, **kwargs: Any):
+        return self.client.delete(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
+
+
+@pytest.fixture
+def login_api(app: Flask) -> Callable[[Account], ApiClient]:
+    """Sign an account in through ``POST /api/auth/login`` and return a client using the token."""
+
+    def login(account: Account) -> ApiClient:
+        client = app.test_client()
+        response = client.post("/api/auth/login", json={"email": account.email, "password": account.password})
+        assert response.status_code == 200, response.json
+        return ApiClient(client, response.json["data"]["session"]["token"])
+
+    return login
+
+
+@pytest.fixture
+def api_client(user: Account, login_api: Callable[[Account], ApiClient]) -> ApiClient:
+    return login_api(user)
+
+
+@pytest.fixture
+def run_jobs(app: Flask) -> Callable[..., int]:
+    """Run queued jobs with a real RQ SimpleWorker until the queue is empty."""
+
+    def run(worker_class: str = "simple", max_jobs: int | None = None) -> int:
+        worker = build_worker(app, worker_class)
+        worker.work(burst=True, max_jobs=max_jobs, logging_level="WARNING")
+        return worker.successful_job_count + worker.failed_job_count
+
+    return run
+
+
+@pytest.fixture
+def fresh_database_url(inkwright_database: TestDatabase, tmp_path) -> Iterator[str]:
+    """An empty database on the suite's kind of server, removed afterwards."""
+    if not inkwright_database.is_postgres:
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    base = make_url(sqlalchemy_url(inkwright_database.url))
+    name = f"{base.database}_fresh_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
