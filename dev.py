@@ -69,7 +69,10 @@ def run(command: list[str]) -> int:
 
 def start(args: list[str]) -> int:
     flask = [str(venv_python()), "-m", "flask", "--app", "app:create_app", "inkwright", "studio"]
-    return run([*flask, *args])
+    os.chdir(ROOT)
+    # Become the studio, so a signal sent to this process (Ctrl-C, a process manager's
+    # SIGTERM) reaches it and it stops its workers and Redis on the way out.
+    os.execv(flask[0], [*flask, *args])
 
 
 def test(args: list[str]) -> int:
