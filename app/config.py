@@ -11,6 +11,7 @@ reported together at start, so an operator fixes a bad deployment in one pass (s
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass, field
@@ -69,6 +70,8 @@ class Setting:
     :param env: extra environment names read besides ``INKWRIGHT_<key>``.
     :param secret: mask the value wherever configuration is shown.
     :param check: returns a problem sentence for a parsed value, or ``None`` when it is fine.
+    :param set_in_production: in production the default is refused and the key must be set
+        (a generated secret key would differ between the machines of one deployment).
     """
 
     key: str
@@ -78,6 +81,7 @@ class Setting:
     env: tuple[str, ...] = ()
     secret: bool = False
     check: Callable[[Any, Mapping[str, Any]], str | None] | None = None
+    set_in_production: bool = False
 
     @property
     def env_names(self) -> tuple[str, ...]:
@@ -151,7 +155,7 @@ SETTINGS: tuple[Setting, ...] = (
             check=_one_of("development", "production", "testing")),
     Setting("SECRET_KEY", _development_secret_key,
             "signs sessions and CSRF tokens; generated into the instance folder when unset",
-            secret=True, check=_secret_key_check),
+            secret=True, check=_secret_key_check, set_in_production=True),
     Setting("DATABASE_URL", _default_database_url,
             "SQLAlchemy URL of the database; SQLite in the instance folder by default",
             env=("DATABASE_URL",), secret=True, check=_database_url_check),
@@ -239,13 +243,16 @@ def load_config(
         raw, source = None, "default"
         if setting.key in file_values:
             raw, source = file_values[setting.key], "file"
-        for name in reversed(setting.env_names):
+        for name in setting.env_names:  # INKWRIGHT_<KEY> first, then its well-known aliases
             if name in environ:
                 raw, source = environ[name], f"env {name}"
                 break
         if setting.key in overrides:
             raw, source = overrides.pop(setting.key), "create_app"
-        if source == "default":
+        if source == "default" and setting.set_in_production and loaded.values.get("ENV") == "production":
+            loaded.problems.append(f"{setting.key}: must be set in production ({ENV_PREFIX}{setting.key})")
+            loaded.values[setting.key] = ""
+        elif source == "default":
             loaded.values[setting.key] = setting.default_for(instance_path)
         else:
             try:
@@ -279,10 +286,12 @@ def validate(loaded: LoadedConfig) -> None:
 def mask_url(url: str) -> str:
     """Hide the password inside a URL, keeping the rest readable for an operator."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", f":{MASK}@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    if parts.password is not None:
+        netloc = parts.netloc.replace(f":{parts.password}@", f":{MASK}@", 1)
+        url = urlunsplit(parts._replace(netloc=netloc))
+    # redis-py also reads a password from the query (``unix:///run/redis.sock?password=…``).
+    head, mark, query = url.partition("?")
+    return head + mark + re.sub(r"(?i)(^|&)(password=)[^&#]*", rf"\g<1>\g<2>{MASK}", query)
 
 
 def shown_value(setting: Setting, value: Any) -> str:

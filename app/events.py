@@ -76,7 +76,9 @@ class EventBus:
     def unsubscribe(self, event_type: str, handler: Handler) -> None:
         with self._lock:
             self._subscriptions[event_type] = [
-                s for s in self._subscriptions[event_type] if s.handler is not handler
+                # ``!=``, not ``is not``: each ``obj.method`` access makes a new bound
+                # method, equal to (never identical with) the one that subscribed.
+                s for s in self._subscriptions[event_type] if s.handler != handler
             ]
 
     def subscriptions(self, event_type: str) -> list[Subscription]:

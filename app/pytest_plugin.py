@@ -19,6 +19,8 @@ package gets, with no conftest of its own:
     runs every queued job with a real RQ worker (burst), returning how many ran.
 ``fresh_database_url``
     an empty database of the same kind as the suite's, dropped afterwards.
+``row_count`` / ``row_counts``
+    rows of one model's table, or of every table: to show a refused request wrote nothing.
 
 The database is SQLite in a temporary folder unless ``INKWRIGHT_TEST_DATABASE_URL`` names a
 PostgreSQL database (its ``public`` schema is rebuilt); Redis is a private embedded server
@@ -37,7 +39,7 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from . import create_app
@@ -268,9 +270,36 @@ def run_jobs(app: Flask) -> Callable[..., int]:
     def run(worker_class: str = "simple", max_jobs: int | None = None) -> int:
         worker = build_worker(app, worker_class)
         worker.work(burst=True, max_jobs=max_jobs, logging_level="WARNING")
+        # RQ counts jobs only in the worker's Redis hash (kept 60 s after it stops);
+        # the attributes stay 0 until read back.
+        worker.refresh()
         return worker.successful_job_count + worker.failed_job_count
 
     return run
+
+
+@pytest.fixture
+def row_count(app: Flask) -> Callable[[type], int]:
+    """Count every row of a model's table, past any repository scope, in a session of its own."""
+
+    def count(model: type) -> int:
+        with app.app_context():
+            return db.session.scalar(select(func.count()).select_from(model))
+
+    return count
+
+
+@pytest.fixture
+def row_counts(app: Flask) -> Callable[[], dict[str, int]]:
+    """Count the rows of every table."""
+
+    def count() -> dict[str, int]:
+        with app.app_context():
+            with db.engine.connect() as connection:
+                return {table.name: connection.scalar(select(func.count()).select_from(table))
+                        for table in db.metadata.sorted_tables}
+
+    return count
 
 
 @pytest.fixture

@@ -26,7 +26,10 @@ class TenancyService:
         self.principal = principal
 
     def my_tenants(self) -> list[tuple[Tenant, Role]]:
-        if self.principal.user is None:  # an API key sees only its own tenant
+        # An API key sees only its own tenant, with the key's role. Its principal carries the
+        # person who created it (for attribution), so test ``via``, not ``user is None``:
+        # otherwise a key reached the creator's other tenants with the creator's role.
+        if self.principal.user is None or self.principal.via == "api_key":
             return [(self.repos.tenants.require(self.principal.tenant_id), self.principal.role)]
         return self.repos.tenants.for_user(self.principal.user.id)
 
@@ -47,7 +50,7 @@ class TenancyService:
         return self.repos.for_tenant(tenant.id), role
 
     def create_organisation(self, name: str) -> tuple[Tenant, Role]:
-        if self.principal.user is None:
+        if self.principal.user is None or self.principal.via == "api_key":
             raise ForbiddenError("An API key cannot create tenants; sign in as a person.")
         with self.repos.transaction() as tx:
             tenant = self.repos.tenants.add(Tenant(

@@ -58,7 +58,7 @@ from .models.base import (
     UUIDPrimaryKey,
     utcnow,
 )
-from .api.blueprint import EnvelopeBlueprint
+from .api.blueprint import EnvelopeBlueprint, public
 from .auth.principal import Principal, current_principal
 from .repositories import Repositories, Repository, ScopedRepository, operation
 from .state import repositories
@@ -295,7 +295,7 @@ __all__ = [
     "ReviewIssue", "ReviewReport", "Schema", "SchemaValidationError", "ScopedRepository",
     "Setting", "Severity", "Skill", "SoftDelete", "StepContext", "TenantScoped", "Timestamps",
     "UTCDateTime", "UUIDPrimaryKey", "UnauthorizedError", "ValidationError",
-    "WorkflowExecutionError", "current_principal", "fields", "operation", "parse_bool",
+    "WorkflowExecutionError", "current_principal", "fields", "operation", "parse_bool", "public",
     "parse_int", "parse_list", "post_load", "pre_load", "repositories", "utcnow", "validate",
     "validates", "validates_schema",
 ]

@@ -6,6 +6,7 @@ from flask import Flask, send_from_directory
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
+from ..schemas.base import EnvelopeSchema
 from ..version import __version__
 from . import api_keys, auth, events, system, tenants
 from .authentication import authenticate_api_request
@@ -18,6 +19,9 @@ SWAGGER_ASSETS = "/api/docs/assets/"
 
 class InkwrightApi(Api):
     """flask-smorest's Api, leaving error rendering to :mod:`app.envelope` alone."""
+
+    # Document error responses as what app.envelope sends, not flask-smorest's own shape.
+    ERROR_SCHEMA = EnvelopeSchema
 
     def _register_error_handlers(self) -> None:
         """Errors are rendered in one place, the envelope; register nothing here."""

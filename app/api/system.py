@@ -9,6 +9,7 @@ from ..auth.principal import current_principal
 from ..envelope import success
 from ..errors import ForbiddenError, ServiceUnavailableError
 from ..extensions import db
+from ..schemas.system import MetricsSchema
 from ..state import current_state
 from .blueprint import EnvelopeBlueprint
 
@@ -43,7 +44,7 @@ def readyz():
 
 
 @blp.route("/metrics")
-@blp.response(200)
+@blp.response(200, MetricsSchema)
 def metrics():
     """Repository operation counts and timings, and cache hit rates, of this process."""
     principal = current_principal()

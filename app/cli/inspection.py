@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from ..config import shown_value
 from ..state import current_state
@@ -17,7 +17,9 @@ from ..state import current_state
 def show_config() -> None:
     """Show every setting, where its value came from, and what it does (secrets masked)."""
     state = current_state()
-    table = Table("key", "value", "from", "what it does", title="Inkwright configuration")
+    # Values fold rather than end in "…": an operator must be able to read a whole URL.
+    table = Table(Column("key", no_wrap=True), Column("value", overflow="fold"), "from", "what it does",
+                  title="Inkwright configuration")
     for setting in state.settings:
         value = current_app.config.get(setting.key)
         table.add_row(setting.key, shown_value(setting, value), state.config.sources.get(setting.key, "default"),
@@ -31,7 +33,8 @@ def show_config() -> None:
 def show_plugins(verbose: bool) -> None:
     """List every Inkwright entry point found, its version, and whether it loaded."""
     registry = current_state().registry
-    table = Table("group", "name", "distribution", "version", "status", "reason", title="Inkwright plugins")
+    table = Table("group", Column("name", overflow="fold"), Column("distribution", overflow="fold"), "version",
+                  "status", "reason", title="Inkwright plugins")
     for entry in registry.entries:
         table.add_row(entry.group, entry.name, entry.distribution or "?", entry.version or "?", entry.status,
                       entry.error or "")

@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from werkzeug.serving import run_simple
 
-from ..migrations import upgrade_all
+from ..migrations import MigrationError, upgrade_all
 from ..processes import die_with_parent
 from ..state import current_state
 from ..workers import WORKER_CLASSES, run_worker
@@ -40,7 +40,10 @@ def _stop_like_ctrl_c(_signum: int, _frame: object) -> None:
 def run_studio(host: str, port: int, workers: int, worker_class: str | None) -> None:
     """Migrate, then serve the web app with its workers (and Redis, when none is configured)."""
     app = current_app._get_current_object()
-    upgrade_all()
+    try:
+        upgrade_all()
+    except MigrationError as exc:
+        raise click.ClickException(str(exc)) from exc
     state = current_state()
     redis_url = state.redis.url  # starts the embedded server here, in the main thread
     if state.redis.is_embedded:

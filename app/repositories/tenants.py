@@ -37,7 +37,8 @@ class TenantRepository(Repository[Tenant]):
             tenant = self.get(tenant_id)
             return tenant and TenantInfo(tenant.id, tenant.name, tenant.slug, tenant.kind)
 
-        return self.cache.get_or_load(("Tenant.info", tenant_id), load)
+        # Keyed by the UUID, so an id given as text is found and forgotten alike.
+        return self.cache.get_or_load(("Tenant.info", as_uuid(tenant_id)), load)
 
     @operation
     def unique_slug(self, name: str) -> str:
@@ -73,7 +74,17 @@ class TenantRepository(Repository[Tenant]):
         return self.session.scalar(statement)
 
     def forget(self, tenant_id: uuid.UUID) -> None:
-        self.cache.invalidate(("Tenant.info", tenant_id))
+        self.cache.invalidate(("Tenant.info", as_uuid(tenant_id)))
+
+    # Writes invalidate their own cached info (RepositoryCache's promise), so a renamed or
+    # deleted tenant is not served stale here; e.g. a deleted tenant's API keys stop at once.
+    def save(self, instance: Tenant) -> Tenant:
+        self.forget(instance.id)
+        return super().save(instance)
+
+    def delete(self, instance: Tenant) -> None:
+        self.forget(instance.id)
+        super().delete(instance)
 
 
 class MembershipRepository(ScopedRepository[Membership]):

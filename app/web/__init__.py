@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import Flask, request, session
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 
 from ..auth.authentication import principal_from_browser
 from ..auth.principal import optional_principal, set_principal
+from ..errors import ValidationError
 from ..extensions import csrf, login_manager
 from ..state import repositories
 from . import accounts, admin, studio
@@ -36,7 +38,13 @@ def protect_forms() -> None:
         return
     if request.path.startswith("/api/") or request.blueprint == "rq_dashboard":
         return
-    csrf.protect()
+    try:
+        csrf.protect()
+    except CSRFError as error:
+        # Left as Werkzeug's bare 400 it renders as "send well-formed JSON", which tells a
+        # person at a form nothing; say what went wrong and what to do.
+        raise ValidationError("The form expired or did not come from this site; reload the page and send it again.",
+                              {"reason": "csrf", "detail": error.description}) from error
 
 
 def set_browser_principal() -> None:

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
 from ..models import Role
+
+
+def role_choices(strongest: Role) -> list[SelectChoice]:
+    """The roles a person whose role is ``strongest`` may hand out, strongest first."""
+    return [SelectChoice(value=role.value, label=role.value.title()) for role in Role if strongest.at_least(role)]
 
 
 class RegisterForm(FlaskForm):
@@ -39,7 +45,7 @@ class ResetPasswordForm(FlaskForm):
 class ApiKeyForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(min=1, max=100)],
                        description="What the key is for, e.g. 'CI pipeline'.")
-    role = SelectField("Role", choices=[(r.value, r.value.title()) for r in Role],
+    role = SelectField("Role", choices=role_choices(Role.OWNER),
                        description="What the key may do; at most your own role.")
     expires_in_days = IntegerField("Expires after (days)", validators=[Optional(), NumberRange(1, 3650)],
                                    description="Leave empty for a key that does not expire.")

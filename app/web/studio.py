@@ -11,7 +11,7 @@ from ..errors import AppError
 from ..models import DomainEventRecord, Role
 from ..state import repositories
 from .feedback import show_error
-from .forms import ApiKeyForm, ConfirmForm
+from .forms import ApiKeyForm, ConfirmForm, role_choices
 
 blp = Blueprint("studio", __name__)
 
@@ -47,7 +47,7 @@ def api_keys():
     principal = current_principal()
     service = ApiKeyService(repositories(), principal)
     form = ApiKeyForm()
-    form.role.choices = [(r.value, r.value.title()) for r in Role if principal.role.at_least(r)]
+    form.role.choices = role_choices(principal.role)
     if not form.is_submitted():
         form.role.data = principal.role.value
     issued = None
@@ -60,7 +60,7 @@ def api_keys():
             status = error.status_code
         else:
             form = ApiKeyForm(formdata=None)
-            form.role.choices = [(r.value, r.value.title()) for r in Role if principal.role.at_least(r)]
+            form.role.choices = role_choices(principal.role)
             form.role.data = principal.role.value
     elif form.is_submitted():
         status = 400
