@@ -1,0 +1,50 @@
+"""The fixtures shipped to plugin authors (app/pytest_plugin.py, the ``pytest11`` entry point).
+
+A plugin package's own test file, with no conftest of its own, is run in a fresh pytest
+process: the fixtures must come from the installed core alone.
+"""
+
+from __future__ import annotations
+
+pytest_plugins = ["pytester"]
+
+PLUGIN_AUTHORS_TESTS = '''
+from app.state import current_state
+
+
+def test_app_is_built_for_testing(app, registry):
+    assert app.config["ENV"] == "testing"
+    assert registry is current_state(app).registry
+
+
+def test_client_serves_the_probes(client):
+    assert client.get("/readyz").json["data"]["status"] == "ready"
+
+
+def test_api_client_is_signed_in_as_a_user_with_a_tenant(api_client, user):
+    me = api_client.get("/api/me")
+    assert me.status_code == 200
+    assert me.json["data"]["role"] == "owner"
+
+
+def test_run_jobs_runs_what_was_queued(app, run_jobs):
+    with app.app_context():
+        current_state().enqueue("app.jobs.purge_expired_sessions")
+    assert run_jobs() == 1
+
+
+def test_each_test_starts_from_an_empty_database(repos):
+    assert repos.users.count() == 0
+'''
+
+
+def test_a_plugin_authors_tests_pass_with_no_conftest_of_their_own(pytester, fresh_database_url, monkeypatch):
+    # The suite's own database is in use by this very run (and a PostgreSQL one would be
+    # rebuilt by the inner session), so the inner run gets an empty one of the same kind;
+    # INKWRIGHT_TEST_REDIS_URL, when set, passes through as it is.
+    monkeypatch.setenv("INKWRIGHT_TEST_DATABASE_URL", fresh_database_url)
+    pytester.makepyfile(test_my_plugin=PLUGIN_AUTHORS_TESTS)
+    assert not list(pytester.path.glob("conftest.py"))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error::DeprecationWarning:app.*")
+    result.assert_outcomes(passed=5)
+

@@ -1,0 +1,108 @@
+"""RQ workers inside the app (app/workers.py, worker.py): both classes, in process and as `python worker.py`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from rq.job import JobStatus
+from sqlalchemy import text
+
+from app.extensions import db
+from app.state import current_state
+from app.workers import build_worker
+
+ROOT = Path(__file__).resolve().parent.parent
+SUPPORT = Path(__file__).resolve().parent / "plugins"
+
+
+
+
+def enqueue_purge(app):
+    with app.app_context():
+        return current_state().enqueue("app.jobs.purge_expired_sessions")
+
+
+@pytest.mark.parametrize("worker_class", ["simple", "fork"])
+def test_worker_runs_a_database_job_in_the_app_context(app, sessions, remaining_sessions, run_jobs, worker_class):
+    lapsed, live = sessions
+    job = enqueue_purge(app)
+    assert run_jobs(worker_class) == 1
+    job.refresh()
+    assert job.get_status() == JobStatus.FINISHED
+    assert job.return_value() == 1
+    assert remaining_sessions() == {live}
+
+
+def test_failed_job_is_recorded_and_the_worker_goes_on(app, sessions, remaining_sessions, run_jobs):
+    lapsed, live = sessions
+    with app.app_context():
+        missing = current_state().enqueue("app.jobs.deliver_event", str(uuid.uuid4()))
+    purge = enqueue_purge(app)
+    assert run_jobs() == 2
+    missing.refresh()
+    assert missing.get_status() == JobStatus.FAILED
+    assert "NotFoundError" in missing.latest_result().exc_string
+    assert purge.get_status() == JobStatus.FINISHED
+    assert remaining_sessions() == {live}
+
+
+@pytest.mark.postgres_only
+def test_forked_horse_opens_its_own_connection_and_leaves_the_parents_alone(app, inkwright_database, monkeypatch):
+    if not inkwright_database.is_postgres:
+        pytest.skip("backend process ids exist on PostgreSQL only")
+    monkeypatch.syspath_prepend(str(SUPPORT))
+    worker = build_worker(app, "fork")
+    with app.app_context():
+        parent_backend = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        db.session.remove()  # back to the pool the horse inherits
+        job = current_state().enqueue("inkwright_sample_jobs.database_connection")
+    worker.work(burst=True, logging_level="WARNING")
+    job.refresh()
+    assert job.get_status() == JobStatus.FINISHED, job.latest_result().exc_string
+    horse = job.return_value()
+    assert horse["pid"] != os.getpid()
+    assert horse["backend"] != parent_backend
+    with app.app_context():
+        # The parent's pooled connection survived the horse: same backend, still answering.
+        assert db.session.execute(text("SELECT pg_backend_pid()")).scalar_one() == parent_backend
+        db.session.remove()
+
+
+def worker_environment(tmp_path, **settings: str) -> dict[str, str]:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("INKWRIGHT_")}
+    environment.update(INKWRIGHT_INSTANCE_PATH=str(tmp_path / "worker-instance"), INKWRIGHT_LOG_LEVEL="WARNING",
+                       **{f"INKWRIGHT_{key}": value for key, value in settings.items()})
+    return environment
+
+
+def test_worker_script_processes_the_queue_and_exits_in_burst_mode(
+        app, sessions, remaining_sessions, inkwright_database, inkwright_redis_url, tmp_path):
+    lapsed, live = sessions
+    job = enqueue_purge(app)
+    finished = subprocess.run(
+        [sys.executable, "worker.py", "--burst", "--class", "fork"], cwd=ROOT, capture_output=True, text=True,
+        timeout=60,
+        env=worker_environment(tmp_path, DATABASE_URL=inkwright_database.url, REDIS_URL=inkwright_redis_url),
+    )
+    assert finished.returncode == 0, finished.stderr
+    job.refresh()
+    assert job.get_status() == JobStatus.FINISHED
+    assert remaining_sessions() == {live}
+    assert current_state(app).queue().count == 0
+
+
+def test_worker_script_refuses_to_start_without_a_redis_url(app, sessions, remaining_sessions, inkwright_database, tmp_path):
+    job = enqueue_purge(app)
+    finished = subprocess.run(
+        [sys.executable, "worker.py", "--burst"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env=worker_environment(tmp_path, DATABASE_URL=inkwright_database.url),
+    )
+    assert finished.returncode == 2
+    assert "set INKWRIGHT_REDIS_URL to the Redis the web app uses" in finished.stderr
+    assert job.get_status(refresh=True) == JobStatus.QUEUED
+    assert len(remaining_sessions()) == 2
