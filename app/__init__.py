@@ -27,7 +27,10 @@ from .plugins import discover, install_plugins
 from .queue import RedisConnector
 from .repositories import RepositoryCache, RepositoryMetrics
 from .state import EXTENSION_KEY, InkwrightState
+from .storage import LocalArtifactStorage
 from .version import __version__
+from .workflows.catalog import WorkflowCatalog
+from .workflows.templates import TemplateEngine
 from .web import register_web
 
 __all__ = ["__version__", "create_app"]
@@ -104,13 +107,15 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     login_manager.init_app(app)
     csrf.init_app(app)
     redis_url = app.config["REDIS_URL"]
+    templates = TemplateEngine()
     state = InkwrightState(
         config=loaded, settings=settings, registry=registry, events=EventBus(),
         metrics=RepositoryMetrics(), cache=RepositoryCache(app.config["REPOSITORY_CACHE_TTL"]),
         redis=RedisConnector(redis_url, app.config["REDIS_SERVER_BINARY"]),
         passwords=PasswordHasher(app.config["PASSWORD_HASH_TIME_COST"], app.config["PASSWORD_HASH_MEMORY_KIB"]),
         throttle=LoginThrottle(app.config["LOGIN_RATE_LIMIT"], redis_url),
-        queue_name=app.config["QUEUE_NAME"],
+        queue_name=app.config["QUEUE_NAME"], templates=templates,
+        storage=LocalArtifactStorage(app.config["ARTIFACT_DIR"]), catalog=WorkflowCatalog(registry, templates),
     )
     app.extensions[EXTENSION_KEY] = state
 
@@ -120,6 +125,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     register_web(app)
     register_cli(app)
 
-    # 4. Plugins add their blueprints, templates, commands and handlers last.
+    # 4. Plugins add their blueprints, templates, commands and handlers last; then their
+    #    packaged workflows are read, now that every skill is known.
     install_plugins(app, state)
+    state.catalog.load_packaged()
     return app

@@ -55,6 +55,15 @@ def parse_list(raw: Any) -> tuple[str, ...]:
     return tuple(str(item).strip() for item in items if str(item).strip())
 
 
+def parse_float(raw: Any) -> float:
+    if isinstance(raw, bool):
+        raise ValueError(f"expected a number, got {raw!r}")
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number, got {raw!r}") from None
+
+
 def parse_str(raw: Any) -> str:
     return str(raw)
 
@@ -134,6 +143,14 @@ def _rate_limit_check(value: str, _config: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _positive(value: float, _config: Mapping[str, Any]) -> str | None:
+    return None if value > 0 else "must be more than 0"
+
+
+def _default_artifact_dir(instance_path: str) -> str:
+    return str(Path(instance_path) / "artifacts")
+
+
 def _default_database_url(instance_path: str) -> str:
     return f"sqlite:///{Path(instance_path) / 'inkwright.db'}"
 
@@ -166,6 +183,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("QUEUE_NAME", "inkwright", "name of the RQ queue jobs are enqueued on"),
     Setting("WORKER_CLASS", "simple", "simple runs jobs in the worker process; fork forks a horse per job",
             check=_one_of("simple", "fork")),
+    Setting("ARTIFACT_DIR", _default_artifact_dir, "folder of the local, content-addressed artifact store"),
+    Setting("STEP_HEARTBEAT_INTERVAL", 5.0, "seconds between a worker's heartbeats for the steps it runs",
+            parse=parse_float, check=_positive),
+    Setting("STEP_STALE_AFTER", 30.0, "seconds without a heartbeat after which a running step's worker "
+            "counts as dead", parse=parse_float, check=_positive),
+    Setting("RECONCILE_INTERVAL", 30.0, "seconds between reconciler passes (lost jobs, dead workers)",
+            parse=parse_float, check=_positive),
+    Setting("STEP_DEFAULT_TIMEOUT", 3600, "seconds a step may run when its workflow sets no timeout",
+            parse=parse_int, check=_at_least(1)),
+    Setting("CACHE_WAIT", 0.5, "seconds a step waits before looking again at a cache entry another "
+            "step is computing", parse=parse_float, check=_positive),
     Setting("PLUGINS", ("*",), "entry-point names of the plugins to enable; * enables every installed one",
             parse=parse_list),
     Setting("DISABLED_PLUGINS", (), "entry-point names of installed plugins to switch off",

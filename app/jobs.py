@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import logging
 
+from flask import current_app
+
+from .engine.executor import StepExecutor
+from .engine.reconciler import Reconciler
 from .errors import NotFoundError
 from .events import DomainEvent
 from .models.base import utcnow
@@ -33,6 +37,18 @@ def deliver_event(event_id: str) -> dict:
     handlers = [s for s in bus.subscriptions(event.type) if s.background]
     failed = bus.dispatch(event, background=True)
     return {"event": event_id, "handlers": len(handlers), "failed": failed}
+
+
+def run_step(step_id: str) -> dict:
+    """Execute one step of a run (claim, cache, attempt, finish): see app.engine.executor."""
+    return StepExecutor(current_state()).run(step_id)
+
+
+def reconcile() -> dict:
+    """One reconciler pass: lost workers, lost jobs, stuck runs (see app.engine.reconciler)."""
+    state = current_state()
+    report = Reconciler(state, stale_after=current_app.config["STEP_STALE_AFTER"]).run()
+    return report.as_dict()
 
 
 def purge_expired_sessions() -> int:

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from flask_smorest import Api
 
     from .plugins import PluginRegistry
+    from .storage import ArtifactStorage
+    from .workflows.catalog import WorkflowCatalog
+    from .workflows.templates import TemplateEngine
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,9 @@ class InkwrightState:
     passwords: PasswordHasher
     throttle: LoginThrottle
     queue_name: str
+    templates: "TemplateEngine"
+    storage: "ArtifactStorage"
+    catalog: "WorkflowCatalog"
     api: "Api | None" = None
 
     def queue(self) -> Queue:

@@ -5,21 +5,32 @@ the default), ``fork`` runs each job in a forked work horse (isolation from a jo
 or crashes). A forked horse must not share the parent's database connections, so it
 drops the inherited pool before touching the database (CKAN issue 3365; SQLAlchemy's
 "Using Connection Pools with Multiprocessing").
+
+Besides RQ's own work loop, each worker keeps two small threads:
+
+* a **heartbeat** stamps ``heartbeat_at`` on the steps this worker runs, so the reconciler
+  can tell a slow step from a dead worker (``STEP_HEARTBEAT_INTERVAL``);
+* a **reconcile timer** enqueues ``app.jobs.reconcile`` every ``RECONCILE_INTERVAL``;
+  a Redis key taken with ``SET NX EX`` makes that once per interval across all workers.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
 from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 
 from .extensions import db
-from .state import current_state
+from .repositories.runs import RunStepLocator
+from .state import current_state, repositories
 
 log = logging.getLogger(__name__)
+
+RECONCILE_LOCK = "inkwright:reconcile:timer"
 
 
 class AppContextMixin:
@@ -29,10 +40,48 @@ class AppContextMixin:
 
     def perform_job(self, job: Any, queue: Any, execution: Any) -> bool:
         with self.app.app_context():
+            g.inkwright_worker_name = self.name
             try:
                 return super().perform_job(job, queue, execution)  # type: ignore[misc]
             finally:
                 db.session.remove()
+
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        stop = threading.Event()
+        threads = [threading.Thread(target=self._beat, args=(stop,), name="inkwright-heartbeat", daemon=True),
+                   threading.Thread(target=self._time_reconciler, args=(stop,), name="inkwright-reconcile",
+                                    daemon=True)]
+        for thread in threads:
+            thread.start()
+        try:
+            return super().work(*args, **kwargs)  # type: ignore[misc]
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=5)
+
+    def _beat(self, stop: threading.Event) -> None:
+        interval = self.app.config["STEP_HEARTBEAT_INTERVAL"]
+        while not stop.wait(interval):
+            try:
+                with self.app.app_context():
+                    repos = repositories()
+                    with repos.transaction():
+                        repos.get(RunStepLocator).heartbeat(self.name)
+                    db.session.remove()
+            except Exception:  # noqa: BLE001 - a missed beat is retried at the next interval
+                log.warning("heartbeat of worker %s failed", self.name, exc_info=True)
+
+    def _time_reconciler(self, stop: threading.Event) -> None:
+        interval = self.app.config["RECONCILE_INTERVAL"]
+        while not stop.wait(interval):
+            try:
+                with self.app.app_context():
+                    state = current_state()
+                    if state.redis.client().set(RECONCILE_LOCK, self.name, nx=True, ex=max(1, int(interval))):
+                        state.enqueue("app.jobs.reconcile", job_timeout=600, result_ttl=3600)
+            except Exception:  # noqa: BLE001
+                log.warning("could not schedule the reconciler", exc_info=True)
 
 
 class AppSimpleWorker(AppContextMixin, SimpleWorker):
@@ -69,8 +118,11 @@ def build_worker(app: Flask, worker_class: str | None = None, queues: list[str] 
 
 def run_worker(app: Flask, worker_class: str | None = None, burst: bool = False,
                queues: list[str] | None = None, max_jobs: int | None = None) -> bool:
-    """Work the queue until stopped (or, with ``burst``, until it is empty)."""
+    """Work the queue until stopped (or, with ``burst``, until it is empty).
+
+    The worker also runs RQ's scheduler, which enqueues retries when their backoff is over.
+    """
     worker = build_worker(app, worker_class, queues)
     log.info("%s worker %s on %s", worker_class or app.config["WORKER_CLASS"], worker.name,
              ", ".join(q.name for q in worker.queues))
-    return worker.work(burst=burst, max_jobs=max_jobs, logging_level=app.config["LOG_LEVEL"])
+    return worker.work(burst=burst, max_jobs=max_jobs, logging_level=app.config["LOG_LEVEL"], with_scheduler=True)

@@ -18,6 +18,15 @@ from .mail import OutboxRepository
 from .metrics import RepositoryMetrics
 from .tenants import MembershipRepository, TenantRepository
 from .unit_of_work import UnitOfWork
+from .runs import (
+    ArtifactRepository,
+    IdempotencyKeyRepository,
+    RunRepository,
+    RunStepRepository,
+    StepAttemptRepository,
+    StepCacheRepository,
+    WorkflowVersionRepository,
+)
 from .users import UserRepository
 
 R = TypeVar("R", bound=Repository)
@@ -102,3 +111,31 @@ class Repositories:
     @cached_property
     def events(self) -> DomainEventRepository:
         return self.get(DomainEventRepository)
+
+    @cached_property
+    def runs(self) -> RunRepository:
+        return self.get(RunRepository)
+
+    @cached_property
+    def run_steps(self) -> RunStepRepository:
+        return self.get(RunStepRepository)
+
+    @cached_property
+    def step_attempts(self) -> StepAttemptRepository:
+        return self.get(StepAttemptRepository)
+
+    @cached_property
+    def step_cache(self) -> StepCacheRepository:
+        return self.get(StepCacheRepository)
+
+    @cached_property
+    def artifacts(self) -> ArtifactRepository:
+        return self.get(ArtifactRepository)
+
+    @cached_property
+    def idempotency_keys(self) -> IdempotencyKeyRepository:
+        return self.get(IdempotencyKeyRepository)
+
+    @cached_property
+    def workflow_versions(self) -> WorkflowVersionRepository:
+        return self.get(WorkflowVersionRepository)

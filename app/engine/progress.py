@@ -1,0 +1,75 @@
+"""Live progress of runs: a Redis stream per run, written by workers, read as SSE.
+
+The stream is a view for watchers, never the truth (that is the database): entries are
+written after the change they describe has committed, capped in length, and expire a day
+after the last one. A watcher that reconnects passes the last id it saw and resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any, Iterator
+
+import redis
+
+log = logging.getLogger(__name__)
+
+STREAM_TTL_SECONDS = 24 * 3600
+STREAM_MAX_LENGTH = 10_000
+
+
+def stream_key(run_id: uuid.UUID | str) -> str:
+    return f"inkwright:run:{run_id}:events"
+
+
+class RunEvents:
+    """Append to and read from the per-run event streams."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def publish(self, run_id: uuid.UUID | str, kind: str, **data: Any) -> None:
+        """Append one event; a Redis failure is logged, never raised (the change is committed)."""
+        key = stream_key(run_id)
+        try:
+            with self.client.pipeline(transaction=False) as pipe:
+                pipe.xadd(key, {"type": kind, "data": json.dumps(data, default=str)},
+                          maxlen=STREAM_MAX_LENGTH, approximate=True)
+                pipe.expire(key, STREAM_TTL_SECONDS)
+                pipe.execute()
+        except redis.RedisError:
+            log.warning("could not publish %s for run %s", kind, run_id, exc_info=True)
+
+    def read(self, run_id: uuid.UUID | str, after: str = "0", block_ms: int | None = None,
+             count: int = 500) -> list[tuple[str, str, dict[str, Any]]]:
+        """Events after the id ``after`` (``"0"``: from the start): ``(id, type, data)``."""
+        key = stream_key(run_id)
+        if block_ms is None:
+            entries = self.client.xrange(key, min=f"({after}" if after != "0" else "-", count=count)
+        else:
+            found = self.client.xread({key: after}, count=count, block=block_ms)
+            entries = found[0][1] if found else []
+        events = []
+        for entry_id, fields in entries:
+            entry_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+            kind = fields.get(b"type", fields.get("type", b""))
+            data = fields.get(b"data", fields.get("data", b"{}"))
+            events.append((entry_id, kind.decode() if isinstance(kind, bytes) else kind,
+                           json.loads(data.decode() if isinstance(data, bytes) else data)))
+        return events
+
+    def follow(self, run_id: uuid.UUID | str, after: str, is_finished, block_ms: int = 15_000
+               ) -> Iterator[tuple[str, str, dict[str, Any]] | None]:
+        """Yield events as they come; ``None`` when a wait passed with nothing (a keep-alive
+        moment); stop once ``is_finished()`` and nothing more is left to read."""
+        while True:
+            events = self.read(run_id, after, block_ms=block_ms)
+            for event in events:
+                after = event[0]
+                yield event
+            if not events:
+                if is_finished() and not self.read(run_id, after):
+                    return
+                yield None

@@ -1,0 +1,153 @@
+"""The reconciler: no run stays "running" forever.
+
+The database says what should be happening; Redis may disagree after a worker died or
+Redis lost its data. Each pass:
+
+* a running step whose worker stopped heartbeating lost its attempt: it is queued again
+  while attempts remain, else it fails with ``WORKER_LOST`` and its run ends ``crashed``;
+* a queued step whose RQ job is gone (Redis flushed, or the job failed outside our code)
+  gets a fresh job;
+* a run left running with nothing active is planned again, or finished;
+* unfinished step-cache claims of steps that died are dropped.
+
+It runs as the periodic job ``app.jobs.reconcile`` and as ``flask inkwright reconcile``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from rq.job import Job, JobStatus
+
+from ..models import AttemptOutcome, Run, RunStep, utcnow
+from ..repositories.runs import RunLocator, RunStepLocator, StepCacheJanitor
+from ..state import InkwrightState, repositories
+from .executor import dispatch
+from .scheduler import Scheduler
+from .states import RunStatus, StepStatus
+
+log = logging.getLogger(__name__)
+
+LIVE_JOB_STATES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+@dataclass
+class ReconcileReport:
+    requeued_lost_workers: list[str] = field(default_factory=list)
+    crashed: list[str] = field(default_factory=list)
+    requeued_lost_jobs: list[str] = field(default_factory=list)
+    replanned_runs: list[str] = field(default_factory=list)
+    dropped_cache_claims: int = 0
+
+    def as_dict(self) -> dict:
+        return {"requeuedLostWorkers": self.requeued_lost_workers, "crashed": self.crashed,
+                "requeuedLostJobs": self.requeued_lost_jobs, "replannedRuns": self.replanned_runs,
+                "droppedCacheClaims": self.dropped_cache_claims}
+
+
+class Reconciler:
+    def __init__(self, state: InkwrightState, stale_after: float, grace: float = 2.0) -> None:
+        self.state = state
+        self.stale_after = stale_after
+        self.grace = grace
+
+    def run(self) -> ReconcileReport:
+        report = ReconcileReport()
+        now = utcnow()
+        locator = repositories().get(RunStepLocator)
+        for step in locator.stale_running(now - timedelta(seconds=self.stale_after)):
+            self._lost_worker(step, report)
+        for step in locator.queued(now - timedelta(seconds=self.grace)):
+            self._lost_job(step, report)
+        for run in repositories().get(RunLocator).unfinished(now - timedelta(seconds=self.grace)):
+            self._stuck_run(run, report)
+        janitor = repositories().get(StepCacheJanitor)
+        with repositories().transaction():
+            report.dropped_cache_claims = janitor.drop_stale_claims(now - timedelta(seconds=self.stale_after))
+        return report
+
+    def _locked(self, step: RunStep, change) -> None:
+        repos = repositories(step.tenant_id)
+        with repos.transaction():
+            run = repos.runs.lock(step.run_id)
+            current = repos.run_steps.get(step.id)
+            scheduler = Scheduler(repos, run, self.state.registry, self.state.templates)
+            change(scheduler, run, current)
+        dispatch(self.state, scheduler.after)
+
+    def _lost_worker(self, step: RunStep, report: ReconcileReport) -> None:
+        stale_before = utcnow() - timedelta(seconds=self.stale_after)
+
+        def recover(scheduler: Scheduler, run: Run, current: RunStep) -> None:
+            if current is None or current.status != StepStatus.RUNNING or \
+                    (current.heartbeat_at is not None and current.heartbeat_at >= stale_before):
+                return  # it moved on, or its worker came back
+            attempt = scheduler.repos.step_attempts.current(current)
+            error = {"code": "WORKER_LOST", "message": f"Worker {current.worker_name} stopped answering during "
+                     f"attempt {current.attempt}.", "attempt": current.attempt, "timestamp": utcnow().isoformat()}
+            if attempt is not None and attempt.outcome == AttemptOutcome.RUNNING:
+                attempt.outcome, attempt.ended_at, attempt.error = AttemptOutcome.CRASHED, utcnow(), error
+            if run.status.is_terminal:
+                scheduler.repos.run_steps.move(current, StepStatus.RUNNING, status=StepStatus.SKIPPED, error=error,
+                                               ended_at=utcnow(), worker_name=None)
+                scheduler._count_done(current)
+                return
+            if current.attempt < current.max_attempts:
+                spec = scheduler.spec(current)
+                scheduler.enqueue(current, StepStatus.RUNNING, delay=spec.retry.delay_before(current.attempt + 1),
+                                  error=error, worker_name=None)
+                scheduler.note("step.retrying", step=current.step_key, attempt=current.attempt, error=error)
+                report.requeued_lost_workers.append(current.step_key)
+                return
+            report.crashed.append(current.step_key)
+            if scheduler.spec(current).on_error == "skip":
+                scheduler.plan(scheduler.fail(current, error))
+                return
+            now = utcnow()
+            scheduler.repos.run_steps.move(current, StepStatus.RUNNING, status=StepStatus.FAILED, error=error,
+                                           ended_at=now, worker_name=None)
+            scheduler.repos.step_cache.release(current.id)
+            scheduler._count_done(current)
+            scheduler.fail_run({**error, "failedStepId": current.step_key}, RunStatus.CRASHED)
+        self._locked(step, recover)
+
+    def _lost_job(self, step: RunStep, report: ReconcileReport) -> None:
+        connection = self.state.redis.client()
+        if step.job_id and Job.exists(step.job_id, connection=connection):
+            status = Job(step.job_id, connection=connection).get_status(refresh=True)
+            if status in LIVE_JOB_STATES:
+                return
+
+        def requeue(scheduler: Scheduler, run: Run, current: RunStep) -> None:
+            if current is None or current.status != StepStatus.QUEUED or current.job_id != step.job_id:
+                return
+            if run.status.is_terminal:
+                return
+            delay = max(0.0, (current.next_attempt_at - utcnow()).total_seconds()) if current.next_attempt_at else 0.0
+            scheduler.enqueue(current, StepStatus.QUEUED, delay=delay)
+            report.requeued_lost_jobs.append(current.step_key)
+        self._locked(step, requeue)
+
+    def _stuck_run(self, run: Run, report: ReconcileReport) -> None:
+        repos = repositories(run.tenant_id)
+        with repos.transaction():
+            locked = repos.runs.lock(run.id)
+            if locked.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
+                return
+            active = [row for row in repos.run_steps.active(run.id) if row.status != StepStatus.PENDING]
+            if active:
+                return
+            scheduler = Scheduler(repos, locked, self.state.registry, self.state.templates)
+            if locked.status == RunStatus.QUEUED:
+                scheduler.move_run(RunStatus.RUNNING)
+            ready = repos.run_steps.list(RunStep.run_id == run.id, RunStep.status == StepStatus.PENDING,
+                                         RunStep.waiting_on <= 0)
+            scheduler.plan(ready)
+            scheduler.finish_run_if_done()
+            report.replanned_runs.append(str(run.id))
+        dispatch(self.state, scheduler.after)
+
+
+__all__ = ["ReconcileReport", "Reconciler"]

@@ -1,0 +1,267 @@
+"""What people and clients do with runs: start, cancel, select, regenerate, branch, update.
+
+Every operation takes the run's lock, changes rows through the scheduler's rules, commits,
+and only then enqueues jobs and publishes progress. Runs are tenant-scoped through the
+repository factory it is given; another tenant's run id is simply not found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any, Callable
+
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from ..auth.principal import Principal
+from ..errors import ConflictError, NotFoundError, ValidationError
+from ..events import DomainEvent
+from ..models import IdempotencyKey, Run, RunStep, TriggerType, utcnow
+from ..repositories import Repositories
+from ..state import InkwrightState
+from ..workflows.catalog import CatalogEntry
+from ..workflows.definition import WorkflowDefinition
+from ..workflows.inputs import resolve_inputs
+from .executor import dispatch
+from .planner import branch_redo, canonical_json, merged_content, waiting_counts
+from .scheduler import Scheduler
+from .states import RunStatus, StepStatus
+
+
+def request_fingerprint(body: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+
+
+class RunService:
+    def __init__(self, repos: Repositories, state: InkwrightState, principal: Principal | None) -> None:
+        self.repos = repos
+        self.state = state
+        self.principal = principal
+
+    def _require(self, action: str) -> None:
+        if self.principal is not None:
+            self.principal.require("runs", action)
+
+    def get(self, run_id: Any) -> Run:
+        """:raises NotFoundError: for a run not in this tenant."""
+        self._require("read")
+        return self.repos.runs.require(run_id)
+
+    def _change(self, run_id: uuid.UUID, change: Callable[[Scheduler, Run], Any]) -> Any:
+        with self.repos.transaction():
+            run = self.repos.runs.lock(run_id)
+            scheduler = Scheduler(self.repos, run, self.state.registry, self.state.templates)
+            result = change(scheduler, run)
+        dispatch(self.state, scheduler.after)
+        return result
+
+    # Starting -----------------------------------------------------------------------------
+    def start(self, entry: CatalogEntry, inputs: dict[str, Any] | None, idempotency_key: str | None = None,
+              request_body: dict[str, Any] | None = None) -> tuple[Run, bool]:
+        """Start a run of a workflow version.
+
+        :returns: the run and whether it is new (False: an earlier request with the same
+            ``Idempotency-Key`` made it).
+        :raises ValidationError: for inputs the workflow does not accept.
+        :raises ConflictError: for an ``Idempotency-Key`` reused with a different request.
+        """
+        self._require("create")
+        fingerprint = request_fingerprint(request_body or {"workflow": entry.name, "inputs": inputs})
+        if idempotency_key:
+            earlier = self.repos.idempotency_keys.find(idempotency_key)
+            if earlier is not None:
+                if earlier.request_hash != fingerprint:
+                    raise ConflictError("This Idempotency-Key was used for a different request.",
+                                        {"idempotencyKey": idempotency_key})
+                return self.repos.runs.require(earlier.run_id), False
+        resolved = resolve_inputs(entry.definition, inputs)
+        run = self._create(entry.definition, resolved, TriggerType.INITIAL)
+        if idempotency_key:
+            with self.repos.transaction():
+                self.repos.idempotency_keys.add(IdempotencyKey(key=idempotency_key, request_hash=fingerprint,
+                                                               run_id=run.id))
+        return run, True
+
+    def _create(self, definition: WorkflowDefinition, inputs: dict[str, Any], trigger: TriggerType, *,
+                parent: Run | None = None, branch_point: str | None = None, base: Run | None = None,
+                copied: dict[str, list[RunStep]] | None = None) -> Run:
+        copied = copied or {}
+        run_id = uuid.uuid4()
+        lineage = parent or base
+        with self.repos.transaction() as tx:
+            run = self.repos.runs.add(Run(
+                id=run_id, workflow_name=definition.name, workflow_version=definition.version,
+                definition=definition.to_dict(), inputs=inputs, trigger_type=trigger, status=RunStatus.QUEUED,
+                created_by_user_id=self.principal.user_id if self.principal else None,
+                parent_run_id=parent.id if parent else None, branch_point=branch_point,
+                base_run_id=base.id if base else None, root_run_id=lineage.root_run_id if lineage else run_id,
+            ))
+            dependents = definition.dependents()
+            waiting = waiting_counts(definition, done=copied)
+            rows = []
+            for position, spec in enumerate(definition.steps):
+                if spec.id in copied:
+                    rows += [self._copy(run, row) for row in copied[spec.id]]
+                    continue
+                rows.append(RunStep(
+                    run_id=run.id, step_key=spec.id, step_id=spec.id, position=position, skill=spec.skill,
+                    status=StepStatus.PENDING, waiting_on=waiting[spec.id], dependents=list(dependents[spec.id]),
+                    max_attempts=spec.retry.max_attempts))
+            self.repos.run_steps.add_all(rows)
+            run.steps_total = len(rows)
+            run.steps_done = sum(1 for row in rows if row.status.is_terminal)
+            run.steps_reused = sum(1 for row in rows if row.reused_from_step_id)
+            tx.publish(DomainEvent("run.created", str(run.id), {
+                "runId": str(run.id), "workflow": definition.name, "version": definition.version,
+                "trigger": trigger.value}, tenant_id=run.tenant_id,
+                actor_id=self.principal.user_id if self.principal else None))
+        self._change(run.id, lambda scheduler, locked: self._begin(scheduler, locked))
+        self.repos.session.refresh(run)
+        return run
+
+    @staticmethod
+    def _copy(run: Run, source: RunStep) -> RunStep:
+        """A finished step of the parent run, carried into a branch unchanged."""
+        return RunStep(
+            run_id=run.id, step_key=source.step_key, step_id=source.step_id, fan_index=source.fan_index,
+            is_fan_out=source.is_fan_out, position=source.position, skill=source.skill,
+            skill_version=source.skill_version, status=StepStatus.COMPLETED, waiting_on=0,
+            dependents=source.dependents, inputs=source.inputs, input_hash=source.input_hash, output=source.output,
+            candidates=source.candidates, user_selection=source.user_selection, user_feedback=source.user_feedback,
+            merged_content=source.merged_content, output_artifact_ids=source.output_artifact_ids,
+            attempt=0, max_attempts=source.max_attempts, reused_from_step_id=source.id,
+            started_at=source.started_at, ended_at=source.ended_at, duration_ms=0)
+
+    @staticmethod
+    def _begin(scheduler: Scheduler, run: Run) -> None:
+        scheduler.move_run(RunStatus.RUNNING)
+        ready = scheduler.repos.run_steps.list(RunStep.run_id == run.id, RunStep.status == StepStatus.PENDING,
+                                               RunStep.waiting_on <= 0, order_by=[RunStep.position])
+        scheduler.plan(ready)
+        scheduler.finish_run_if_done()
+
+    # Branching and updating -----------------------------------------------------------------
+    def branch(self, run_id: Any, step_id: str, changes: dict[str, Any] | None) -> Run:
+        """A new run from ``step_id`` of an earlier run, with changed inputs (seed 001).
+
+        Steps outside the branch point and what follows from it are carried over, not run
+        again; the parent run is never modified.
+        """
+        self._require("create")
+        parent = self.repos.runs.require(run_id)
+        definition = WorkflowDefinition.from_dict(parent.definition)
+        if step_id not in {step.id for step in definition.steps}:
+            raise ValidationError(f"Run {parent.id} has no step {step_id!r} to branch from.",
+                                  {"fields": {"step": [f"One of {', '.join(s.id for s in definition.steps)}."]}})
+        inputs = resolve_inputs(definition, {**parent.inputs, **(changes or {})})
+        redo = branch_redo(definition, step_id)
+        copied: dict[str, list[RunStep]] = {}
+        rows = self.repos.run_steps.of_run(parent.id)
+        for spec in definition.steps:
+            if spec.id in redo:
+                continue
+            mine = [row for row in rows if row.step_id == spec.id]
+            if mine and all(row.status == StepStatus.COMPLETED for row in mine):
+                copied[spec.id] = mine
+        return self._create(definition, inputs, TriggerType.BRANCH, parent=parent, branch_point=step_id,
+                            copied=copied)
+
+    def update(self, run_id: Any, changes: dict[str, Any] | None) -> Run:
+        """Re-run with edited inputs (seed 004): only steps whose input hash changed execute."""
+        self._require("create")
+        base = self.repos.runs.require(run_id)
+        definition = WorkflowDefinition.from_dict(base.definition)
+        inputs = resolve_inputs(definition, {**base.inputs, **(changes or {})})
+        return self._create(definition, inputs, TriggerType.UPDATE, base=base)
+
+    # People's decisions ----------------------------------------------------------------------
+    def _step_awaiting(self, scheduler: Scheduler, run: Run, step_key: str) -> RunStep:
+        step = self.repos.run_steps.by_key(run.id, step_key)
+        if step is None:
+            raise NotFoundError(f"Run {run.id} has no step {step_key!r}.", {"step": step_key})
+        if step.status != StepStatus.AWAITING_SELECTION:
+            raise ConflictError(f"Step {step_key} is {step.status.value}, not awaiting a selection.",
+                                {"step": step_key, "status": step.status.value})
+        return step
+
+    def select(self, run_id: Any, step_key: str, index: int, feedback: str | None) -> Run:
+        """Choose a candidate of a step awaiting selection; the run goes on with it."""
+        self._require("update")
+        run = self.repos.runs.require(run_id)
+
+        def choose(scheduler: Scheduler, locked: Run) -> None:
+            step = self._step_awaiting(scheduler, locked, step_key)
+            candidates = step.candidates or []
+            if not 0 <= index < len(candidates):
+                raise ValidationError(f"Step {step_key} has candidates 0 to {len(candidates) - 1}.",
+                                      {"fields": {"index": [f"Must be from 0 to {len(candidates) - 1}."]}})
+            output = candidates[index]["output"]
+            now = scheduler.repos.run_steps.move(
+                step, StepStatus.AWAITING_SELECTION, status=StepStatus.COMPLETED, output=output,
+                user_selection=index, user_feedback=feedback, merged_content=merged_content(output),
+                ended_at=utcnow())
+            if not now:
+                raise ConflictError(f"Step {step_key} changed meanwhile; reload and try again.")
+            scheduler.note("step.selected", step=step_key, index=index)
+            self._resume_if_nothing_awaits(scheduler, locked, exclude=step.id)
+            scheduler.plan(scheduler.finished(step))
+        self._change(run.id, choose)
+        return self.repos.runs.require(run.id)
+
+    def regenerate(self, run_id: Any, step_key: str) -> Run:
+        """Ask a step awaiting selection for more candidates (added to those it has)."""
+        self._require("update")
+        run = self.repos.runs.require(run_id)
+
+        def more(scheduler: Scheduler, locked: Run) -> None:
+            step = self._step_awaiting(scheduler, locked, step_key)
+            scheduler.enqueue(step, StepStatus.AWAITING_SELECTION)
+            self._resume_if_nothing_awaits(scheduler, locked, exclude=step.id)
+        self._change(run.id, more)
+        return self.repos.runs.require(run.id)
+
+    def _resume_if_nothing_awaits(self, scheduler: Scheduler, run: Run, exclude: uuid.UUID) -> None:
+        waiting = [row for row in self.repos.run_steps.active(run.id)
+                   if row.status == StepStatus.AWAITING_SELECTION and row.id != exclude]
+        if run.status == RunStatus.PAUSED and not waiting:
+            scheduler.move_run(RunStatus.RUNNING, pause_reason=None)
+
+    def cancel(self, run_id: Any) -> Run:
+        """Stop a run: queued work at once, running skills at their next cancellation check.
+
+        :raises IllegalTransitionError: for a run that already ended.
+        """
+        self._require("update")
+        run = self.repos.runs.require(run_id)
+        job_ids: list[str] = []
+
+        def stop(scheduler: Scheduler, locked: Run) -> None:
+            job_ids.extend(row.job_id for row in self.repos.run_steps.active(locked.id)
+                           if row.status == StepStatus.QUEUED and row.job_id)
+            scheduler.skip_unstarted("CANCELLED", "The run was cancelled.")
+            scheduler.move_run(RunStatus.CANCELLED, cancel_requested_at=utcnow(), pause_reason=None)
+            scheduler.repos.transaction().publish(DomainEvent(
+                "run.cancelled", str(locked.id), {"runId": str(locked.id)}, tenant_id=locked.tenant_id,
+                actor_id=self.principal.user_id if self.principal else None))
+        self._change(run.id, stop)
+        self._drop_jobs(job_ids)
+        return self.repos.runs.require(run.id)
+
+    def _drop_jobs(self, job_ids: list[str]) -> None:
+        """Take cancelled steps' jobs off the queue (a job that slips through finds the run ended)."""
+        connection = self.state.redis.client()
+        for job_id in job_ids:
+            job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer) \
+                if Job.exists(job_id, connection=connection) else None
+            if job is not None and job.get_status(refresh=True) in ("queued", "scheduled", "deferred"):
+                job.cancel()
+
+    # Reading ------------------------------------------------------------------------------
+    def lineage(self, run_id: Any) -> list[Run]:
+        """Every run of the family (the first run, its branches and updates), oldest first."""
+        run = self.get(run_id)
+        return self.repos.runs.family(run.root_run_id)
+
+
+__all__ = ["RunService", "request_fingerprint"]

@@ -1,0 +1,257 @@
+"""Runs, steps, attempts, the step cache, artifacts, idempotency keys, workflow versions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Iterable, Sequence
+
+from sqlalchemy import delete, func, select, update
+
+from ..engine.states import RunStatus, StepStatus, check_step_move
+from ..models import (
+    Artifact,
+    IdempotencyKey,
+    Run,
+    RunStep,
+    StepAttempt,
+    StepCacheEntry,
+    WorkflowVersion,
+    utcnow,
+)
+from .base import Repository, ScopedRepository, as_uuid, operation
+
+
+class RunRepository(ScopedRepository[Run]):
+    model = Run
+
+    @operation
+    def lock(self, run_id: uuid.UUID) -> Run | None:
+        """Take the run's row lock for this transaction (serialises every change to one run).
+
+        An UPDATE rather than ``SELECT … FOR UPDATE``: SQLite has no row locks, but its
+        first write of a transaction takes the database write lock, which serialises the
+        same way, and what is read afterwards is current on both databases.
+        """
+        self.session.execute(update(Run).where(Run.id == run_id, Run.tenant_id == self.tenant_id)
+                             .values(updated_at=utcnow()))
+        return self.session.scalars(self.select(Run.id == run_id).execution_options(populate_existing=True)).first()
+
+    @operation
+    def status_of(self, run_id: uuid.UUID) -> RunStatus | None:
+        return self.session.scalar(select(Run.status).where(Run.id == run_id, Run.tenant_id == self.tenant_id))
+
+    @operation
+    def family(self, root_run_id: uuid.UUID) -> list[Run]:
+        return self.list(Run.root_run_id == root_run_id, order_by=[Run.created_at])
+
+
+class RunStepRepository(ScopedRepository[RunStep]):
+    model = RunStep
+
+    @operation
+    def of_run(self, run_id: uuid.UUID) -> list[RunStep]:
+        return self.list(RunStep.run_id == run_id, order_by=[RunStep.position, RunStep.fan_index])
+
+    @operation
+    def by_keys(self, run_id: uuid.UUID, keys: Iterable[str]) -> dict[str, RunStep]:
+        keys = list(keys)
+        if not keys:
+            return {}
+        rows = self.session.scalars(self.select(RunStep.run_id == run_id, RunStep.step_key.in_(keys))
+                                    .execution_options(populate_existing=True))
+        return {row.step_key: row for row in rows}
+
+    @operation
+    def by_key(self, run_id: uuid.UUID, key: str) -> RunStep | None:
+        return self.by_keys(run_id, [key]).get(key)
+
+    @operation
+    def move(self, step: RunStep, expected: StepStatus | Sequence[StepStatus], *, of_job: str | None = None,
+             at_attempt: int | None = None, **values) -> bool:
+        """Conditionally change a step: only if its status is still ``expected`` (and, when
+        given, it still belongs to job ``of_job`` / is still at attempt ``at_attempt``).
+
+        :raises IllegalTransitionError: when ``values`` sets a status the table forbids.
+        :returns: whether this caller won (another worker or the reconciler may have moved it).
+        """
+        expected = [expected] if isinstance(expected, StepStatus) else list(expected)
+        if "status" in values:
+            for current in expected:
+                check_step_move(current, values["status"])
+        criteria = [RunStep.id == step.id, RunStep.tenant_id == self.tenant_id, RunStep.status.in_(expected)]
+        if of_job is not None:
+            criteria.append(RunStep.job_id == of_job)
+        if at_attempt is not None:
+            criteria.append(RunStep.attempt == at_attempt)
+        result = self.session.execute(
+            update(RunStep)
+            .where(*criteria)
+            .values(updated_at=utcnow(), **values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            for key, value in values.items():
+                setattr(step, key, value)
+            return True
+        return False
+
+    @operation
+    def release_dependents(self, run_id: uuid.UUID, keys: Sequence[str]) -> list[RunStep]:
+        """One dependency of each of these steps finished: count it, return those now ready."""
+        if not keys:
+            return []
+        self.session.execute(
+            update(RunStep)
+            .where(RunStep.run_id == run_id, RunStep.tenant_id == self.tenant_id, RunStep.step_key.in_(keys),
+                   RunStep.status == StepStatus.PENDING)
+            .values(waiting_on=RunStep.waiting_on - 1)
+            .execution_options(synchronize_session=False)
+        )
+        return list(self.session.scalars(
+            self.select(RunStep.run_id == run_id, RunStep.step_key.in_(keys), RunStep.status == StepStatus.PENDING,
+                        RunStep.waiting_on <= 0)
+            .order_by(RunStep.position, RunStep.fan_index)
+            .execution_options(populate_existing=True)
+        ))
+
+    @operation
+    def set_progress(self, step_id: uuid.UUID, fraction: float, message: str) -> None:
+        self.session.execute(update(RunStep).where(RunStep.id == step_id, RunStep.tenant_id == self.tenant_id)
+                             .values(progress=fraction, progress_message=message or None)
+                             .execution_options(synchronize_session=False))
+
+    @operation
+    def count_by_status(self, run_id: uuid.UUID) -> dict[StepStatus, int]:
+        rows = self.session.execute(
+            select(RunStep.status, func.count()).where(RunStep.run_id == run_id, RunStep.tenant_id == self.tenant_id)
+            .group_by(RunStep.status)
+        )
+        return {StepStatus(status): count for status, count in rows}
+
+    @operation
+    def active(self, run_id: uuid.UUID) -> list[RunStep]:
+        return self.list(RunStep.run_id == run_id, RunStep.status.in_(
+            [StepStatus.PENDING, StepStatus.QUEUED, StepStatus.RUNNING, StepStatus.AWAITING_SELECTION,
+             StepStatus.WAITING]))
+
+
+class RunStepLocator(Repository[RunStep]):
+    """Finds a step by id alone, for a job that learns the tenant from the row it loads."""
+
+    model = RunStep
+
+    @operation
+    def find(self, step_id: object) -> RunStep | None:
+        key = as_uuid(step_id)
+        return None if key is None else self.session.get(RunStep, key, populate_existing=True)
+
+    @operation
+    def stale_running(self, heartbeat_before: datetime, limit: int = 500) -> list[RunStep]:
+        return self.list(RunStep.status == StepStatus.RUNNING, RunStep.is_fan_out.is_(False),
+                         (RunStep.heartbeat_at.is_(None)) | (RunStep.heartbeat_at < heartbeat_before),
+                         order_by=[RunStep.heartbeat_at], limit=limit)
+
+    @operation
+    def queued(self, updated_before: datetime, limit: int = 2000) -> list[RunStep]:
+        return self.list(RunStep.status == StepStatus.QUEUED, RunStep.updated_at < updated_before,
+                         order_by=[RunStep.updated_at], limit=limit)
+
+    @operation
+    def heartbeat(self, worker_name: str) -> int:
+        result = self.session.execute(
+            update(RunStep).where(RunStep.worker_name == worker_name, RunStep.status == StepStatus.RUNNING)
+            .values(heartbeat_at=utcnow()).execution_options(synchronize_session=False))
+        return result.rowcount
+
+
+class RunLocator(Repository[Run]):
+    """Runs across tenants, for the reconciler."""
+
+    model = Run
+
+    @operation
+    def unfinished(self, updated_before: datetime, limit: int = 500) -> list[Run]:
+        return self.list(Run.status.in_([RunStatus.QUEUED, RunStatus.RUNNING]), Run.updated_at < updated_before,
+                         order_by=[Run.updated_at], limit=limit)
+
+
+class StepAttemptRepository(ScopedRepository[StepAttempt]):
+    model = StepAttempt
+
+    @operation
+    def of_steps(self, step_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[StepAttempt]]:
+        found: dict[uuid.UUID, list[StepAttempt]] = {}
+        if step_ids:
+            for attempt in self.list(StepAttempt.run_step_id.in_(step_ids), order_by=[StepAttempt.number]):
+                found.setdefault(attempt.run_step_id, []).append(attempt)
+        return found
+
+    @operation
+    def current(self, step: RunStep) -> StepAttempt | None:
+        return self.first(StepAttempt.run_step_id == step.id, StepAttempt.number == step.attempt)
+
+
+class StepCacheRepository(ScopedRepository[StepCacheEntry]):
+    model = StepCacheEntry
+
+    @operation
+    def find(self, cache_key: str) -> StepCacheEntry | None:
+        return self.session.scalars(self.select(StepCacheEntry.cache_key == cache_key)
+                                    .execution_options(populate_existing=True)).first()
+
+    @operation
+    def release(self, owner_step_id: uuid.UUID) -> None:
+        """Drop the unfinished claims of a step that failed or was cancelled."""
+        self.session.execute(delete(StepCacheEntry).where(
+            StepCacheEntry.tenant_id == self.tenant_id, StepCacheEntry.owner_step_id == owner_step_id,
+            StepCacheEntry.ready.is_(False)))
+
+
+class StepCacheJanitor(Repository[StepCacheEntry]):
+    model = StepCacheEntry
+
+    @operation
+    def drop_stale_claims(self, claimed_before: datetime) -> int:
+        result = self.session.execute(delete(StepCacheEntry).where(
+            StepCacheEntry.ready.is_(False), StepCacheEntry.claimed_at < claimed_before))
+        return result.rowcount
+
+
+class ArtifactRepository(ScopedRepository[Artifact]):
+    model = Artifact
+
+    @operation
+    def of_step(self, run_step_id: uuid.UUID, content_hash: str) -> Artifact | None:
+        return self.first(Artifact.run_step_id == run_step_id, Artifact.content_hash == content_hash)
+
+
+class IdempotencyKeyRepository(ScopedRepository[IdempotencyKey]):
+    model = IdempotencyKey
+
+    @operation
+    def find(self, key: str) -> IdempotencyKey | None:
+        return self.first(IdempotencyKey.key == key)
+
+
+class WorkflowVersionRepository(ScopedRepository[WorkflowVersion]):
+    model = WorkflowVersion
+
+    @operation
+    def versions(self, name: str) -> list[WorkflowVersion]:
+        return self.list(WorkflowVersion.name == name, order_by=[WorkflowVersion.sequence.desc()])
+
+    @operation
+    def latest(self, name: str) -> WorkflowVersion | None:
+        found = self.versions(name)
+        return found[0] if found else None
+
+    @operation
+    def find(self, name: str, version: str) -> WorkflowVersion | None:
+        return self.first(WorkflowVersion.name == name, WorkflowVersion.version == version)
+
+    @operation
+    def names(self) -> list[str]:
+        rows = self.session.scalars(select(WorkflowVersion.name).where(WorkflowVersion.tenant_id == self.tenant_id)
+                                    .distinct().order_by(WorkflowVersion.name))
+        return list(rows)

@@ -1,0 +1,151 @@
+"""Step templates: rendered in Jinja2's sandbox with strict undefined, and read ahead of time.
+
+A ``with`` value that is exactly one expression (``"{{ steps.outline.output }}"``) renders
+to the value itself — a list stays a list — so steps pass structured data; any other
+string renders to text. Before anything runs, :func:`references` reads which inputs and
+which steps a template uses: that is how undefined variables are reported and how the
+implicit dependencies between steps are found.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from jinja2 import StrictUndefined, TemplateError, meta, nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+_SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expression>.*?)\}\}\s*$", re.S)
+
+
+class TemplateProblem(Exception):
+    """A template that cannot be parsed or rendered; the message says why."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One use of ``inputs.<name>`` or ``steps.<id>[.<field>]`` in a template."""
+
+    root: str
+    name: str | None
+    field: str | None = None
+
+
+def single_expression(source: str) -> str | None:
+    match = _SINGLE_EXPRESSION.match(source)
+    if match and "{{" not in match.group("expression") and "{%" not in source:
+        return match.group("expression").strip()
+    return None
+
+
+class TemplateEngine:
+    """One sandboxed Jinja environment per app, with compiled templates kept for reuse."""
+
+    def __init__(self) -> None:
+        self.environment = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
+                                                keep_trailing_newline=True)
+        self._compiled: dict[str, Any] = {}
+
+    def _compile(self, source: str) -> Any:
+        compiled = self._compiled.get(source)
+        if compiled is None:
+            expression = single_expression(source)
+            try:
+                if expression is not None:
+                    compiled = ("expression", self.environment.compile_expression(expression,
+                                                                                  undefined_to_none=False))
+                else:
+                    compiled = ("template", self.environment.from_string(source))
+            except TemplateError as exc:
+                raise TemplateProblem(str(exc)) from exc
+            if len(self._compiled) < 10_000:
+                self._compiled[source] = compiled
+        return compiled
+
+    def render(self, value: Any, context: dict[str, Any]) -> Any:
+        """Render every string inside ``value`` (dicts and lists are walked).
+
+        :raises TemplateProblem: when a template reads something that is not there.
+        """
+        if isinstance(value, str):
+            if "{" not in value:
+                return value
+            kind, compiled = self._compile(value)
+            try:
+                result = compiled(**context) if kind == "expression" else compiled.render(**context)
+            except TemplateError as exc:
+                raise TemplateProblem(str(exc)) from exc
+            except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError) as exc:
+                raise TemplateProblem(f"{type(exc).__name__}: {exc}") from exc
+            if kind == "expression" and isinstance(result, StrictUndefined):
+                raise TemplateProblem("the expression is undefined")
+            return result
+        if isinstance(value, dict):
+            return {key: self.render(item, context) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.render(item, context) for item in value]
+        return value
+
+    def parse(self, source: str) -> nodes.Template:
+        """:raises TemplateProblem: for a syntax error, with Jinja's message."""
+        try:
+            expression = single_expression(source)
+            if expression is not None:
+                # Parse the expression exactly as it will be compiled.
+                return self.environment.parse("{{ " + expression + " }}")
+            return self.environment.parse(source)
+        except TemplateError as exc:
+            raise TemplateProblem(str(exc)) from exc
+
+
+def _chain(node: nodes.Node) -> list[str | None] | None:
+    """``steps.a.output`` → ``["steps", "a", "output"]``; a dynamic part becomes ``None``."""
+    parts: list[str | None] = []
+    while True:
+        if isinstance(node, nodes.Getattr):
+            parts.append(node.attr)
+            node = node.node
+        elif isinstance(node, nodes.Getitem):
+            parts.append(node.arg.value if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str)
+                         else None)
+            node = node.node
+        elif isinstance(node, nodes.Name):
+            parts.append(node.name)
+            return list(reversed(parts))
+        else:
+            return None
+
+
+def _outermost_chains(node: nodes.Node) -> Iterator[list[str | None]]:
+    """Every attribute chain in the tree, longest first, not counting its own sub-chains."""
+    if isinstance(node, (nodes.Getattr, nodes.Getitem)):
+        chain = _chain(node)
+        if chain is not None:
+            yield chain
+            # Subscripts inside the chain (steps.x.output[inputs.i]) may hold chains too.
+            inner = node
+            while isinstance(inner, (nodes.Getattr, nodes.Getitem)):
+                if isinstance(inner, nodes.Getitem):
+                    yield from _outermost_chains(inner.arg)
+                inner = inner.node
+            return
+    if isinstance(node, nodes.Name) and node.ctx == "load":
+        yield [node.name]
+        return
+    for child in node.iter_child_nodes():
+        yield from _outermost_chains(child)
+
+
+def references(tree: nodes.Template) -> tuple[set[str], list[Reference]]:
+    """What a parsed template reads: its free variable names and its input/step references."""
+    free = meta.find_undeclared_variables(tree)
+    found = []
+    for chain in _outermost_chains(tree):
+        root = chain[0]
+        if root not in free or root not in ("inputs", "steps"):
+            continue
+        name = chain[1] if len(chain) > 1 else None
+        field = chain[2] if len(chain) > 2 else None
+        found.append(Reference(root, name, field))
+    return free, found
