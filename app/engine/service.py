@@ -39,13 +39,13 @@ class RunService:
         self.state = state
         self.principal = principal
 
-    def _require(self, action: str) -> None:
+    def authorize(self, action: str) -> None:
         if self.principal is not None:
             self.principal.require("runs", action)
 
     def get(self, run_id: Any) -> Run:
         """:raises NotFoundError: for a run not in this tenant."""
-        self._require("read")
+        self.authorize("read")
         return self.repos.runs.require(run_id)
 
     def _change(self, run_id: uuid.UUID, change: Callable[[Scheduler, Run], Any]) -> Any:
@@ -66,7 +66,7 @@ class RunService:
         :raises ValidationError: for inputs the workflow does not accept.
         :raises ConflictError: for an ``Idempotency-Key`` reused with a different request.
         """
-        self._require("create")
+        self.authorize("create")
         fingerprint = request_fingerprint(request_body or {"workflow": entry.name, "inputs": inputs})
         if idempotency_key:
             earlier = self.repos.idempotency_keys.find(idempotency_key)
@@ -148,7 +148,7 @@ class RunService:
         Steps outside the branch point and what follows from it are carried over, not run
         again; the parent run is never modified.
         """
-        self._require("create")
+        self.authorize("create")
         parent = self.repos.runs.require(run_id)
         definition = WorkflowDefinition.from_dict(parent.definition)
         if step_id not in {step.id for step in definition.steps}:
@@ -169,7 +169,7 @@ class RunService:
 
     def update(self, run_id: Any, changes: dict[str, Any] | None) -> Run:
         """Re-run with edited inputs (seed 004): only steps whose input hash changed execute."""
-        self._require("create")
+        self.authorize("create")
         base = self.repos.runs.require(run_id)
         definition = WorkflowDefinition.from_dict(base.definition)
         inputs = resolve_inputs(definition, {**base.inputs, **(changes or {})})
@@ -187,7 +187,7 @@ class RunService:
 
     def select(self, run_id: Any, step_key: str, index: int, feedback: str | None) -> Run:
         """Choose a candidate of a step awaiting selection; the run goes on with it."""
-        self._require("update")
+        self.authorize("update")
         run = self.repos.runs.require(run_id)
 
         def choose(scheduler: Scheduler, locked: Run) -> None:
@@ -211,7 +211,7 @@ class RunService:
 
     def regenerate(self, run_id: Any, step_key: str) -> Run:
         """Ask a step awaiting selection for more candidates (added to those it has)."""
-        self._require("update")
+        self.authorize("update")
         run = self.repos.runs.require(run_id)
 
         def more(scheduler: Scheduler, locked: Run) -> None:
@@ -232,7 +232,7 @@ class RunService:
 
         :raises IllegalTransitionError: for a run that already ended.
         """
-        self._require("update")
+        self.authorize("update")
         run = self.repos.runs.require(run_id)
         job_ids: list[str] = []
 
@@ -258,10 +258,40 @@ class RunService:
                 job.cancel()
 
     # Reading ------------------------------------------------------------------------------
+    def detail(self, run: Run) -> "RunView":
+        """The run with every step, its candidates and its attempts, for the API and the studio."""
+        steps = self.repos.run_steps.of_run(run.id)
+        attempts = self.repos.step_attempts.of_steps([step.id for step in steps])
+        return RunView(run, [StepView(step, attempts.get(step.id, [])) for step in steps])
+
     def lineage(self, run_id: Any) -> list[Run]:
         """Every run of the family (the first run, its branches and updates), oldest first."""
         run = self.get(run_id)
         return self.repos.runs.family(run.root_run_id)
 
 
-__all__ = ["RunService", "request_fingerprint"]
+
+
+class StepView:
+    """A step with its attempts, read like the step itself."""
+
+    def __init__(self, step: RunStep, attempts: list) -> None:
+        self._step = step
+        self.attempts = attempts
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._step, name)
+
+
+class RunView:
+    """A run with its steps, read like the run itself."""
+
+    def __init__(self, run: Run, steps: list[StepView]) -> None:
+        self._run = run
+        self.steps = steps
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._run, name)
+
+
+__all__ = ["RunService", "RunView", "StepView", "request_fingerprint"]

@@ -1,0 +1,134 @@
+"""Runs, their steps, attempts and candidates; the bodies that start and steer them."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from ..engine.states import RunStatus, StepStatus
+from ..models import AttemptOutcome, TriggerType
+from .base import ApiSchema, PageQuerySchema
+
+STEP_KEY = validate.Length(min=1, max=100)
+
+
+class AttemptSchema(ApiSchema):
+    number = fields.Integer(required=True)
+    outcome = fields.Enum(AttemptOutcome, by_value=True, required=True)
+    worker_name = fields.String(allow_none=True)
+    error = fields.Dict(allow_none=True)
+    started_at = fields.DateTime(required=True)
+    ended_at = fields.DateTime(allow_none=True)
+    duration_ms = fields.Integer(allow_none=True)
+
+
+class CandidateSchema(ApiSchema):
+    index = fields.Integer(required=True)
+    model = fields.String(allow_none=True)
+    output = fields.Raw(allow_none=True)
+    artifact_ids = fields.List(fields.String(), data_key="artifactIds")
+    created_at = fields.String(data_key="createdAt")
+
+
+class StepSchema(ApiSchema):
+    id = fields.UUID(required=True)
+    key = fields.String(attribute="step_key", required=True, metadata={"description": "e.g. outline or chapters[2]"})
+    step_id = fields.String(required=True)
+    fan_index = fields.Integer(allow_none=True)
+    skill = fields.String(required=True)
+    skill_version = fields.String(allow_none=True)
+    status = fields.Enum(StepStatus, by_value=True, required=True)
+    inputs = fields.Raw(allow_none=True)
+    input_hash = fields.String(allow_none=True)
+    output = fields.Raw(allow_none=True)
+    candidates = fields.List(fields.Nested(CandidateSchema))
+    user_selection = fields.Integer(allow_none=True)
+    user_feedback = fields.String(allow_none=True)
+    merged_content = fields.String(allow_none=True)
+    output_artifact_ids = fields.List(fields.String())
+    attempt = fields.Integer(required=True, metadata={"description": "Attempts started so far"})
+    max_attempts = fields.Integer(required=True)
+    attempts = fields.List(fields.Nested(AttemptSchema))
+    cache_hit = fields.Boolean(required=True)
+    reused_from_step_id = fields.UUID(allow_none=True)
+    error = fields.Dict(allow_none=True)
+    progress = fields.Float()
+    progress_message = fields.String(allow_none=True)
+    tokens_input = fields.Integer()
+    tokens_output = fields.Integer()
+    cost_usd = fields.Decimal(as_string=True)
+    started_at = fields.DateTime(allow_none=True)
+    ended_at = fields.DateTime(allow_none=True)
+    duration_ms = fields.Integer(allow_none=True)
+
+
+class RunSchema(ApiSchema):
+    id = fields.UUID(required=True)
+    workflow = fields.String(attribute="workflow_name", required=True)
+    version = fields.String(attribute="workflow_version", required=True)
+    status = fields.Enum(RunStatus, by_value=True, required=True)
+    trigger_type = fields.Enum(TriggerType, by_value=True, required=True)
+    inputs = fields.Dict(required=True)
+    parent_run_id = fields.UUID(allow_none=True)
+    branch_point = fields.String(allow_none=True)
+    base_run_id = fields.UUID(allow_none=True)
+    root_run_id = fields.UUID(required=True)
+    error = fields.Dict(allow_none=True)
+    pause_reason = fields.String(allow_none=True)
+    progress = fields.Float(required=True)
+    steps_total = fields.Integer(required=True)
+    steps_done = fields.Integer(required=True)
+    cache_hits = fields.Integer(required=True)
+    steps_reused = fields.Integer(required=True)
+    tokens_input = fields.Integer(required=True)
+    tokens_output = fields.Integer(required=True)
+    cost_usd = fields.Decimal(as_string=True, required=True)
+    created_by_user_id = fields.UUID(allow_none=True)
+    created_at = fields.DateTime(required=True)
+    started_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    duration_ms = fields.Integer(allow_none=True)
+
+
+class RunDetailSchema(RunSchema):
+    steps = fields.List(fields.Nested(StepSchema), required=True)
+
+
+class RunQuerySchema(PageQuerySchema):
+    status = fields.Enum(RunStatus, by_value=True, load_default=None)
+    workflow = fields.String(load_default=None, validate=validate.Length(max=100))
+    trigger_type = fields.Enum(TriggerType, by_value=True, load_default=None)
+    root_run_id = fields.UUID(load_default=None)
+    sort = fields.String(load_default="-createdAt", validate=validate.OneOf(
+        ["createdAt", "-createdAt", "updatedAt", "-updatedAt", "status", "-status"]))
+
+
+class RunCreateSchema(ApiSchema):
+    workflow = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    version = fields.String(load_default=None, validate=validate.Length(min=1, max=50))
+    inputs = fields.Dict(load_default=dict)
+
+
+class InputChangesSchema(ApiSchema):
+    inputs = fields.Dict(load_default=dict, metadata={"description": "Inputs to change; the rest are kept"})
+
+
+class BranchSchema(InputChangesSchema):
+    step = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                         metadata={"description": "The step to branch from (it and what follows run again)"})
+
+
+class SelectionSchema(ApiSchema):
+    index = fields.Integer(required=True, validate=validate.Range(min=0))
+    feedback = fields.String(load_default=None, validate=validate.Length(max=20_000))
+
+
+class EventsQuerySchema(ApiSchema):
+    after = fields.String(load_default=None, validate=validate.Regexp(r"^(0|\d+-\d+)$"),
+                          metadata={"description": "Resume after this event id (or send Last-Event-ID)"})
+    follow = fields.Boolean(load_default=True, metadata={"description": "Keep the stream open until the run ends"})
+    keepalive = fields.Integer(load_default=15, validate=validate.Range(min=1, max=60))
+
+
+class LineageSchema(ApiSchema):
+    root_run_id = fields.UUID(required=True)
+    runs = fields.List(fields.Nested(RunSchema), required=True)
