@@ -20,6 +20,7 @@ from .auth.passwords import PasswordHasher
 from .auth.throttle import LoginThrottle
 from .cli import register_cli
 from .config import SETTINGS, load_config, sqlalchemy_url, validate
+from .engine.definitions import DefinitionCache
 from .events import EventBus
 from .extensions import csrf, db, login_manager, migrate
 from .migrations import MIGRATIONS_DIRECTORY
@@ -116,6 +117,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
         throttle=LoginThrottle(app.config["LOGIN_RATE_LIMIT"], redis_url),
         queue_name=app.config["QUEUE_NAME"], templates=templates,
         storage=LocalArtifactStorage(app.config["ARTIFACT_DIR"]), catalog=WorkflowCatalog(registry, templates),
+        definitions=DefinitionCache(),
     )
     app.extensions[EXTENSION_KEY] = state
 

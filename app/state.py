@@ -27,6 +27,7 @@ from .repositories import Repositories, RepositoryCache, RepositoryMetrics, as_u
 if TYPE_CHECKING:
     from flask_smorest import Api
 
+    from .engine.definitions import DefinitionCache
     from .plugins import PluginRegistry
     from .storage import ArtifactStorage
     from .workflows.catalog import WorkflowCatalog
@@ -52,6 +53,7 @@ class InkwrightState:
     templates: "TemplateEngine"
     storage: "ArtifactStorage"
     catalog: "WorkflowCatalog"
+    definitions: "DefinitionCache"
     api: "Api | None" = None
 
     def queue(self) -> Queue:

@@ -33,8 +33,8 @@ from ..workflows.definition import StepSpec
 from .context import EngineStepContext, StepCancelled
 from .planner import merged_content, model_options
 from .progress import RunEvents
-from .scheduler import AfterCommit, Scheduler, new_job_id
-from .states import RunStatus, StepStatus
+from .scheduler import AfterCommit, Scheduler, new_job_id, scheduler_for
+from .states import StepStatus
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class StepExecutor:
         self.events = RunEvents(state.redis.client())
 
     def scheduler(self, repos: Repositories, run: Run) -> Scheduler:
-        return Scheduler(repos, run, self.state.registry, self.state.templates)
+        return scheduler_for(repos, run, self.state)
 
     def finish(self, repos: Repositories, run_id: uuid.UUID, change) -> AfterCommit:
         """Run ``change(scheduler, run)`` under the run's lock in one transaction; dispatch after."""
@@ -113,7 +113,7 @@ class StepExecutor:
         if not claimed:
             return {"outcome": "not_claimed"}
         self.events.publish(run.id, "step.started", step=step.step_key, attempt=step.attempt + 1)
-        spec = Scheduler(repos, run, self.state.registry, self.state.templates).spec(step)
+        spec = scheduler_for(repos, run, self.state).spec(step)
         regenerating = bool(step.candidates)
         if spec.cache != "off" and not regenerating:
             outcome = self.use_cache(repos, run, step, spec)

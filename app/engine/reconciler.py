@@ -25,7 +25,7 @@ from ..models import AttemptOutcome, Run, RunStep, utcnow
 from ..repositories.runs import RunLocator, RunStepLocator, StepCacheJanitor
 from ..state import InkwrightState, repositories
 from .executor import dispatch
-from .scheduler import Scheduler
+from .scheduler import Scheduler, scheduler_for
 from .states import RunStatus, StepStatus
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class Reconciler:
         with repos.transaction():
             run = repos.runs.lock(step.run_id)
             current = repos.run_steps.get(step.id)
-            scheduler = Scheduler(repos, run, self.state.registry, self.state.templates)
+            scheduler = scheduler_for(repos, run, self.state)
             change(scheduler, run, current)
         dispatch(self.state, scheduler.after)
 
@@ -139,7 +139,7 @@ class Reconciler:
             active = [row for row in repos.run_steps.active(run.id) if row.status != StepStatus.PENDING]
             if active:
                 return
-            scheduler = Scheduler(repos, locked, self.state.registry, self.state.templates)
+            scheduler = scheduler_for(repos, locked, self.state)
             if locked.status == RunStatus.QUEUED:
                 scheduler.move_run(RunStatus.RUNNING)
             ready = repos.run_steps.list(RunStep.run_id == run.id, RunStep.status == StepStatus.PENDING,

@@ -27,6 +27,7 @@ from ..plugins import PluginRegistry
 from ..repositories import Repositories
 from ..workflows.definition import StepSpec, WorkflowDefinition
 from ..workflows.templates import TemplateEngine, TemplateProblem
+from .definitions import DefinitionCache
 from .planner import StepState, cache_key, fan_out_key, input_hash, merged_content, model_options, template_context
 from .states import RunStatus, StepStatus, check_run_move
 
@@ -69,12 +70,14 @@ class StepFailure(Exception):
 class Scheduler:
     """Plans one run's steps. Use inside ``repos.transaction()`` after ``repos.runs.lock``."""
 
-    def __init__(self, repos: Repositories, run: Run, registry: PluginRegistry, templates: TemplateEngine) -> None:
+    def __init__(self, repos: Repositories, run: Run, registry: PluginRegistry, templates: TemplateEngine,
+                 definitions: DefinitionCache | None = None) -> None:
         self.repos = repos
         self.run = run
         self.registry = registry
         self.templates = templates
-        self.definition = WorkflowDefinition.from_dict(run.definition)
+        self.definition = definitions.of(run) if definitions is not None else WorkflowDefinition.from_dict(
+            run.definition)
         self.after = AfterCommit()
         self._base_steps: dict[str, RunStep] | None = None
 
@@ -367,3 +370,8 @@ def require_step(repos: Repositories, run: Run, step_key: str) -> RunStep:
     if step is None:
         raise NotFoundError(f"Run {run.id} has no step {step_key!r}.", {"step": step_key})
     return step
+
+
+def scheduler_for(repos: Repositories, run: Run, state: Any) -> Scheduler:
+    """A scheduler with the app's registry, templates and parsed-definition cache."""
+    return Scheduler(repos, run, state.registry, state.templates, state.definitions)

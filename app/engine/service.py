@@ -25,7 +25,7 @@ from ..workflows.definition import WorkflowDefinition
 from ..workflows.inputs import resolve_inputs
 from .executor import dispatch
 from .planner import branch_redo, canonical_json, merged_content, waiting_counts
-from .scheduler import Scheduler
+from .scheduler import Scheduler, scheduler_for
 from .states import RunStatus, StepStatus
 
 
@@ -51,7 +51,7 @@ class RunService:
     def _change(self, run_id: uuid.UUID, change: Callable[[Scheduler, Run], Any]) -> Any:
         with self.repos.transaction():
             run = self.repos.runs.lock(run_id)
-            scheduler = Scheduler(self.repos, run, self.state.registry, self.state.templates)
+            scheduler = scheduler_for(self.repos, run, self.state)
             result = change(scheduler, run)
         dispatch(self.state, scheduler.after)
         return result

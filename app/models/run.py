@@ -31,8 +31,9 @@ class Run(UUIDPrimaryKey, Timestamps, TenantScoped, Model):
 
     workflow_name: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
     workflow_version: Mapped[str] = mapped_column(String(50), nullable=False)
-    #: The exact definition this run executes (WorkflowDefinition.to_dict()).
-    definition: Mapped[dict] = mapped_column(JSONType, nullable=False)
+    #: The exact definition this run executes (WorkflowDefinition.to_dict()). Deferred: it
+    #: is large for big workflows and the engine keeps it parsed (DefinitionCache).
+    definition: Mapped[dict] = mapped_column(JSONType, nullable=False, deferred=True)
     inputs: Mapped[dict] = mapped_column(JSONType, nullable=False, default=dict)
     trigger_type: Mapped[TriggerType] = mapped_column(enum_column(TriggerType, "run_trigger_type"), nullable=False)
     status: Mapped[RunStatus] = mapped_column(enum_column(RunStatus, "run_status"), nullable=False, index=True)

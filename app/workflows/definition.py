@@ -90,10 +90,12 @@ class WorkflowDefinition:
     steps: tuple[StepSpec, ...] = ()
 
     def step(self, step_id: str) -> StepSpec:
-        for step in self.steps:
-            if step.id == step_id:
-                return step
-        raise KeyError(step_id)
+        """The step with this id (a dict lookup: schedulers ask for every step of big runs)."""
+        index = self.__dict__.get("_index")
+        if index is None:
+            index = {step.id: step for step in self.steps}
+            object.__setattr__(self, "_index", index)
+        return index[step_id]
 
     def dependents(self) -> dict[str, tuple[str, ...]]:
         """For each step, the steps that depend on it, in definition order."""
