@@ -57,16 +57,16 @@ def dispatch(state: InkwrightState, after: AfterCommit) -> None:
     """Enqueue the jobs and publish the progress a committed transaction produced."""
     if after.jobs:
         queue = state.queue()
-        timeout = current_app.config["STEP_DEFAULT_TIMEOUT"]
-        now_jobs = [queue.prepare_data(JOB_FUNCTION, args=(str(step_id),), job_id=job_id, timeout=timeout,
-                                       result_ttl=600, failure_ttl=86400)
-                    for step_id, job_id, delay in after.jobs if delay <= 0]
+        default_timeout = current_app.config["STEP_DEFAULT_TIMEOUT"]
+        now_jobs = [queue.prepare_data(JOB_FUNCTION, args=(str(step_id),), job_id=job_id,
+                                       timeout=timeout or default_timeout, result_ttl=600, failure_ttl=86400)
+                    for step_id, job_id, delay, timeout in after.jobs if delay <= 0]
         if now_jobs:
             queue.enqueue_many(now_jobs)
-        for step_id, job_id, delay in after.jobs:
+        for step_id, job_id, delay, timeout in after.jobs:
             if delay > 0:
                 queue.enqueue_in(timedelta(seconds=delay), JOB_FUNCTION, str(step_id), job_id=job_id,
-                                 job_timeout=timeout, result_ttl=600, failure_ttl=86400)
+                                 job_timeout=timeout or default_timeout, result_ttl=600, failure_ttl=86400)
     if after.progress:
         events = RunEvents(state.redis.client())
         for run_id, kind, data in after.progress:

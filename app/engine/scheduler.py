@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 class AfterCommit:
     """Jobs to enqueue and progress to publish once the transaction has committed."""
 
-    jobs: list[tuple[uuid.UUID, str, float]] = field(default_factory=list)
+    #: ``(step id, job id, delay in seconds, timeout in seconds or None for the default)``
+    jobs: list[tuple[uuid.UUID, str, float, int | None]] = field(default_factory=list)
     progress: list[tuple[uuid.UUID, str, dict[str, Any]]] = field(default_factory=list)
 
     def extend(self, other: "AfterCommit") -> None:
@@ -256,7 +257,7 @@ class Scheduler:
             step, expected, status=StepStatus.QUEUED, job_id=job_id, next_attempt_at=next_at,
             inputs=step.inputs, input_hash=step.input_hash, skill_version=step.skill_version, **values)
         if moved:
-            self.after.jobs.append((step.id, job_id, delay))
+            self.after.jobs.append((step.id, job_id, delay, self.spec(step).timeout))
             self.note("step.queued", step=step.step_key, delay=delay)
         return []
 
