@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,12 @@ class CatalogEntry:
     created_at: Any = None
 
 
+def version_order(version: str) -> tuple:
+    """Sort key putting 1.10 after 1.9 and 2 after 1.10: numbers compare as numbers."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in re.split(r"[.\-+_]", version))
+
+
 def checksum(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8")).hexdigest()
 
@@ -66,9 +73,15 @@ class WorkflowCatalog:
             log.warning("workflow %s of plugin %s is invalid and left out: %s", path.name, plugin_name,
                         "; ".join(map(str, problems)))
             return
-        self.packaged.setdefault(definition.name, {})[definition.version] = CatalogEntry(
-            definition.name, definition.version, definition.description, source, definition,
-            f"plugin:{plugin_name}")
+        versions = self.packaged.setdefault(definition.name, {})
+        if definition.version in versions:
+            self.problems[f"{plugin_name}:{path.name}"] = [
+                f"{definition.name} {definition.version} is already provided by {versions[definition.version].origin}"]
+            log.warning("workflow %s of plugin %s repeats %s %s and is left out", path.name, plugin_name,
+                        definition.name, definition.version)
+            return
+        versions[definition.version] = CatalogEntry(definition.name, definition.version, definition.description,
+                                                    source, definition, f"plugin:{plugin_name}")
 
     # Reading ------------------------------------------------------------------------------
     def _stored(self, row: WorkflowVersion) -> CatalogEntry:
@@ -81,7 +94,7 @@ class WorkflowCatalog:
         :raises NotFoundError: when neither a plugin nor the tenant has it.
         """
         if name in self.packaged:
-            return list(reversed(list(self.packaged[name].values())))
+            return sorted(self.packaged[name].values(), key=lambda entry: version_order(entry.version), reverse=True)
         rows = repos.workflow_versions.versions(name)
         if not rows:
             raise NotFoundError(f"No workflow named {name!r} here.", {"workflow": name})

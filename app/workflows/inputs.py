@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any, Mapping
 
 import yaml
@@ -22,9 +24,14 @@ def check_value(spec: InputSpec, value: Any) -> str | None:
         return f"must be of type {spec.type}"
     if not isinstance(value, expected):
         return f"must be of type {spec.type}"
-    if spec.type == "enum" and value not in spec.choices:
+    # True == 1 in Python: a boolean only matches a boolean choice, and a number only a number.
+    if spec.type == "enum" and not any(value == choice and isinstance(value, bool) == isinstance(choice, bool)
+                                       for choice in spec.choices):
         return f"must be one of {', '.join(map(str, spec.choices))}"
     if spec.type in ("integer", "number"):
+        # NaN passes every bound, and neither it nor infinity is JSON the database takes.
+        if isinstance(value, float) and not math.isfinite(value):
+            return "must be a finite number"
         if spec.minimum is not None and value < spec.minimum:
             return f"must be at least {spec.minimum:g}"
         if spec.maximum is not None and value > spec.maximum:
@@ -74,6 +81,8 @@ def parse_cli_value(raw: str) -> Any:
     """Read ``-i key=value`` the way YAML reads a scalar: 3 is a number, true a boolean."""
     try:
         value = yaml.safe_load(raw)
-    except yaml.YAMLError:
+        # YAML also reads dates and timestamps; inputs are JSON, so those stay the text typed.
+        json.dumps(value, allow_nan=False)
+    except (yaml.YAMLError, TypeError, ValueError):
         return raw
     return raw if value is None and raw.strip() not in ("null", "~") else value

@@ -143,7 +143,10 @@ class _Reader:
         specs = []
         for name, declaration in raw.items():
             path = f"inputs.{name}"
-            if not isinstance(name, str) or not INPUT_NAME.match(name):
+            if not isinstance(name, str):
+                self.problem(path, f"YAML reads this input name as {name!r}; quote it (e.g. 'on') or choose another")
+                continue
+            if not INPUT_NAME.match(name):
                 self.problem(path, "input names are lower_snake_case, starting with a letter")
                 continue
             if declaration is None:
@@ -239,6 +242,9 @@ class _Reader:
         if for_each is not None and not isinstance(for_each, str):
             self.problem(f"{path}.for_each", "must be a template naming a list, e.g. '{{ inputs.topics }}'")
             for_each = None
+        if raw.get("cache") is False:
+            # YAML 1.1 reads a bare ``off`` as false, and ``cache: off`` is how the scope is written.
+            raw = {**raw, "cache": "off"}
         select = self.choice(raw, "select", path, SELECT_MODES, "first")
         if select == "user" and for_each is not None:
             self.problem(f"{path}.select", "a for_each step cannot wait for a person to select; use select: first")
@@ -362,6 +368,15 @@ def _strings(value: Any, prefix: str = "") -> list[tuple[str, str]]:
     return found
 
 
+def _scalar_text(root: yaml.Node | None, key: str) -> str | None:
+    """The text of a top-level scalar exactly as written in the document."""
+    if isinstance(root, yaml.MappingNode):
+        for key_node, value_node in root.value:
+            if key_node.value == key and isinstance(value_node, yaml.ScalarNode):
+                return value_node.value
+    return None
+
+
 def parse_workflow(source: str, skills: Mapping[str, Any] | None = None,
                    engine: TemplateEngine | None = None) -> tuple[WorkflowDefinition | None, list[Problem]]:
     """Read a YAML document into a definition, or say everything wrong with it.
@@ -390,6 +405,9 @@ def parse_workflow(source: str, skills: Mapping[str, Any] | None = None,
         reader.problem("name", "every workflow has a name: lower case letters, digits, '.', '_' or '-'")
         name = "invalid"
     version = data.get("version")
+    if isinstance(version, (int, float)) and not isinstance(version, bool):
+        # Keep the version as written: YAML reads 1.10 as the number 1.1.
+        version = _scalar_text(root_node, "version") or version
     if version is None or isinstance(version, (bool, dict, list)) or not str(version).strip():
         reader.problem("version", "every workflow has a version, e.g. '1' or '2.1.0'")
         version = "0"

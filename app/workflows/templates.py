@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from jinja2 import StrictUndefined, TemplateError, meta, nodes
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expression>.*?)\}\}\s*$", re.S)
 
@@ -39,12 +39,25 @@ def single_expression(source: str) -> str | None:
     return None
 
 
+class _DataEnvironment(ImmutableSandboxedEnvironment):
+    """Templates read JSON data, so a key wins over a method of the same name: Jinja's
+    ``a.b`` tries the attribute first, which made ``inputs.items`` (an input named
+    ``items``) or ``steps.x.output.keys`` the dict's method instead of the value."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, dict) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
 class TemplateEngine:
     """One sandboxed Jinja environment per app, with compiled templates kept for reuse."""
 
     def __init__(self) -> None:
-        self.environment = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
-                                                keep_trailing_newline=True)
+        # Immutable: a template reads the run's inputs and other steps' outputs, which are
+        # shared objects; `{{ inputs.topics.pop() }}` must not change them for later steps.
+        self.environment = _DataEnvironment(undefined=StrictUndefined, autoescape=False,
+                                            keep_trailing_newline=True)
         self._compiled: dict[str, Any] = {}
 
     def _compile(self, source: str) -> Any:
@@ -78,8 +91,11 @@ class TemplateEngine:
                 raise TemplateProblem(str(exc)) from exc
             except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError) as exc:
                 raise TemplateProblem(f"{type(exc).__name__}: {exc}") from exc
-            if kind == "expression" and isinstance(result, StrictUndefined):
-                raise TemplateProblem("the expression is undefined")
+            missing = _undefined_in(result) if kind == "expression" else None
+            if missing is not None:
+                # Strict means strict inside a native value too (`{{ [inputs.gone] }}`); say what
+                # is missing (or refused by the sandbox), as a mixed template would.
+                raise TemplateProblem(missing._undefined_message)
             return result
         if isinstance(value, dict):
             return {key: self.render(item, context) for key, item in value.items()}
@@ -97,6 +113,20 @@ class TemplateEngine:
             return self.environment.parse(source)
         except TemplateError as exc:
             raise TemplateProblem(str(exc)) from exc
+
+
+def _undefined_in(value: Any) -> StrictUndefined | None:
+    """The first undefined value inside a rendered expression's (native) result, if any."""
+    if isinstance(value, StrictUndefined):
+        return value
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            found = _undefined_in(item)
+            if found is not None:
+                return found
+    return None
 
 
 def _chain(node: nodes.Node) -> list[str | None] | None:
