@@ -269,6 +269,7 @@ def run_jobs(app: Flask) -> Callable[..., int]:
 
     def run(worker_class: str = "simple", max_jobs: int | None = None) -> int:
         worker = build_worker(app, worker_class)
+        worker.listens_for_commands = False
         worker.work(burst=True, max_jobs=max_jobs, logging_level="WARNING")
         # RQ counts jobs only in the worker's Redis hash (kept 60 s after it stops);
         # the attributes stay 0 until read back.

@@ -37,6 +37,13 @@ class AppContextMixin:
     """Perform every job inside a fresh app context, then release its session."""
 
     app: Flask
+    #: Whether to listen on RQ's command channel (stop a job, shut down). In-process burst
+    #: workers (tests, benchmarks) turn it off: RQ waits a second for that thread at exit.
+    listens_for_commands = True
+
+    def subscribe(self) -> None:
+        if self.listens_for_commands:
+            super().subscribe()  # type: ignore[misc]
 
     def perform_job(self, job: Any, queue: Any, execution: Any) -> bool:
         with self.app.app_context():
@@ -64,10 +71,15 @@ class AppContextMixin:
         interval = self.app.config["STEP_HEARTBEAT_INTERVAL"]
         while not stop.wait(interval):
             try:
+                # Beat only for the jobs being executed right now: a fork worker outlives a horse
+                # killed mid-step, and beating for that step would hide it from the reconciler.
+                job_ids = [run.job_id for run in list(self.executions.values())]  # type: ignore[attr-defined]
+                if not job_ids:
+                    continue
                 with self.app.app_context():
                     repos = repositories()
                     with repos.transaction():
-                        repos.get(RunStepLocator).heartbeat(self.name)
+                        repos.get(RunStepLocator).heartbeat(self.name, job_ids)
                     db.session.remove()
             except Exception:  # noqa: BLE001 - a missed beat is retried at the next interval
                 log.warning("heartbeat of worker %s failed", self.name, exc_info=True)

@@ -22,7 +22,8 @@ def get_artifact(artifact_id: str):
 
 
 @blp.route("/artifacts/<artifact_id>/content")
-@blp.doc(responses={"200": {"description": "The artifact's bytes, with its media type"}})
+@blp.doc(responses={"200": {"description": "The artifact's bytes, with its media type",
+                            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}})
 def download_artifact(artifact_id: str):
     """The artifact's bytes. Its ETag is its content hash, so caches can keep it forever."""
     current_principal().require("runs", "read")

@@ -176,7 +176,7 @@ def run_events(query: dict[str, Any], run_id: str):
         if query["follow"]:
             source = events.follow(run_key, after, finished, block_ms=query["keepalive"] * 1000)
         else:
-            source = iter(events.read(run_key, after))
+            source = events.replay(run_key, after)
         for event in source:
             if event is None:
                 yield ": keep-alive\n\n"

@@ -41,6 +41,11 @@ class EngineStepContext(StepContext):
         self.candidate_index = candidate_index
         self.model = model or options.get("model")
         self.artifact_ids: list[str] = []
+        #: Tokens this context's model calls used. Counted here, not on the step row:
+        #: check_cancelled() ends the session's transaction, which discards unsaved changes
+        #: to the row (and so the counts of every call before it).
+        self.tokens_input = 0
+        self.tokens_output = 0
         self._checked_at = 0.0
         self._reported_at = 0.0
 
@@ -77,8 +82,8 @@ class EngineStepContext(StepContext):
             json_schema=json_schema,
         )
         completion = provider_class().complete(request)
-        self.step.tokens_input += completion.input_tokens
-        self.step.tokens_output += completion.output_tokens
+        self.tokens_input += completion.input_tokens
+        self.tokens_output += completion.output_tokens
         return completion
 
     def store_artifact(self, content: bytes, *, media_type: str, filename: str | None = None,

@@ -194,7 +194,6 @@ class StepExecutor:
             ctx = EngineStepContext(repos, run, step, self.state.storage, self.events, self.state.registry.providers,
                                     options, candidate_index=index, model=model)
             ctx.check_cancelled()
-            before = (step.tokens_input, step.tokens_output)
             inputs = skill_class.input_schema().load(step.inputs or {})
             raw = skill_class().run(ctx, inputs)
             schema = skill_class.output_schema()
@@ -202,13 +201,20 @@ class StepExecutor:
                 output = schema.dump(schema.load(raw if isinstance(raw, dict) else {"_": raw}))
             except SchemaValidationError as exc:
                 raise InvalidOutput(exc.messages) from exc
-            tokens_in += step.tokens_input - before[0]
-            tokens_out += step.tokens_output - before[1]
+            tokens_in += ctx.tokens_input
+            tokens_out += ctx.tokens_output
             made.append({"index": index, "model": ctx.model, "output": output, "artifactIds": ctx.artifact_ids,
                          "createdAt": utcnow().isoformat()})
         return made, (tokens_in, tokens_out)
 
     # Endings ------------------------------------------------------------------------------
+    @staticmethod
+    def open_attempt(repos: Repositories, step: RunStep) -> StepAttempt | None:
+        """This job's attempt row, unless the reconciler already recorded it as crashed (a
+        horse outliving its killed worker finishes late): its record is not rewritten."""
+        attempt = repos.step_attempts.current(step)
+        return attempt if attempt is not None and attempt.outcome == AttemptOutcome.RUNNING else None
+
     def completed(self, repos: Repositories, run: Run, step: RunStep, spec: StepSpec,
                   made: list[dict[str, Any]], tokens: tuple[int, int], regenerating: bool) -> dict[str, Any]:
         number = step.attempt
@@ -218,7 +224,7 @@ class StepExecutor:
             now = utcnow()
             candidates = list(step.candidates or []) + made if regenerating else made
             artifact_ids = sorted({a for c in candidates for a in c["artifactIds"]})
-            attempt = repos.step_attempts.current(step)
+            attempt = self.open_attempt(repos, step)
             if attempt is not None:
                 attempt.outcome, attempt.ended_at = AttemptOutcome.COMPLETED, now
                 attempt.duration_ms = int((now - attempt.started_at).total_seconds() * 1000)
@@ -226,8 +232,8 @@ class StepExecutor:
             locked.tokens_output += tokens[1]
             common = dict(candidates=candidates, output_artifact_ids=artifact_ids, ended_at=now,
                           duration_ms=int((now - step.started_at).total_seconds() * 1000) if step.started_at else None,
-                          tokens_input=step.tokens_input, tokens_output=step.tokens_output, error=None,
-                          worker_name=None)
+                          tokens_input=step.tokens_input + tokens[0],
+                          tokens_output=step.tokens_output + tokens[1], error=None, worker_name=None)
             if spec.cache != "off" and not regenerating:
                 entry = repos.step_cache.find(scheduler.cache_key(step, spec))
                 if entry is not None and entry.owner_step_id == step.id:
@@ -263,7 +269,7 @@ class StepExecutor:
 
         def fail(scheduler: Scheduler, locked: Run) -> None:
             now = utcnow()
-            attempt = repos.step_attempts.current(step)
+            attempt = self.open_attempt(repos, step)
             if attempt is not None:
                 attempt.outcome, attempt.ended_at, attempt.error = AttemptOutcome.FAILED, now, error
                 attempt.duration_ms = int((now - attempt.started_at).total_seconds() * 1000)
@@ -283,7 +289,7 @@ class StepExecutor:
     def cancelled(self, repos: Repositories, run: Run, step: RunStep, reason: str) -> dict[str, Any]:
         def cancel(scheduler: Scheduler, locked: Run) -> None:
             now = utcnow()
-            attempt = repos.step_attempts.current(step)
+            attempt = self.open_attempt(repos, step)
             if attempt is not None:
                 attempt.outcome, attempt.ended_at = AttemptOutcome.CANCELLED, now
             if repos.run_steps.move(step, StepStatus.RUNNING, status=StepStatus.SKIPPED, ended_at=now,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from typing import Any, Iterator
 
@@ -18,6 +19,8 @@ log = logging.getLogger(__name__)
 
 STREAM_TTL_SECONDS = 24 * 3600
 STREAM_MAX_LENGTH = 10_000
+#: The longest single blocking read: below redis-py's default socket timeout of 5 s.
+MAX_BLOCK_MS = 2_000
 
 
 def stream_key(run_id: uuid.UUID | str) -> str:
@@ -60,16 +63,33 @@ class RunEvents:
                            json.loads(data.decode() if isinstance(data, bytes) else data)))
         return events
 
+    def replay(self, run_id: uuid.UUID | str, after: str = "0") -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Every event stored after ``after`` right now, read a page at a time (``read``
+        alone stops at one page)."""
+        while events := self.read(run_id, after):
+            yield from events
+            after = events[-1][0]
+
     def follow(self, run_id: uuid.UUID | str, after: str, is_finished, block_ms: int = 15_000
                ) -> Iterator[tuple[str, str, dict[str, Any]] | None]:
-        """Yield events as they come; ``None`` when a wait passed with nothing (a keep-alive
-        moment); stop once ``is_finished()`` and nothing more is left to read."""
+        """Yield events as they come; ``None`` when ``block_ms`` passed with nothing (a
+        keep-alive moment); stop once ``is_finished()`` and nothing more is left to read."""
+        for event in self.replay(run_id, after):  # catch up first: a finished run ends at once
+            after = event[0]
+            yield event
+        caught_up, quiet_since = True, time.monotonic()
         while True:
-            events = self.read(run_id, after, block_ms=block_ms)
+            if caught_up and is_finished() and not self.read(run_id, after):
+                return
+            # redis-py gives up reading after its socket timeout (5 s by default), so a long
+            # wait is made of short blocking reads rather than one that would raise.
+            events = self.read(run_id, after, block_ms=min(block_ms, MAX_BLOCK_MS))
             for event in events:
                 after = event[0]
                 yield event
-            if not events:
-                if is_finished() and not self.read(run_id, after):
-                    return
+            caught_up = not events
+            if events:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= block_ms / 1000:
+                quiet_since = time.monotonic()
                 yield None

@@ -253,8 +253,11 @@ class Scheduler:
     def enqueue(self, step: RunStep, expected: StepStatus, delay: float = 0.0, **values: Any) -> list[RunStep]:
         job_id = new_job_id(step)
         next_at = utcnow() + timedelta(seconds=max(0.0, delay))
+        # A queued step whose job Redis lost (the reconciler) only gets a new job: no status move.
+        if expected != StepStatus.QUEUED:
+            values["status"] = StepStatus.QUEUED
         moved = self.repos.run_steps.move(
-            step, expected, status=StepStatus.QUEUED, job_id=job_id, next_attempt_at=next_at,
+            step, expected, job_id=job_id, next_attempt_at=next_at,
             inputs=step.inputs, input_hash=step.input_hash, skill_version=step.skill_version, **values)
         if moved:
             self.after.jobs.append((step.id, job_id, delay, self.spec(step).timeout))

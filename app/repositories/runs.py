@@ -158,9 +158,11 @@ class RunStepLocator(Repository[RunStep]):
                          order_by=[RunStep.updated_at], limit=limit)
 
     @operation
-    def heartbeat(self, worker_name: str) -> int:
+    def heartbeat(self, worker_name: str, job_ids: Sequence[str]) -> int:
+        """Stamp the running steps of these jobs, which this worker is executing now."""
         result = self.session.execute(
-            update(RunStep).where(RunStep.worker_name == worker_name, RunStep.status == StepStatus.RUNNING)
+            update(RunStep).where(RunStep.worker_name == worker_name, RunStep.status == StepStatus.RUNNING,
+                                  RunStep.job_id.in_(list(job_ids)))
             .values(heartbeat_at=utcnow()).execution_options(synchronize_session=False))
         return result.rowcount
 

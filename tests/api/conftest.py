@@ -94,3 +94,39 @@ def login_as(app: Flask) -> Callable[..., ApiClient]:
         return ApiClient(client, response.json["data"]["session"]["token"])
 
     return login
+
+
+@pytest.fixture
+def upload_workflow() -> Callable[..., dict]:
+    """Upload a YAML workflow document as ``client`` (raw application/yaml); returns the version."""
+
+    def upload(client: ApiClient, source: str) -> dict:
+        response = client.post("/api/workflows", data=source, content_type="application/yaml")
+        assert response.status_code in (200, 201), response.get_data(as_text=True)
+        return response.json["data"]
+
+    return upload
+
+
+@pytest.fixture
+def start_run() -> Callable[..., dict]:
+    """Start a run through ``POST /api/runs`` as ``client``; returns the 202 body's run."""
+
+    def start(client: ApiClient, workflow: str, inputs: dict | None = None, **fields: Any) -> dict:
+        response = client.post("/api/runs", json={"workflow": workflow, "inputs": inputs or {}, **fields})
+        assert response.status_code == 202, response.get_data(as_text=True)
+        return response.json["data"]
+
+    return start
+
+
+@pytest.fixture
+def get_run() -> Callable[..., dict]:
+    """A run's detail as ``client`` sees it (``GET /api/runs/<id>``)."""
+
+    def get(client: ApiClient, run_id: str) -> dict:
+        response = client.get(f"/api/runs/{run_id}")
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.json["data"]
+
+    return get

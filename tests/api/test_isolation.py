@@ -38,27 +38,61 @@ class Side:
     ids: dict[str, str]
 
 
+#: A tenant's own workflow: a step that stores an artifact, then one awaiting a selection.
+#: Each tenant's name, version and step ids (``P_``) are its own, so none exists in the other.
+WORKFLOW = """\
+name: NAME
+version: "VERSION"
+steps:
+  - id: P_notes
+    skill: test.echo
+    with: {text: notes, artifact: "P's notes"}
+  - id: P_pick
+    skill: test.echo
+    needs: [P_notes]
+    candidates: 2
+    select: user
+    with: {text: "{{ steps.P_notes.output.text }}"}
+"""
+
+
+def own_work(client: ApiClient, upload_workflow, start_run, run_jobs, name: str, version: str,
+             prefix: str) -> dict[str, str]:
+    """Upload a workflow, run it until a step awaits a selection; the ids of what that made."""
+    upload_workflow(client, WORKFLOW.replace("NAME", name).replace("VERSION", version).replace("P", prefix))
+    run = start_run(client, name)
+    run_jobs()
+    detail = client.get(f"/api/runs/{run['id']}").json["data"]
+    step_key = f"{prefix}_pick"
+    assert {s["key"]: s["status"] for s in detail["steps"]}[step_key] == "awaiting_selection", detail
+    [artifact] = client.get(f"/api/runs/{run['id']}/artifacts").json["data"]
+    return {"name": name, "version": version, "run_id": run["id"], "step_key": step_key,
+            "artifact_id": artifact["id"]}
+
+
 @pytest.fixture
-def tenant_a(make_user, login_api, create_key, add_member, bearer) -> Side:
+def tenant_a(make_user, login_api, create_key, add_member, bearer, upload_workflow, start_run, run_jobs) -> Side:
     owner, colleague = make_user(name="Alice"), make_user(name="Aaron")
     client = login_api(owner)
     key = create_key(client, name="tenant A's key")
     membership = add_member(client, owner.tenant_id, colleague, "member")
     event = client.get("/api/events", query_string={"type": "api_key.created"}).json["data"]["items"][0]
+    work = own_work(client, upload_workflow, start_run, run_jobs, "alpha.ledger", "1.1a", "a")
     ids = {"tenant_id": str(owner.tenant_id), "membership_id": membership["id"], "key_id": key["id"],
-           "event_id": event["id"]}
+           "event_id": event["id"], **work}
     return Side(owner, client, bearer(key["secret"]), ids)
 
 
 @pytest.fixture
-def tenant_b(make_user, login_api, create_key, bearer) -> Side:
+def tenant_b(make_user, login_api, create_key, bearer, upload_workflow, start_run, run_jobs) -> Side:
     owner = make_user(name="Bob")
     client = login_api(owner)
     key = create_key(client, name="tenant B's key")
     own_membership = client.get(f"/api/tenants/{owner.tenant_id}/members").json["data"][0]
     event = client.get("/api/events", query_string={"type": "api_key.created"}).json["data"]["items"][0]
+    work = own_work(client, upload_workflow, start_run, run_jobs, "bravo.ledger", "2.2b", "b")
     ids = {"tenant_id": str(owner.tenant_id), "membership_id": own_membership["id"], "key_id": key["id"],
-           "event_id": event["id"]}
+           "event_id": event["id"], **work}
     return Side(owner, client, bearer(key["secret"]), ids)
 
 
@@ -73,6 +107,11 @@ def tenant_state(app_repos, tenant_id: str) -> dict[str, Any]:
             "keys": sorted((str(k.id), k.name, k.role.value, k.status.value, k.revoked_at)
                            for k in scoped.api_keys.list()),
             "events": sorted(str(e.id) for e in scoped.events.list()),
+            "workflows": sorted((str(w.id), w.name, w.version, w.checksum) for w in scoped.workflow_versions.list()),
+            "runs": sorted((str(r.id), r.status.value, r.steps_done, r.updated_at) for r in scoped.runs.list()),
+            "steps": sorted((str(s.id), s.status.value, s.user_selection, len(s.candidates or []), s.attempt,
+                             s.updated_at) for s in scoped.run_steps.list()),
+            "artifacts": sorted((str(a.id), a.content_hash) for a in scoped.artifacts.list()),
         }
 
 
@@ -191,16 +230,23 @@ def test_tenant_a_reaches_its_own_resources_by_the_same_ids(tenant_a):
     """The ids used above are real: the owner of tenant A gets each of them."""
     ids = tenant_a.ids
     for path in (f"/api/tenants/{ids['tenant_id']}", f"/api/tenants/{ids['tenant_id']}/members",
-                 f"/api/api-keys/{ids['key_id']}", f"/api/events/{ids['event_id']}"):
+                 f"/api/api-keys/{ids['key_id']}", f"/api/events/{ids['event_id']}",
+                 f"/api/workflows/{ids['name']}", f"/api/workflows/{ids['name']}/versions/{ids['version']}",
+                 f"/api/runs/{ids['run_id']}", f"/api/runs/{ids['run_id']}/lineage",
+                 f"/api/runs/{ids['run_id']}/events?follow=false", f"/api/runs/{ids['run_id']}/artifacts",
+                 f"/api/artifacts/{ids['artifact_id']}", f"/api/artifacts/{ids['artifact_id']}/content"):
         assert tenant_a.client.get(path).status_code == 200, path
     members = tenant_a.client.get(f"/api/tenants/{ids['tenant_id']}/members").json["data"]
     assert ids["membership_id"] in {m["id"] for m in members}
+    selected = tenant_a.client.post(f"/api/runs/{ids['run_id']}/steps/{ids['step_key']}/select", json={"index": 0})
+    assert selected.status_code == 200, selected.json
 
 
 def test_tenant_a_ids_never_show_in_tenant_bs_lists(tenant_a, tenant_b):
     for client in (tenant_b.client, tenant_b.key_client):
         listed = " ".join(client.get(path).get_data(as_text=True)
-                          for path in ("/api/tenants", "/api/api-keys", "/api/events?limit=100", "/api/me"))
+                          for path in ("/api/tenants", "/api/api-keys", "/api/events?limit=100", "/api/me",
+                                       "/api/workflows", "/api/runs?limit=100"))
         for name, value in tenant_a.ids.items():
             assert value not in listed, f"tenant A's {name} leaked into tenant B's lists"
 
