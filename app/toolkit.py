@@ -28,9 +28,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Sequence
 
-from marshmallow import Schema, fields, post_load, pre_load, validate, validates, validates_schema
+from marshmallow import (
+    Schema,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates,
+    validates_schema,
+)
 from marshmallow import ValidationError as SchemaValidationError
 
+from .api.blueprint import EnvelopeBlueprint, public
+from .auth.principal import Principal, current_principal
 from .config import Setting, parse_bool, parse_int, parse_list
 from .errors import (
     AppError,
@@ -58,8 +68,6 @@ from .models.base import (
     UUIDPrimaryKey,
     utcnow,
 )
-from .api.blueprint import EnvelopeBlueprint, public
-from .auth.principal import Principal, current_principal
 from .repositories import Repositories, Repository, ScopedRepository, operation
 from .state import repositories
 from .version import TOOLKIT_VERSION

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..schemas.api_keys import ApiKeyCreateSchema, ApiKeySchema, IssuedApiKeySchema
 from ..auth.api_keys import ApiKeyService
 from ..auth.principal import current_principal
+from ..schemas.api_keys import ApiKeyCreateSchema, ApiKeySchema, IssuedApiKeySchema
 from ..state import repositories
 from .blueprint import EnvelopeBlueprint
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 from flask import request
 
 from ..auth.principal import current_principal

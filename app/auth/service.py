@@ -13,7 +13,16 @@ from typing import Any, Mapping
 from ..errors import ConflictError, ForbiddenError, UnauthorizedError, ValidationError
 from ..events import DomainEvent
 from ..mail import Mailer
-from ..models import AuthSession, Membership, PasswordResetToken, Role, Tenant, TenantKind, User, utcnow
+from ..models import (
+    AuthSession,
+    Membership,
+    PasswordResetToken,
+    Role,
+    Tenant,
+    TenantKind,
+    User,
+    utcnow,
+)
 from ..repositories import Repositories
 from .passwords import PasswordHasher
 from .throttle import LoginThrottle

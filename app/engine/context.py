@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ..errors import NotFoundError, ValidationError
 from ..models import Artifact, Run, RunStep
@@ -30,7 +30,8 @@ class EngineStepContext(StepContext):
 
     def __init__(self, repos: Repositories, run: Run, step: RunStep, storage: ArtifactStorage,
                  events: RunEvents, providers: dict[str, type[Provider]], options: dict[str, Any],
-                 candidate_index: int = 0, model: str | None = None) -> None:
+                 candidate_index: int = 0, model: str | None = None,
+                 on_first_call: Callable[[], None] | None = None) -> None:
         self.repos = repos
         self.run = run
         self.step = step
@@ -48,6 +49,13 @@ class EngineStepContext(StepContext):
         self.tokens_output = 0
         self._checked_at = 0.0
         self._reported_at = 0.0
+        self._on_first_call = on_first_call
+
+    def _working(self) -> None:
+        """The skill is at work: let the executor announce the step as started (once)."""
+        if self._on_first_call is not None:
+            self._on_first_call()
+            self._on_first_call = None
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -64,6 +72,7 @@ class EngineStepContext(StepContext):
     def generate(self, prompt: str | None = None, *, messages: Sequence[dict[str, str]] | None = None,
                  model: str | None = None, temperature: float | None = None, max_tokens: int | None = None,
                  json_schema: dict | None = None) -> Completion:
+        self._working()
         if (prompt is None) == (messages is None):
             raise ValidationError("Call generate with a prompt or with messages, not both.")
         name = model or self.model
@@ -88,6 +97,7 @@ class EngineStepContext(StepContext):
 
     def store_artifact(self, content: bytes, *, media_type: str, filename: str | None = None,
                        metadata: dict[str, Any] | None = None) -> str:
+        self._working()
         stored = self.storage.put(content)
         with self.repos.transaction():
             artifact = self.repos.artifacts.of_step(self.step.id, stored.content_hash)
@@ -103,6 +113,7 @@ class EngineStepContext(StepContext):
         return artifact_id
 
     def check_cancelled(self) -> None:
+        self._working()
         now = time.monotonic()
         if now - self._checked_at < _CHECK_EVERY_SECONDS:
             return
@@ -113,6 +124,7 @@ class EngineStepContext(StepContext):
             raise StepCancelled(f"The run is {status.value if status else 'gone'}.")
 
     def report_progress(self, fraction: float, message: str = "") -> None:
+        self._working()
         fraction = min(1.0, max(0.0, float(fraction)))
         now = time.monotonic()
         if now - self._reported_at < _PROGRESS_EVERY_SECONDS and fraction < 1.0:

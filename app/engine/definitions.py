@@ -1,28 +1,65 @@
-"""Parsed workflow definitions of recent runs, kept per process."""
+"""What never changes about a run, kept per process: its definition, inputs and lineage.
+
+A step's job needs its run's workflow definition, inputs, tenant and family, none of which
+change after the run is created. Reading (and parsing) them for every step of a
+thousand-step run would make the run quadratic, and would cost every job a query.
+"""
 
 from __future__ import annotations
 
 import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from cachetools import LRUCache
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..models import Run
 from ..workflows.definition import WorkflowDefinition
 
 
+@dataclass(frozen=True)
+class RunSnapshot:
+    """The immutable part of a run. Its status and counters are read under the run's lock."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    workflow_name: str
+    root_run_id: uuid.UUID
+    inputs: dict[str, Any]
+    definition: WorkflowDefinition
+
+
 class DefinitionCache:
-    """Parsed definitions of recent runs. A run's definition never changes, and reading and
-    parsing it for every step of a thousand-step run would make the run quadratic."""
+    """Parsed definitions and snapshots of recent runs, least recently used first out."""
 
     def __init__(self, maxsize: int = 256) -> None:
         self._lock = threading.Lock()
-        self._parsed: LRUCache = LRUCache(maxsize=maxsize)
+        self._definitions: LRUCache = LRUCache(maxsize=maxsize)
+        self._snapshots: LRUCache = LRUCache(maxsize=maxsize)
 
-    def of(self, run: Run) -> WorkflowDefinition:
+    def definition(self, run_id: uuid.UUID, load: Callable[[], dict[str, Any]]) -> WorkflowDefinition:
         with self._lock:
-            found = self._parsed.get(run.id)
+            found = self._definitions.get(run_id)
         if found is None:
-            found = WorkflowDefinition.from_dict(run.definition)
+            found = WorkflowDefinition.from_dict(load())
             with self._lock:
-                self._parsed[run.id] = found
+                self._definitions[run_id] = found
+        return found
+
+    def snapshot(self, session: Session, run_id: uuid.UUID) -> RunSnapshot | None:
+        with self._lock:
+            found = self._snapshots.get(run_id)
+        if found is not None:
+            return found
+        row = session.execute(select(Run.id, Run.tenant_id, Run.workflow_name, Run.root_run_id, Run.inputs,
+                                     Run.definition).where(Run.id == run_id)).first()
+        if row is None:
+            return None
+        found = RunSnapshot(row.id, row.tenant_id, row.workflow_name, row.root_run_id, row.inputs,
+                            self.definition(row.id, lambda: row.definition))
+        with self._lock:
+            self._snapshots[run_id] = found
         return found

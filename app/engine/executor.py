@@ -23,17 +23,22 @@ from typing import Any
 from flask import current_app, g
 from marshmallow import ValidationError as SchemaValidationError
 from rq import get_current_job
+from sqlalchemy.exc import IntegrityError
 
-from ..errors import AppError
-from ..models import AttemptOutcome, Run, RunStep, StepAttempt, StepCacheEntry, utcnow
+from ..errors import RepositoryError
+from ..extensions import db
+from ..models import AttemptOutcome, Run, RunStep, StepCacheEntry, utcnow
 from ..repositories import Repositories
+from ..repositories.records import StepRecord
 from ..repositories.runs import RunStepLocator
 from ..state import InkwrightState, repositories
 from ..workflows.definition import StepSpec
 from .context import EngineStepContext, StepCancelled
+from .definitions import RunSnapshot
 from .planner import merged_content, model_options
 from .progress import RunEvents
 from .scheduler import AfterCommit, Scheduler, new_job_id, scheduler_for
+from .schemas import input_schema, output_schema
 from .states import StepStatus
 
 log = logging.getLogger(__name__)
@@ -68,9 +73,7 @@ def dispatch(state: InkwrightState, after: AfterCommit) -> None:
                 queue.enqueue_in(timedelta(seconds=delay), JOB_FUNCTION, str(step_id), job_id=job_id,
                                  job_timeout=timeout or default_timeout, result_ttl=600, failure_ttl=86400)
     if after.progress:
-        events = RunEvents(state.redis.client())
-        for run_id, kind, data in after.progress:
-            events.publish(run_id, kind, **data)
+        RunEvents(state.redis.client()).publish_many(after.progress)
 
 
 def _error(code: str, message: str, attempt: int, **details: Any) -> dict[str, Any]:
@@ -82,16 +85,19 @@ class StepExecutor:
     def __init__(self, state: InkwrightState) -> None:
         self.state = state
         self.events = RunEvents(state.redis.client())
+        self.pending_started: tuple | None = None
 
     def scheduler(self, repos: Repositories, run: Run) -> Scheduler:
         return scheduler_for(repos, run, self.state)
 
     def finish(self, repos: Repositories, run_id: uuid.UUID, change) -> AfterCommit:
         """Run ``change(scheduler, run)`` under the run's lock in one transaction; dispatch after."""
-        with repos.transaction():
-            run = repos.runs.lock(run_id)
+        with repos.transaction(), repos.runs.locked(run_id) as run:
             scheduler = self.scheduler(repos, run)
             change(scheduler, run)
+        if self.pending_started is not None:
+            scheduler.after.progress.insert(0, self.pending_started)
+            self.pending_started = None
         dispatch(self.state, scheduler.after)
         return scheduler.after
 
@@ -99,73 +105,93 @@ class StepExecutor:
     def run(self, step_id: str) -> dict[str, Any]:
         job = get_current_job()
         job_id = job.id if job else None
-        step = repositories().get(RunStepLocator).find(step_id)
-        if step is None:
-            return {"outcome": "gone"}
-        repos = repositories(step.tenant_id)
-        run = repos.runs.get(step.run_id)
-        if run is None or run.status.is_terminal:
-            return {"outcome": "run_ended"}
-        with repos.transaction():
-            claimed = repos.run_steps.move(step, StepStatus.QUEUED, of_job=job_id, status=StepStatus.RUNNING,
-                                           worker_name=worker_name(), heartbeat_at=utcnow(),
-                                           started_at=step.started_at or utcnow())
-        if not claimed:
-            return {"outcome": "not_claimed"}
-        self.events.publish(run.id, "step.started", step=step.step_key, attempt=step.attempt + 1)
-        spec = scheduler_for(repos, run, self.state).spec(step)
-        regenerating = bool(step.candidates)
-        if spec.cache != "off" and not regenerating:
-            outcome = self.use_cache(repos, run, step, spec)
-            if outcome is not None:
-                return outcome
+        # A job's session is its own and short: what it loaded stays valid after each of its
+        # commits (the run itself is re-read under its lock), so nothing is re-fetched.
+        db.session().expire_on_commit = False
+        claimer = repositories()
+        try:
+            with claimer.transaction():
+                step = claimer.get(RunStepLocator).claim(step_id, job_id, worker_name())
+                if step is None:
+                    # Not this job's to run: a stale duplicate, a cancelled run's step, or gone.
+                    return {"outcome": "not_claimed"}
+                repos = repositories(step.tenant_id)
+                run = self.state.definitions.snapshot(repos.session, step.run_id)
+                spec = self.scheduler(repos, run).spec(step)
+                regenerating = bool(step.candidates)
+                cache = self.claim_cache(repos, run, step, spec) if spec.cache != "off" and not regenerating else None
+        except RepositoryError as error:
+            if not isinstance(error.cause, IntegrityError):
+                raise
+            # An identical step claimed the cache entry at the same moment: all of this
+            # transaction is undone (the step is still queued, still ours); look again later.
+            return self.wait_for_cache(repos, run, step, claimed=False)
+        if cache is not None and cache.ready:
+            return self.serve_from_cache(repos, run, step, spec, cache)
+        if cache is not None:
+            return self.wait_for_cache(repos, run, step, claimed=True)
+        # "step.started" goes out with the step's first call on its context (a skill doing
+        # real work makes one at once), or with the completion: a fast step then costs one
+        # publish to Redis instead of two.
+        self.pending_started = (run.id, "step.started", {"step": step.step_key, "attempt": step.attempt})
         return self.attempt(repos, run, step, spec, regenerating)
 
+    def announce_started(self) -> None:
+        if self.pending_started is not None:
+            self.events.publish_many([self.pending_started])
+            self.pending_started = None
+
     # Cache --------------------------------------------------------------------------------
-    def use_cache(self, repos: Repositories, run: Run, step: RunStep, spec: StepSpec) -> dict[str, Any] | None:
-        scheduler = self.scheduler(repos, run)
-        key = scheduler.cache_key(step, spec)
+    def claim_cache(self, repos: Repositories, run: RunSnapshot, step: StepRecord, spec: StepSpec) -> Any:
+        """Inside the claim's transaction: the entry to serve (ready) or to wait for (an
+        identical step is computing it), else ``None`` once this step has claimed it."""
+        key = self.scheduler(repos, run).cache_key(step, spec)
         entry = repos.step_cache.find(key)
         if entry is not None and entry.ready:
-            def serve(scheduler: Scheduler, locked: Run) -> None:
-                scheduler.plan(scheduler.serve_from_cache(step, spec, entry, expected=StepStatus.RUNNING))
-            self.finish(repos, run.id, serve)
-            return {"outcome": "cache_hit"}
+            return entry
         stale_before = utcnow() - timedelta(seconds=current_app.config["STEP_STALE_AFTER"])
-        if entry is not None and entry.owner_step_id != step.id and entry.claimed_at and entry.claimed_at > stale_before:
-            return self.wait_for_cache(repos, run, step)
-        try:
-            with repos.transaction():
-                if entry is not None:  # a stale claim by a crashed step: take it over
-                    entry.owner_step_id, entry.claimed_at = step.id, utcnow()
-                else:
-                    repos.step_cache.add(StepCacheEntry(
-                        cache_key=key, workflow_name=run.workflow_name, step_id=spec.id, input_hash=step.input_hash,
-                        scope=spec.cache, root_run_id=run.root_run_id if spec.cache == "run_only" else None,
-                        ready=False, owner_step_id=step.id, claimed_at=utcnow()))
-        except AppError:
-            # Another identical step claimed it between our read and our insert.
-            return self.wait_for_cache(repos, run, step)
+        if entry is not None and entry.owner_step_id != step.id and entry.claimed_at and \
+                entry.claimed_at > stale_before:
+            return entry
+        if entry is not None:  # our own claim from an earlier attempt, or a crashed step's
+            entry.owner_step_id, entry.claimed_at = step.id, utcnow()
+            repos.step_cache.save(entry)
+        else:
+            repos.step_cache.add(StepCacheEntry(
+                cache_key=key, workflow_name=run.workflow_name, step_id=spec.id, input_hash=step.input_hash,
+                scope=spec.cache, root_run_id=run.root_run_id if spec.cache == "run_only" else None,
+                ready=False, owner_step_id=step.id, claimed_at=utcnow()))
         return None
 
-    def wait_for_cache(self, repos: Repositories, run: Run, step: RunStep) -> dict[str, Any]:
+    def serve_from_cache(self, repos: Repositories, run: RunSnapshot, step: RunStep, spec: StepSpec,
+                         entry: Any) -> dict[str, Any]:
+        # Served, not attempted: the attempt the claim counted is given back.
+        def serve(scheduler: Scheduler, locked: Run) -> None:
+            scheduler.plan(scheduler.serve_from_cache(step, spec, entry, expected=StepStatus.RUNNING,
+                                                      attempt=step.attempt - 1))
+        self.finish(repos, run.id, serve)
+        return {"outcome": "cache_hit"}
+
+    def wait_for_cache(self, repos: Repositories, run: RunSnapshot, step: RunStep, claimed: bool) -> dict[str, Any]:
+        """Look again a little later, with a new (delayed) job; a claimed step gives its
+        attempt back."""
         delay = current_app.config["CACHE_WAIT"]
 
         def requeue(scheduler: Scheduler, locked: Run) -> None:
-            scheduler.enqueue(step, StepStatus.RUNNING, delay=delay, worker_name=None)
+            if locked.status.is_terminal:
+                return
+            if claimed:
+                scheduler.enqueue(step, StepStatus.RUNNING, delay=delay, attempt=step.attempt - 1, worker_name=None)
+            else:
+                scheduler.enqueue(step, StepStatus.QUEUED, delay=delay)
+            scheduler.note("step.waiting_for_cache", step=step.step_key, delay=delay)
         self.finish(repos, run.id, requeue)
         return {"outcome": "waiting_for_cache"}
 
     # Attempt ------------------------------------------------------------------------------
     def attempt(self, repos: Repositories, run: Run, step: RunStep, spec: StepSpec,
                 regenerating: bool) -> dict[str, Any]:
-        number = step.attempt + 1
-        started = utcnow()
-        with repos.transaction():
-            if not repos.run_steps.move(step, StepStatus.RUNNING, at_attempt=step.attempt, attempt=number):
-                return {"outcome": "not_claimed"}
-            repos.step_attempts.add(StepAttempt(run_step_id=step.id, number=number, outcome=AttemptOutcome.RUNNING,
-                                                worker_name=worker_name(), job_id=step.job_id, started_at=started))
+        number = step.attempt
         try:
             candidates, tokens = self.execute(repos, run, step, spec, offset=len(step.candidates or []))
         except StepCancelled as exc:
@@ -192,11 +218,12 @@ class StepExecutor:
         for index in range(offset, offset + count):
             model = spec.models[index % len(spec.models)] if spec.models else None
             ctx = EngineStepContext(repos, run, step, self.state.storage, self.events, self.state.registry.providers,
-                                    options, candidate_index=index, model=model)
-            ctx.check_cancelled()
-            inputs = skill_class.input_schema().load(step.inputs or {})
+                                    options, candidate_index=index, model=model, on_first_call=self.announce_started)
+            if index > offset:  # the first candidate starts right after the run was seen going
+                ctx.check_cancelled()
+            inputs = input_schema(skill_class).load(step.inputs or {})
             raw = skill_class().run(ctx, inputs)
-            schema = skill_class.output_schema()
+            schema = output_schema(skill_class)
             try:
                 output = schema.dump(schema.load(raw if isinstance(raw, dict) else {"_": raw}))
             except SchemaValidationError as exc:
@@ -209,11 +236,15 @@ class StepExecutor:
 
     # Endings ------------------------------------------------------------------------------
     @staticmethod
-    def open_attempt(repos: Repositories, step: RunStep) -> StepAttempt | None:
-        """This job's attempt row, unless the reconciler already recorded it as crashed (a
-        horse outliving its killed worker finishes late): its record is not rewritten."""
-        attempt = repos.step_attempts.current(step)
-        return attempt if attempt is not None and attempt.outcome == AttemptOutcome.RUNNING else None
+    def record_attempt(repos: Repositories, step: RunStep, outcome: AttemptOutcome,
+                       error: dict[str, Any] | None = None) -> None:
+        """Write the row of the attempt that just ended. Called only once the step's move
+        succeeded, so an attempt the reconciler already recorded as crashed keeps that record."""
+        now = utcnow()
+        started = step.attempt_started_at or now
+        repos.step_attempts.record(
+            run_step_id=step.id, number=step.attempt, outcome=outcome, worker_name=worker_name(), job_id=step.job_id,
+            error=error, started_at=started, ended_at=now, duration_ms=int((now - started).total_seconds() * 1000))
 
     def completed(self, repos: Repositories, run: Run, step: RunStep, spec: StepSpec,
                   made: list[dict[str, Any]], tokens: tuple[int, int], regenerating: bool) -> dict[str, Any]:
@@ -224,41 +255,39 @@ class StepExecutor:
             now = utcnow()
             candidates = list(step.candidates or []) + made if regenerating else made
             artifact_ids = sorted({a for c in candidates for a in c["artifactIds"]})
-            attempt = self.open_attempt(repos, step)
-            if attempt is not None:
-                attempt.outcome, attempt.ended_at = AttemptOutcome.COMPLETED, now
-                attempt.duration_ms = int((now - attempt.started_at).total_seconds() * 1000)
-            locked.tokens_input += tokens[0]
-            locked.tokens_output += tokens[1]
+            output = candidates[0]["output"]
             common = dict(candidates=candidates, output_artifact_ids=artifact_ids, ended_at=now,
                           duration_ms=int((now - step.started_at).total_seconds() * 1000) if step.started_at else None,
                           tokens_input=step.tokens_input + tokens[0],
                           tokens_output=step.tokens_output + tokens[1], error=None, worker_name=None)
+            if locked.status.is_terminal:
+                # The run was cancelled or failed while this step worked: keep its output, go no further.
+                ending, values = StepStatus.COMPLETED, dict(output=output, **common)
+                outcome["outcome"] = "completed_after_run_ended"
+            elif spec.select == "user":
+                ending, values = StepStatus.AWAITING_SELECTION, common
+                outcome["outcome"] = "awaiting_selection"
+            else:
+                ending, values = StepStatus.COMPLETED, dict(output=output, merged_content=merged_content(output),
+                                                            **common)
+            if not repos.run_steps.move(step, StepStatus.RUNNING, at_attempt=number, status=ending, **values):
+                outcome["outcome"] = "superseded"  # the reconciler gave this attempt up for lost
+                return
+            self.record_attempt(repos, step, AttemptOutcome.COMPLETED)
+            locked.tokens_input += tokens[0]
+            locked.tokens_output += tokens[1]
             if spec.cache != "off" and not regenerating:
                 entry = repos.step_cache.find(scheduler.cache_key(step, spec))
                 if entry is not None and entry.owner_step_id == step.id:
-                    entry.ready, entry.data, entry.candidates = True, candidates[0]["output"], candidates
+                    entry.ready, entry.data, entry.candidates = True, output, candidates
                     entry.artifact_ids, entry.owner_step_id = artifact_ids, None
                     entry.tokens_input, entry.tokens_output = tokens
             if locked.status.is_terminal:
-                # The run was cancelled or failed while this step worked: keep its output, go no further.
-                if repos.run_steps.move(step, StepStatus.RUNNING, at_attempt=number, status=StepStatus.COMPLETED,
-                                        output=candidates[0]["output"], **common):
-                    scheduler._count_done(step)
-                outcome["outcome"] = "completed_after_run_ended"
-                return
-            if spec.select == "user":
-                if repos.run_steps.move(step, StepStatus.RUNNING, attempt=number,
-                                        status=StepStatus.AWAITING_SELECTION, **common):
-                    scheduler.await_selection(step)
-                    outcome["outcome"] = "awaiting_selection"
-                return
-            output = candidates[0]["output"]
-            if repos.run_steps.move(step, StepStatus.RUNNING, at_attempt=number, status=StepStatus.COMPLETED,
-                                    output=output, merged_content=merged_content(output), **common):
-                scheduler.plan(scheduler.finished(step))
+                scheduler._count_done(step)
+            elif ending == StepStatus.AWAITING_SELECTION:
+                scheduler.await_selection(step)
             else:
-                outcome["outcome"] = "superseded"  # the reconciler gave this attempt up for lost
+                scheduler.plan(scheduler.finished(step))
         self.finish(repos, run.id, complete)
         return outcome
 
@@ -268,32 +297,27 @@ class StepExecutor:
         outcome: dict[str, Any] = {"outcome": "failed", "error": error}
 
         def fail(scheduler: Scheduler, locked: Run) -> None:
-            now = utcnow()
-            attempt = self.open_attempt(repos, step)
-            if attempt is not None:
-                attempt.outcome, attempt.ended_at, attempt.error = AttemptOutcome.FAILED, now, error
-                attempt.duration_ms = int((now - attempt.started_at).total_seconds() * 1000)
-            if retryable and number < step.max_attempts and not locked.status.is_terminal:
+            current = repos.run_steps.by_key(run.id, step.step_key)
+            # Unless the reconciler already gave this attempt up for lost and moved on.
+            if current.status != StepStatus.RUNNING or current.attempt != number:
+                outcome["outcome"] = "superseded"
+                return
+            self.record_attempt(repos, current, AttemptOutcome.FAILED, error)
+            if retryable and number < current.max_attempts and not locked.status.is_terminal:
                 delay = spec.retry.delay_before(number + 1)
-                scheduler.enqueue(step, StepStatus.RUNNING, delay=delay, error=error, worker_name=None)
+                scheduler.enqueue(current, StepStatus.RUNNING, delay=delay, error=error, worker_name=None)
                 scheduler.note("step.retrying", step=step.step_key, attempt=number, delay=delay, error=error)
                 outcome["outcome"] = "retrying"
                 return
-            current = repos.run_steps.by_key(run.id, step.step_key)
-            # Unless the reconciler already gave this attempt up for lost and moved on.
-            if current.status == StepStatus.RUNNING and current.attempt == number:
-                scheduler.plan(scheduler.fail(current, error))
+            scheduler.plan(scheduler.fail(current, error))
         self.finish(repos, run.id, fail)
         return outcome
 
     def cancelled(self, repos: Repositories, run: Run, step: RunStep, reason: str) -> dict[str, Any]:
         def cancel(scheduler: Scheduler, locked: Run) -> None:
-            now = utcnow()
-            attempt = self.open_attempt(repos, step)
-            if attempt is not None:
-                attempt.outcome, attempt.ended_at = AttemptOutcome.CANCELLED, now
-            if repos.run_steps.move(step, StepStatus.RUNNING, status=StepStatus.SKIPPED, ended_at=now,
+            if repos.run_steps.move(step, StepStatus.RUNNING, status=StepStatus.SKIPPED, ended_at=utcnow(),
                                     error={"code": "CANCELLED", "message": reason}, worker_name=None):
+                self.record_attempt(repos, step, AttemptOutcome.CANCELLED)
                 repos.step_cache.release(step.id)
                 scheduler._count_done(step)
                 scheduler.note("step.skipped", step=step.step_key, reason="cancelled")

@@ -35,15 +35,20 @@ class RunEvents:
 
     def publish(self, run_id: uuid.UUID | str, kind: str, **data: Any) -> None:
         """Append one event; a Redis failure is logged, never raised (the change is committed)."""
-        key = stream_key(run_id)
+        self.publish_many([(run_id, kind, data)])
+
+    def publish_many(self, events: list[tuple[uuid.UUID | str, str, dict[str, Any]]]) -> None:
+        """Append events in one round trip (all that one committed transaction produced)."""
         try:
             with self.client.pipeline(transaction=False) as pipe:
-                pipe.xadd(key, {"type": kind, "data": json.dumps(data, default=str)},
-                          maxlen=STREAM_MAX_LENGTH, approximate=True)
-                pipe.expire(key, STREAM_TTL_SECONDS)
+                for run_id, kind, data in events:
+                    key = stream_key(run_id)
+                    pipe.xadd(key, {"type": kind, "data": json.dumps(data, default=str)},
+                              maxlen=STREAM_MAX_LENGTH, approximate=True)
+                    pipe.expire(key, STREAM_TTL_SECONDS)
                 pipe.execute()
         except redis.RedisError:
-            log.warning("could not publish %s for run %s", kind, run_id, exc_info=True)
+            log.warning("could not publish %d events", len(events), exc_info=True)
 
     def read(self, run_id: uuid.UUID | str, after: str = "0", block_ms: int | None = None,
              count: int = 500) -> list[tuple[str, str, dict[str, Any]]]:

@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from rq.job import Job, JobStatus
 
-from ..models import AttemptOutcome, Run, RunStep, utcnow
+from ..models import AttemptOutcome, Run, RunStep, StepAttempt, utcnow
 from ..repositories.runs import RunLocator, RunStepLocator, StepCacheJanitor
 from ..state import InkwrightState, repositories
 from .executor import dispatch
@@ -70,9 +70,8 @@ class Reconciler:
 
     def _locked(self, step: RunStep, change) -> None:
         repos = repositories(step.tenant_id)
-        with repos.transaction():
-            run = repos.runs.lock(step.run_id)
-            current = repos.run_steps.get(step.id)
+        with repos.transaction(), repos.runs.locked(step.run_id) as run:
+            current = repos.get(RunStepLocator).find(step.id)
             scheduler = scheduler_for(repos, run, self.state)
             change(scheduler, run, current)
         dispatch(self.state, scheduler.after)
@@ -84,10 +83,17 @@ class Reconciler:
             if current is None or current.status != StepStatus.RUNNING or \
                     (current.heartbeat_at is not None and current.heartbeat_at >= stale_before):
                 return  # it moved on, or its worker came back
-            attempt = scheduler.repos.step_attempts.current(current)
             error = {"code": "WORKER_LOST", "message": f"Worker {current.worker_name} stopped answering during "
                      f"attempt {current.attempt}.", "attempt": current.attempt, "timestamp": utcnow().isoformat()}
-            if attempt is not None and attempt.outcome == AttemptOutcome.RUNNING:
+            attempt = scheduler.repos.step_attempts.current(current)
+            if attempt is None:  # the attempt's row is written when it ends: this one ended here
+                now = utcnow()
+                started = current.attempt_started_at or now
+                scheduler.repos.step_attempts.add(StepAttempt(
+                    run_step_id=current.id, number=current.attempt, outcome=AttemptOutcome.CRASHED,
+                    worker_name=current.worker_name, job_id=current.job_id, error=error, started_at=started,
+                    ended_at=now, duration_ms=int((now - started).total_seconds() * 1000)))
+            elif attempt.outcome == AttemptOutcome.RUNNING:
                 attempt.outcome, attempt.ended_at, attempt.error = AttemptOutcome.CRASHED, utcnow(), error
             if run.status.is_terminal:
                 scheduler.repos.run_steps.move(current, StepStatus.RUNNING, status=StepStatus.SKIPPED, error=error,
@@ -132,8 +138,7 @@ class Reconciler:
 
     def _stuck_run(self, run: Run, report: ReconcileReport) -> None:
         repos = repositories(run.tenant_id)
-        with repos.transaction():
-            locked = repos.runs.lock(run.id)
+        with repos.transaction(), repos.runs.locked(run.id) as locked:
             if locked.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
                 return
             active = [row for row in repos.run_steps.active(run.id) if row.status != StepStatus.PENDING]

@@ -27,8 +27,17 @@ from ..plugins import PluginRegistry
 from ..repositories import Repositories
 from ..workflows.definition import StepSpec, WorkflowDefinition
 from ..workflows.templates import TemplateEngine, TemplateProblem
-from .definitions import DefinitionCache
-from .planner import StepState, cache_key, fan_out_key, input_hash, merged_content, model_options, template_context
+from .definitions import DefinitionCache, RunSnapshot
+from .planner import (
+    StepState,
+    cache_key,
+    fan_out_key,
+    input_hash,
+    merged_content,
+    model_options,
+    template_context,
+)
+from .schemas import input_schema
 from .states import RunStatus, StepStatus, check_run_move
 
 log = logging.getLogger(__name__)
@@ -69,7 +78,7 @@ class StepFailure(Exception):
 
 
 class Scheduler:
-    """Plans one run's steps. Use inside ``repos.transaction()`` after ``repos.runs.lock``."""
+    """Plans one run's steps. Use inside ``repos.transaction()`` and ``repos.runs.locked(...)``."""
 
     def __init__(self, repos: Repositories, run: Run, registry: PluginRegistry, templates: TemplateEngine,
                  definitions: DefinitionCache | None = None) -> None:
@@ -77,8 +86,13 @@ class Scheduler:
         self.run = run
         self.registry = registry
         self.templates = templates
-        self.definition = definitions.of(run) if definitions is not None else WorkflowDefinition.from_dict(
-            run.definition)
+        # A run's definition never changes: the app keeps it parsed (DefinitionCache).
+        if isinstance(run, RunSnapshot):
+            self.definition = run.definition
+        elif definitions is not None:
+            self.definition = definitions.definition(run.id, lambda: repos.runs.definition_of(run.id))
+        else:
+            self.definition = WorkflowDefinition.from_dict(repos.runs.definition_of(run.id))
         self.after = AfterCommit()
         self._base_steps: dict[str, RunStep] | None = None
 
@@ -134,12 +148,12 @@ class Scheduler:
         if skill is None:
             raise StepFailure("SKILL_NOT_INSTALLED", f"The skill {step.skill!r} is not installed or enabled.")
         try:
-            loaded = skill.input_schema().load(rendered)
+            loaded = input_schema(skill).load(rendered)
         except SchemaValidationError as exc:
             raise StepFailure("INVALID_STEP_INPUT", f"The inputs of step {step.step_key} do not fit skill "
                                                     f"{step.skill}.", {"fields": exc.messages}) from exc
         # What the skill receives is what the hash covers; keep it JSON-shaped.
-        return skill.input_schema().dump(loaded)
+        return input_schema(skill).dump(loaded)
 
     def plan_step(self, step: RunStep) -> list[RunStep]:
         """Plan one ready step. Returns steps that became ready because this one finished."""
@@ -233,11 +247,11 @@ class Scheduler:
         return self.finished(step)
 
     def serve_from_cache(self, step: RunStep, spec: StepSpec, entry: Any,
-                         expected: StepStatus = StepStatus.PENDING) -> list[RunStep]:
+                         expected: StepStatus = StepStatus.PENDING, **extra: Any) -> list[RunStep]:
         now = utcnow()
         values = dict(candidates=entry.candidates, output_artifact_ids=entry.artifact_ids, cache_hit=True,
                       inputs=step.inputs, input_hash=step.input_hash, skill_version=step.skill_version,
-                      started_at=now, ended_at=now, duration_ms=0)
+                      started_at=step.started_at or now, ended_at=now, duration_ms=0, **extra)
         if spec.select == "user":
             if self.repos.run_steps.move(step, expected, status=StepStatus.AWAITING_SELECTION, **values):
                 self.note("step.cache_hit", step=step.step_key)

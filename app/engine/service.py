@@ -17,7 +17,15 @@ from rq.serializers import JSONSerializer
 from ..auth.principal import Principal
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..events import DomainEvent
-from ..models import IdempotencyKey, Run, RunStep, TriggerType, utcnow
+from ..models import (
+    AttemptOutcome,
+    IdempotencyKey,
+    Run,
+    RunStep,
+    StepAttempt,
+    TriggerType,
+    utcnow,
+)
 from ..repositories import Repositories
 from ..state import InkwrightState
 from ..workflows.catalog import CatalogEntry
@@ -49,8 +57,7 @@ class RunService:
         return self.repos.runs.require(run_id)
 
     def _change(self, run_id: uuid.UUID, change: Callable[[Scheduler, Run], Any]) -> Any:
-        with self.repos.transaction():
-            run = self.repos.runs.lock(run_id)
+        with self.repos.transaction(), self.repos.runs.locked(run_id) as run:
             scheduler = scheduler_for(self.repos, run, self.state)
             result = change(scheduler, run)
         dispatch(self.state, scheduler.after)
@@ -262,7 +269,8 @@ class RunService:
         """The run with every step, its candidates and its attempts, for the API and the studio."""
         steps = self.repos.run_steps.of_run(run.id)
         attempts = self.repos.step_attempts.of_steps([step.id for step in steps])
-        return RunView(run, [StepView(step, attempts.get(step.id, [])) for step in steps])
+        return RunView(run, [StepView(step, attempts.get(step.id, []) + in_flight(step, attempts.get(step.id, [])))
+                             for step in steps])
 
     def lineage(self, run_id: Any) -> list[Run]:
         """Every run of the family (the first run, its branches and updates), oldest first."""
@@ -270,6 +278,15 @@ class RunService:
         return self.repos.runs.family(run.root_run_id)
 
 
+
+
+def in_flight(step: RunStep, recorded: list) -> list[StepAttempt]:
+    """The attempt running now, which has no row until it ends, shown like the others."""
+    if step.status != StepStatus.RUNNING or step.is_fan_out or step.attempt < 1 or \
+            any(attempt.number == step.attempt for attempt in recorded):
+        return []
+    return [StepAttempt(run_step_id=step.id, number=step.attempt, outcome=AttemptOutcome.RUNNING,
+                        worker_name=step.worker_name, job_id=step.job_id, started_at=step.attempt_started_at)]
 
 
 class StepView:

@@ -11,7 +11,18 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..engine.states import RunStatus, StepStatus
@@ -105,6 +116,9 @@ class RunStep(UUIDPrimaryKey, Timestamps, TenantScoped, Model):
     job_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     worker_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: When the current attempt started; its StepAttempt row is written when it ends
+    #: (or by the reconciler, when its worker died), which saves an INSERT per step.
+    attempt_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     progress: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
     progress_message: Mapped[str | None] = mapped_column(String(500), nullable=True)

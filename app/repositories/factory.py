@@ -12,12 +12,14 @@ from ..events import DomainEvent
 from .api_keys import ApiKeyRepository
 from .base import Repository, ScopedRepository
 from .cache import RepositoryCache
-from .credentials import ApiKeyLookupRepository, AuthSessionRepository, PasswordResetRepository
+from .credentials import (
+    ApiKeyLookupRepository,
+    AuthSessionRepository,
+    PasswordResetRepository,
+)
 from .events import DomainEventRepository, EventLogRepository
 from .mail import OutboxRepository
 from .metrics import RepositoryMetrics
-from .tenants import MembershipRepository, TenantRepository
-from .unit_of_work import UnitOfWork
 from .runs import (
     ArtifactRepository,
     IdempotencyKeyRepository,
@@ -27,6 +29,8 @@ from .runs import (
     StepCacheRepository,
     WorkflowVersionRepository,
 )
+from .tenants import MembershipRepository, TenantRepository
+from .unit_of_work import UnitOfWork
 from .users import UserRepository
 
 R = TypeVar("R", bound=Repository)

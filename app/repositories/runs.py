@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..engine.states import RunStatus, StepStatus, check_step_move
+from ..errors import NotFoundError
 from ..models import (
     Artifact,
     IdempotencyKey,
@@ -19,23 +22,51 @@ from ..models import (
     WorkflowVersion,
     utcnow,
 )
+from . import statements
 from .base import Repository, ScopedRepository, as_uuid, operation
+from .records import RunRecord, StepRecord
 
 
 class RunRepository(ScopedRepository[Run]):
     model = Run
 
     @operation
-    def lock(self, run_id: uuid.UUID) -> Run | None:
-        """Take the run's row lock for this transaction (serialises every change to one run).
+    def lock(self, run_id: uuid.UUID) -> RunRecord | None:
+        """Take the run's row lock for this transaction (serialises every change to one run)
+        and read the run as it is now. Use :meth:`locked`, which also writes changes back.
 
         An UPDATE rather than ``SELECT … FOR UPDATE``: SQLite has no row locks, but its
         first write of a transaction takes the database write lock, which serialises the
         same way, and what is read afterwards is current on both databases.
         """
-        self.session.execute(update(Run).where(Run.id == run_id, Run.tenant_id == self.tenant_id)
-                             .values(updated_at=utcnow()))
-        return self.session.scalars(self.select(Run.id == run_id).execution_options(populate_existing=True)).first()
+        connection = self.session.connection()
+        returning = connection.dialect.update_returning  # PostgreSQL, SQLite 3.35+: one round trip
+        found = connection.execute(statements.lock_run(returning),
+                                   {"b_run_id": run_id, "b_tenant_id": self.tenant_id, "b_now": utcnow()})
+        row = found.first() if returning else connection.execute(statements.read_run(), {"b_run_id": run_id}).first()
+        return RunRecord(dict(row._mapping)) if row is not None else None
+
+    @contextmanager
+    def locked(self, run_id: uuid.UUID) -> Iterator[RunRecord]:
+        """``with repos.runs.locked(run_id) as run:`` — the run under its lock; what the block
+        changes on it is written back when the block ends (inside the caller's transaction).
+
+        :raises NotFoundError: when the run is not in this tenant.
+        """
+        run = self.lock(run_id)
+        if run is None:
+            raise NotFoundError(f"No run with id {run_id} here.", {"id": str(run_id)})
+        yield run
+        if run.changes:
+            columns = tuple(sorted(run.changes))
+            params = {f"set_{name}": run.changes[name] for name in columns}
+            self.session.connection().execute(statements.write_run(columns),
+                                              {"b_run_id": run_id, "b_tenant_id": self.tenant_id, **params})
+            run.changes.clear()
+
+    @operation
+    def definition_of(self, run_id: uuid.UUID) -> dict:
+        return self.session.scalar(select(Run.definition).where(Run.id == run_id, Run.tenant_id == self.tenant_id))
 
     @operation
     def status_of(self, run_id: uuid.UUID) -> RunStatus | None:
@@ -79,22 +110,27 @@ class RunStepRepository(ScopedRepository[RunStep]):
         if "status" in values:
             for current in expected:
                 check_step_move(current, values["status"])
-        criteria = [RunStep.id == step.id, RunStep.tenant_id == self.tenant_id, RunStep.status.in_(expected)]
+        # A prepared Core UPDATE (this is the engine's hottest statement), then the loaded
+        # object is told the new values as committed ones, so no second UPDATE is flushed.
+        values["updated_at"] = utcnow()
+        columns = tuple(sorted(values))
+        params = {"b_step_id": step.id, "b_tenant_id": self.tenant_id, "expected": expected,
+                  **{f"set_{name}": values[name] for name in columns}}
         if of_job is not None:
-            criteria.append(RunStep.job_id == of_job)
+            params["b_job_id"] = of_job
         if at_attempt is not None:
-            criteria.append(RunStep.attempt == at_attempt)
-        result = self.session.execute(
-            update(RunStep)
-            .where(*criteria)
-            .values(updated_at=utcnow(), **values)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:
-            for key, value in values.items():
+            params["at_attempt"] = at_attempt
+        statement = statements.move_step(columns, of_job is not None, at_attempt is not None)
+        result = self.session.connection().execute(statement, params)
+        if result.rowcount != 1:
+            return False
+        mapped = hasattr(step, "_sa_instance_state")
+        for key, value in values.items():
+            if mapped:
+                set_committed_value(step, key, value)
+            else:
                 setattr(step, key, value)
-            return True
-        return False
+        return True
 
     @operation
     def release_dependents(self, run_id: uuid.UUID, keys: Sequence[str]) -> list[RunStep]:
@@ -147,6 +183,25 @@ class RunStepLocator(Repository[RunStep]):
         return None if key is None else self.session.get(RunStep, key, populate_existing=True)
 
     @operation
+    def claim(self, step_id: object, job_id: str | None, worker_name: str) -> StepRecord | None:
+        """Take a queued step for this job: queued → running, one attempt more, in one
+        conditional UPDATE; ``None`` when it is not (or no longer) this job's to run."""
+        key = as_uuid(step_id)
+        if key is None:
+            return None
+        check_step_move(StepStatus.QUEUED, StepStatus.RUNNING)
+        connection = self.session.connection()
+        returning = connection.dialect.update_returning  # one round trip where the database can
+        found = connection.execute(statements.claim_step(returning),
+                                   {"b_step_id": key, "b_job_id": job_id, "b_worker": worker_name, "b_now": utcnow()})
+        if returning:
+            row = found.first()
+        else:
+            row = connection.execute(statements.read_step(), {"b_step_id": key}).first() if found.rowcount == 1 \
+                else None
+        return StepRecord(dict(row._mapping)) if row is not None else None
+
+    @operation
     def stale_running(self, heartbeat_before: datetime, limit: int = 500) -> list[RunStep]:
         return self.list(RunStep.status == StepStatus.RUNNING, RunStep.is_fan_out.is_(False),
                          (RunStep.heartbeat_at.is_(None)) | (RunStep.heartbeat_at < heartbeat_before),
@@ -188,6 +243,13 @@ class StepAttemptRepository(ScopedRepository[StepAttempt]):
             for attempt in self.list(StepAttempt.run_step_id.in_(step_ids), order_by=[StepAttempt.number]):
                 found.setdefault(attempt.run_step_id, []).append(attempt)
         return found
+
+    @operation
+    def record(self, **values) -> None:
+        """Insert an attempt row with one Core INSERT (the engine writes one per ended attempt)."""
+        values = {"id": uuid.uuid4(), "tenant_id": self.tenant_id, **values}
+        self.session.connection().execute(statements.insert_attempt(),
+                                          {f"p_{name}": value for name, value in values.items()})
 
     @operation
     def current(self, step: RunStep) -> StepAttempt | None:

@@ -10,7 +10,13 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..errors import AppError, RateLimitedError
 from ..state import auth_service, mailer, password_reset_link_base
 from .feedback import show_error
-from .forms import ConfirmForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
+from .forms import (
+    ConfirmForm,
+    ForgotPasswordForm,
+    LoginForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
 
 blp = Blueprint("accounts", __name__)
 

@@ -118,7 +118,7 @@ def test_two_identical_steps_in_flight_on_two_workers_compute_once(app, studio, 
     second = studio.start(TWIN, topic=topic)
     runs = [finished(studio, run.id, workers) for run in (first, second)]
 
-    assert [run.status for run in runs] == [RunStatus.COMPLETED, RunStatus.COMPLETED]
+    assert [run.status for run in runs] == [RunStatus.COMPLETED, RunStatus.COMPLETED], [run.error for run in runs]
     steps = [studio.steps(run.id)["research"] for run in runs]
     attempts = [studio.attempts(run.id)["research"] for run in runs]
     # One skill execution for the pair; the other step was served from the cache.
@@ -130,7 +130,8 @@ def test_two_identical_steps_in_flight_on_two_workers_compute_once(app, studio, 
     assert steps[served].output["text"] == f"notes on {topic}"
     assert runs[served].cache_hits == 1
     # It really raced: a worker claimed the served step while the other one was computing,
-    # then the cache answered it (rather than the entry being ready when it was planned).
+    # waited for the entry, then the cache answered it (rather than the entry being ready
+    # when it was planned).
     events = [kind for kind, step in stream(app, runs[served].id) if step == "research"]
-    assert "step.started" in events
-    assert events.index("step.started") < events.index("step.cache_hit")
+    assert "step.waiting_for_cache" in events
+    assert events.index("step.waiting_for_cache") < events.index("step.cache_hit")

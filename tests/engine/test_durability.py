@@ -86,11 +86,10 @@ class Scene:
         return "\n".join(lines) + "\n" + self.workers.report()
 
     def step_running(self, key: str):
-        """The step is running and its attempt row says so (the skill is at work)."""
+        """The step is running an attempt (the skill is at work)."""
         def check():
             step = self.studio.steps(self.run.id)[key]
-            attempts = self.studio.attempts(self.run.id)[key]
-            if step.status == StepStatus.RUNNING and attempts and attempts[-1].outcome == AttemptOutcome.RUNNING:
+            if step.status == StepStatus.RUNNING and step.attempt >= 1 and step.attempt_started_at is not None:
                 return step
             return None
         return self.wait(f"step {key} runs", check)

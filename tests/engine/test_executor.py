@@ -162,7 +162,9 @@ def test_an_identical_step_waits_for_the_one_computing_instead_of_computing_too(
                                                                                  worker_thread, app):
     run = studio.start(TWINS.replace("CACHE", "global").replace("SLEEP", "0.6"), items=["same", "same"])
     first = worker_thread(max_jobs=1)
-    studio.wait_until(lambda: studio.attempts(run.id)["each[0]"])
+    # each[0] is at work: running an attempt (its row is written when the attempt ends).
+    studio.wait_until(lambda: studio.steps(run.id)["each[0]"].status == StepStatus.RUNNING
+                      and studio.steps(run.id)["each[0]"].attempt == 1)
 
     assert run_jobs(max_jobs=1) == 1  # each[1] finds each[0]'s claim on the cache entry
     waiting = studio.steps(run.id)["each[1]"]
