@@ -40,10 +40,13 @@ __all__ = ["__version__", "create_app"]
 def _flask_settings(values: Mapping[str, Any]) -> dict[str, Any]:
     """Flask and extension keys derived from Inkwright's own settings."""
     url = sqlalchemy_url(values["DATABASE_URL"])
-    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    engine_options: dict[str, Any] = {}
     if url.startswith("sqlite"):
         # Web threads and a worker share one file: wait for a lock rather than fail at once.
         engine_options["connect_args"] = {"timeout": 30}
+    else:
+        # A server may drop idle connections; check one before use (a file never does).
+        engine_options["pool_pre_ping"] = True
     secure = values["SECURE_COOKIES"]
     return {
         "SQLALCHEMY_DATABASE_URI": url,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from typing import Any
 
 from flask import Flask, g
@@ -25,6 +26,8 @@ from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 
 from .extensions import db
+from .models import utcnow
+from .repositories import statements
 from .repositories.runs import RunStepLocator
 from .state import current_state, repositories
 
@@ -101,12 +104,41 @@ class AppSimpleWorker(AppContextMixin, SimpleWorker):
 
 
 class AppForkWorker(AppContextMixin, Worker):
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        warm_up_statements(self.app)
+        return super().work(*args, **kwargs)
+
     def main_work_horse(self, job: Any, queue: Any) -> None:
         with self.app.app_context():
             # The horse inherited the parent's pooled connections; close=False leaves the
             # parent's sockets alone while this process opens its own.
             db.engine.dispose(close=False)
         super().main_work_horse(job, queue)
+
+
+def warm_up_statements(app: Flask) -> None:
+    """Compile the engine's hot statements once in the worker, before any fork.
+
+    SQLAlchemy keeps compiled statements per process; a forked horse starts from what its
+    parent had, and the parent of a fork worker never runs a step. Executing them here,
+    with parameters that match no row, in a transaction that is rolled back, gives every
+    horse them ready.
+    """
+    nobody = uuid.uuid4()
+    with app.app_context():
+        with db.engine.connect() as connection:
+            transaction = connection.begin()
+            try:
+                returning = connection.dialect.update_returning
+                now = utcnow()
+                connection.execute(statements.claim_step(returning),
+                                   {"b_step_id": nobody, "b_job_id": "", "b_worker": "", "b_now": now})
+                connection.execute(statements.lock_run(returning),
+                                   {"b_run_id": nobody, "b_tenant_id": nobody, "b_now": now})
+                connection.execute(statements.read_step(), {"b_step_id": nobody})
+            finally:
+                transaction.rollback()
+        db.engine.dispose()
 
 
 WORKER_CLASSES: dict[str, type[Worker | SimpleWorker]] = {"simple": AppSimpleWorker, "fork": AppForkWorker}

@@ -25,6 +25,7 @@ from ..events import DomainEvent
 from ..models import Run, RunStep, utcnow
 from ..plugins import PluginRegistry
 from ..repositories import Repositories
+from ..repositories.records import remember
 from ..workflows.definition import StepSpec, WorkflowDefinition
 from ..workflows.templates import TemplateEngine, TemplateProblem
 from .definitions import DefinitionCache, RunSnapshot
@@ -95,6 +96,8 @@ class Scheduler:
             self.definition = WorkflowDefinition.from_dict(repos.runs.definition_of(run.id))
         self.after = AfterCommit()
         self._base_steps: dict[str, RunStep] | None = None
+        #: Steps completed in this transaction, by key: their dependents need not read them.
+        self.finished_rows: dict[str, Any] = {}
 
     # Progress and bookkeeping -----------------------------------------------------------
     def note(self, kind: str, **data: Any) -> None:
@@ -136,7 +139,10 @@ class Scheduler:
             worklist += self.plan_step(step)
 
     def _finished_dependencies(self, spec: StepSpec) -> dict[str, StepState]:
-        rows = self.repos.run_steps.by_keys(self.run.id, spec.depends_on)
+        # Steps finished in this transaction are at hand; only the others are read.
+        known = {key: self.finished_rows[key] for key in spec.depends_on if key in self.finished_rows}
+        missing = [key for key in spec.depends_on if key not in known]
+        rows = {**known, **self.repos.run_steps.by_keys(self.run.id, missing)}
         return {key: step_state(row) for key, row in rows.items()}
 
     def _render_inputs(self, step: RunStep, spec: StepSpec, context: dict[str, Any]) -> dict[str, Any]:
@@ -171,9 +177,9 @@ class Scheduler:
             return self.fail(step, failure.as_error(), retryable=False)
         skill = self.registry.skills[step.skill]
         options = model_options(spec, self.definition.defaults)
-        step.inputs = inputs
-        step.skill_version = skill.version
-        step.input_hash = input_hash(inputs, step.skill, skill.version, options)
+        # Kept on the row in memory only: whichever move comes next writes them.
+        remember(step, inputs=inputs, skill_version=skill.version,
+                 input_hash=input_hash(inputs, step.skill, skill.version, options))
 
         reused = self.reusable(step)
         if reused is not None:
@@ -281,6 +287,7 @@ class Scheduler:
     # Endings ------------------------------------------------------------------------------
     def finished(self, step: RunStep) -> list[RunStep]:
         """A step completed: count it, release its dependents, finish the run if all is done."""
+        self.finished_rows[step.step_key] = step
         self._count_done(step)
         self.note("step.completed", step=step.step_key, cache_hit=step.cache_hit,
                   reused=bool(step.reused_from_step_id), duration_ms=step.duration_ms)

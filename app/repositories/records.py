@@ -11,6 +11,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm.attributes import set_committed_value
+
+
+def remember(row: Any, **values: Any) -> None:
+    """Put values on a loaded row as if read from the database: a model is not marked
+    changed (a following UPDATE writes them; no second UPDATE is flushed), a record just
+    takes them."""
+    mapped = hasattr(row, "_sa_instance_state")
+    for key, value in values.items():
+        if mapped:
+            set_committed_value(row, key, value)
+        else:
+            setattr(row, key, value)
+
 
 class StepRecord:
     """A run step as Core read it (attribute-compatible with :class:`app.models.RunStep`)."""

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Iterable, Iterator, Sequence
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm.attributes import set_committed_value
 
 from ..engine.states import RunStatus, StepStatus, check_step_move
 from ..errors import NotFoundError
@@ -24,7 +23,7 @@ from ..models import (
 )
 from . import statements
 from .base import Repository, ScopedRepository, as_uuid, operation
-from .records import RunRecord, StepRecord
+from .records import RunRecord, StepRecord, remember
 
 
 class RunRepository(ScopedRepository[Run]):
@@ -124,12 +123,7 @@ class RunStepRepository(ScopedRepository[RunStep]):
         result = self.session.connection().execute(statement, params)
         if result.rowcount != 1:
             return False
-        mapped = hasattr(step, "_sa_instance_state")
-        for key, value in values.items():
-            if mapped:
-                set_committed_value(step, key, value)
-            else:
-                setattr(step, key, value)
+        remember(step, **values)
         return True
 
     @operation
@@ -137,13 +131,17 @@ class RunStepRepository(ScopedRepository[RunStep]):
         """One dependency of each of these steps finished: count it, return those now ready."""
         if not keys:
             return []
-        self.session.execute(
-            update(RunStep)
-            .where(RunStep.run_id == run_id, RunStep.tenant_id == self.tenant_id, RunStep.step_key.in_(keys),
-                   RunStep.status == StepStatus.PENDING)
-            .values(waiting_on=RunStep.waiting_on - 1)
-            .execution_options(synchronize_session=False)
-        )
+        table = RunStep.__table__
+        count = (table.update()
+                 .where(table.c.run_id == run_id, table.c.tenant_id == self.tenant_id, table.c.step_key.in_(keys),
+                        table.c.status == StepStatus.PENDING)
+                 .values(waiting_on=table.c.waiting_on - 1))
+        connection = self.session.connection()
+        if connection.dialect.update_returning:  # count and read the ready ones in one round trip
+            rows = [StepRecord(dict(row._mapping)) for row in connection.execute(count.returning(*table.c))]
+            ready = [row for row in rows if row.waiting_on <= 0]
+            return sorted(ready, key=lambda row: (row.position, row.fan_index if row.fan_index is not None else -1))
+        connection.execute(count)
         return list(self.session.scalars(
             self.select(RunStep.run_id == run_id, RunStep.step_key.in_(keys), RunStep.status == StepStatus.PENDING,
                         RunStep.waiting_on <= 0)
