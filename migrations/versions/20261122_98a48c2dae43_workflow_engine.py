@@ -154,6 +154,7 @@ def upgrade():
     sa.Column('job_id', sa.String(length=100), nullable=True),
     sa.Column('worker_name', sa.String(length=100), nullable=True),
     sa.Column('heartbeat_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('attempt_started_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('progress', sa.Float(), nullable=False),
     sa.Column('progress_message', sa.String(length=500), nullable=True),
