@@ -138,7 +138,6 @@ def warm_up_statements(app: Flask) -> None:
                 connection.execute(statements.read_step(), {"b_step_id": nobody})
             finally:
                 transaction.rollback()
-        db.engine.dispose()
 
 
 WORKER_CLASSES: dict[str, type[Worker | SimpleWorker]] = {"simple": AppSimpleWorker, "fork": AppForkWorker}
