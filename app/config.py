@@ -192,6 +192,9 @@ SETTINGS: tuple[Setting, ...] = (
             parse=parse_float, check=_positive),
     Setting("STEP_DEFAULT_TIMEOUT", 3600, "seconds a step may run when its workflow sets no timeout",
             parse=parse_int, check=_at_least(1)),
+    Setting("WORKER_SYNCHRONOUS_COMMIT", False, "PostgreSQL: whether a worker's commits wait for the disk; "
+            "off, a database crash may undo its last moments of step progress, which the reconciler redoes",
+            parse=parse_bool),
     Setting("CACHE_WAIT", 0.5, "seconds a step waits before looking again at a cache entry another "
             "step is computing", parse=parse_float, check=_positive),
     Setting("PLUGINS", ("*",), "entry-point names of the plugins to enable; * enables every installed one",

@@ -24,6 +24,8 @@ from typing import Any
 from flask import Flask, g
 from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from .extensions import db
 from .models import utcnow
@@ -116,6 +118,26 @@ class AppForkWorker(AppContextMixin, Worker):
         super().main_work_horse(job, queue)
 
 
+def relax_commits(engine: Engine) -> None:
+    """Let this process's PostgreSQL commits return before their WAL reaches the disk.
+
+    A worker commits twice per step; waiting for the disk each time is most of a no-op
+    step's cost. PostgreSQL's asynchronous commit never corrupts: a crash can only undo the
+    last fraction of a second of commits, and the engine's own recovery covers exactly
+    that (a step whose completion was undone is found by the reconciler and run again,
+    within its attempt budget). Requests of the web app keep synchronous commits.
+    """
+    if not event.contains(engine, "connect", _asynchronous_commit):
+        event.listen(engine, "connect", _asynchronous_commit)
+
+
+def _asynchronous_commit(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET synchronous_commit TO OFF")
+    cursor.close()
+    dbapi_connection.commit()
+
+
 def warm_up_statements(app: Flask) -> None:
     """Compile the engine's hot statements once in the worker, before any fork.
 
@@ -151,6 +173,8 @@ def build_worker(app: Flask, worker_class: str | None = None, queues: list[str] 
         kind = worker_class or app.config["WORKER_CLASS"]
         connection = state.redis.client()
         queue_names = queues or [state.queue_name]
+        if db.engine.dialect.name == "postgresql" and not app.config["WORKER_SYNCHRONOUS_COMMIT"]:
+            relax_commits(db.engine)
         # The parent never needs its pooled database connections again before forking.
         db.engine.dispose()
     cls = WORKER_CLASSES[kind]

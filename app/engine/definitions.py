@@ -49,6 +49,11 @@ class DefinitionCache:
                 self._definitions[run_id] = found
         return found
 
+    def remember(self, run_id: uuid.UUID, definition: WorkflowDefinition) -> None:
+        """Keep the definition of a run just created (its creator has it parsed already)."""
+        with self._lock:
+            self._definitions[run_id] = definition
+
     def snapshot(self, session: Session, run_id: uuid.UUID) -> RunSnapshot | None:
         with self._lock:
             found = self._snapshots.get(run_id)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -98,6 +99,9 @@ class Scheduler:
         self._base_steps: dict[str, RunStep] | None = None
         #: Steps completed in this transaction, by key: their dependents need not read them.
         self.finished_rows: dict[str, Any] = {}
+        #: When planning a whole run, its pending rows are at hand (see ``hold_pending``).
+        self.pending: dict[str, Any] | None = None
+        self.released: Counter[str] = Counter()
 
     # Progress and bookkeeping -----------------------------------------------------------
     def note(self, kind: str, **data: Any) -> None:
@@ -185,7 +189,7 @@ class Scheduler:
         if reused is not None:
             return self.reuse(step, reused)
         if spec.cache != "off":
-            entry = self.repos.step_cache.find(self.cache_key(step, spec))
+            entry = self.repos.step_cache.peek(self.cache_key(step, spec))
             if entry is not None and entry.ready:
                 return self.serve_from_cache(step, spec, entry)
         return self.enqueue(step, StepStatus.PENDING)
@@ -305,7 +309,33 @@ class Scheduler:
             if parent.waiting_on <= 0:
                 return self.complete_fan_out(parent)
             return []
-        return self.repos.run_steps.release_dependents(self.run.id, dependents)
+        if self.pending is None:
+            return self.repos.run_steps.release_dependents(self.run.id, dependents)
+        ready = []
+        for key in dependents:
+            row = self.pending.get(key)
+            if row is None or row.status != StepStatus.PENDING:
+                continue
+            remember(row, waiting_on=row.waiting_on - 1)
+            self.released[key] += 1
+            if row.waiting_on <= 0:
+                ready.append(row)
+        return sorted(ready, key=lambda row: row.position)
+
+    def hold_pending(self, rows: list[Any]) -> None:
+        """Count readiness in memory for these rows (a run being planned as a whole): no
+        UPDATE per finished step; :meth:`write_waiting` writes what is left at the end."""
+        self.pending = {row.step_key: row for row in rows if row.status == StepStatus.PENDING}
+
+    def write_waiting(self) -> None:
+        """Write back the counts of steps still pending, one UPDATE per distinct decrement."""
+        by_amount: dict[int, list[str]] = {}
+        for key, amount in self.released.items():
+            if self.pending[key].status == StepStatus.PENDING:
+                by_amount.setdefault(amount, []).append(key)
+        for amount, keys in by_amount.items():
+            self.repos.run_steps.count_released(self.run.id, keys, amount)
+        self.released.clear()
 
     def await_selection(self, step: RunStep) -> None:
         self.note("step.awaiting_selection", step=step.step_key, candidates=len(step.candidates or []))

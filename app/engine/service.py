@@ -27,6 +27,7 @@ from ..models import (
     utcnow,
 )
 from ..repositories import Repositories
+from ..repositories.records import remember
 from ..state import InkwrightState
 from ..workflows.catalog import CatalogEntry
 from ..workflows.definition import WorkflowDefinition
@@ -83,19 +84,30 @@ class RunService:
                                         {"idempotencyKey": idempotency_key})
                 return self.repos.runs.require(earlier.run_id), False
         resolved = resolve_inputs(entry.definition, inputs)
-        run = self._create(entry.definition, resolved, TriggerType.INITIAL)
-        if idempotency_key:
-            with self.repos.transaction():
-                self.repos.idempotency_keys.add(IdempotencyKey(key=idempotency_key, request_hash=fingerprint,
-                                                               run_id=run.id))
+        run = self._create(entry.definition, resolved, TriggerType.INITIAL,
+                           idempotency=(idempotency_key, fingerprint) if idempotency_key else None)
         return run, True
 
     def _create(self, definition: WorkflowDefinition, inputs: dict[str, Any], trigger: TriggerType, *,
                 parent: Run | None = None, branch_point: str | None = None, base: Run | None = None,
-                copied: dict[str, list[RunStep]] | None = None) -> Run:
+                copied: dict[str, list[RunStep]] | None = None,
+                idempotency: tuple[str, str] | None = None) -> Run:
+        """Create the run and its steps and plan them, in one transaction: a cached or fully
+        reused run is complete when this returns, and a client never sees half a run."""
         copied = copied or {}
         run_id = uuid.uuid4()
         lineage = parent or base
+        dependents = definition.dependents()
+        waiting = waiting_counts(definition, done=copied)
+        rows: list[dict[str, Any]] = []
+        for position, spec in enumerate(definition.steps):
+            if spec.id in copied:
+                rows += [self._copy(row) for row in copied[spec.id]]
+                continue
+            rows.append(dict(
+                step_key=spec.id, step_id=spec.id, position=position, skill=spec.skill, status=StepStatus.PENDING,
+                waiting_on=waiting[spec.id], dependents=list(dependents[spec.id]),
+                max_attempts=spec.retry.max_attempts))
         with self.repos.transaction() as tx:
             run = self.repos.runs.add(Run(
                 id=run_id, workflow_name=definition.name, workflow_version=definition.version,
@@ -103,35 +115,31 @@ class RunService:
                 created_by_user_id=self.principal.user_id if self.principal else None,
                 parent_run_id=parent.id if parent else None, branch_point=branch_point,
                 base_run_id=base.id if base else None, root_run_id=lineage.root_run_id if lineage else run_id,
+                steps_total=len(rows), steps_done=sum(1 for row in rows if row["status"].is_terminal),
+                steps_reused=sum(1 for row in rows if row.get("reused_from_step_id")),
             ))
-            dependents = definition.dependents()
-            waiting = waiting_counts(definition, done=copied)
-            rows = []
-            for position, spec in enumerate(definition.steps):
-                if spec.id in copied:
-                    rows += [self._copy(run, row) for row in copied[spec.id]]
-                    continue
-                rows.append(RunStep(
-                    run_id=run.id, step_key=spec.id, step_id=spec.id, position=position, skill=spec.skill,
-                    status=StepStatus.PENDING, waiting_on=waiting[spec.id], dependents=list(dependents[spec.id]),
-                    max_attempts=spec.retry.max_attempts))
-            self.repos.run_steps.add_all(rows)
-            run.steps_total = len(rows)
-            run.steps_done = sum(1 for row in rows if row.status.is_terminal)
-            run.steps_reused = sum(1 for row in rows if row.reused_from_step_id)
+            rows = self.repos.run_steps.insert_many(run.id, rows)
+            if idempotency:
+                self.repos.idempotency_keys.add(IdempotencyKey(key=idempotency[0], request_hash=idempotency[1],
+                                                               run_id=run.id))
             tx.publish(DomainEvent("run.created", str(run.id), {
                 "runId": str(run.id), "workflow": definition.name, "version": definition.version,
                 "trigger": trigger.value}, tenant_id=run.tenant_id,
                 actor_id=self.principal.user_id if self.principal else None))
-        self._change(run.id, lambda scheduler, locked: self._begin(scheduler, locked))
-        self.repos.session.refresh(run)
+            self.state.definitions.remember(run.id, definition)
+            with self.repos.runs.locked(run.id) as record:
+                scheduler = scheduler_for(self.repos, record, self.state)
+                self._begin(scheduler, record, rows)
+        dispatch(self.state, scheduler.after)
+        # The run as planned, without reading it back.
+        remember(run, **record.values())
         return run
 
     @staticmethod
-    def _copy(run: Run, source: RunStep) -> RunStep:
+    def _copy(source: RunStep) -> dict[str, Any]:
         """A finished step of the parent run, carried into a branch unchanged."""
-        return RunStep(
-            run_id=run.id, step_key=source.step_key, step_id=source.step_id, fan_index=source.fan_index,
+        return dict(
+            step_key=source.step_key, step_id=source.step_id, fan_index=source.fan_index,
             is_fan_out=source.is_fan_out, position=source.position, skill=source.skill,
             skill_version=source.skill_version, status=StepStatus.COMPLETED, waiting_on=0,
             dependents=source.dependents, inputs=source.inputs, input_hash=source.input_hash, output=source.output,
@@ -141,11 +149,14 @@ class RunService:
             started_at=source.started_at, ended_at=source.ended_at, duration_ms=0)
 
     @staticmethod
-    def _begin(scheduler: Scheduler, run: Run) -> None:
+    def _begin(scheduler: Scheduler, run: Any, rows: list[Any]) -> None:
+        """Start the run and plan what is ready; the new rows are at hand, so readiness is
+        counted in memory and written back once at the end."""
         scheduler.move_run(RunStatus.RUNNING)
-        ready = scheduler.repos.run_steps.list(RunStep.run_id == run.id, RunStep.status == StepStatus.PENDING,
-                                               RunStep.waiting_on <= 0, order_by=[RunStep.position])
-        scheduler.plan(ready)
+        scheduler.hold_pending(rows)
+        scheduler.plan(sorted((row for row in rows if row.status == StepStatus.PENDING and row.waiting_on <= 0),
+                              key=lambda row: row.position))
+        scheduler.write_waiting()
         scheduler.finish_run_if_done()
 
     # Branching and updating -----------------------------------------------------------------

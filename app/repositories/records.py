@@ -54,6 +54,10 @@ class RunRecord:
         self._values[name] = value
         self.changes[name] = value
 
+    def values(self) -> dict[str, Any]:
+        """Every column value as it is now (changes included)."""
+        return dict(self._values)
+
     @property
     def progress(self) -> float:
         total = self._values.get("steps_total") or 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any, Iterable, Iterator, Sequence
 
 from sqlalchemy import delete, func, select, update
 
@@ -24,6 +25,18 @@ from ..models import (
 from . import statements
 from .base import Repository, ScopedRepository, as_uuid, operation
 from .records import RunRecord, StepRecord, remember
+
+#: What a new step row holds until something sets it (the model's defaults, spelled out
+#: so a record inserted by Core carries them in memory too).
+STEP_DEFAULTS: dict[str, Any] = {
+    "fan_index": None, "is_fan_out": False, "skill_version": None, "waiting_on": 0, "inputs": None,
+    "input_hash": None, "output": None, "candidates": [], "user_selection": None, "user_feedback": None,
+    "merged_content": None, "output_artifact_ids": [], "attempt": 0, "max_attempts": 1, "cache_hit": False,
+    "reused_from_step_id": None, "error": None, "job_id": None, "worker_name": None, "heartbeat_at": None,
+    "attempt_started_at": None, "next_attempt_at": None, "progress": 0.0, "progress_message": None,
+    "tokens_input": 0, "tokens_output": 0, "cost_usd": Decimal("0"), "started_at": None, "ended_at": None,
+    "duration_ms": None,
+}
 
 
 class RunRepository(ScopedRepository[Run]):
@@ -150,6 +163,28 @@ class RunStepRepository(ScopedRepository[RunStep]):
         ))
 
     @operation
+    def insert_many(self, run_id: uuid.UUID, rows: list[dict[str, Any]]) -> list[StepRecord]:
+        """Insert a new run's steps in one statement; return them as records, defaults filled."""
+        now = utcnow()
+        complete = [{**STEP_DEFAULTS, **row, "id": uuid.uuid4(), "tenant_id": self.tenant_id, "run_id": run_id,
+                     "created_at": now, "updated_at": now} for row in rows]
+        for row in complete:  # fresh lists per row: a record's list must not be shared
+            for name in ("dependents", "candidates", "output_artifact_ids"):
+                row[name] = list(row[name] or [])
+        if complete:
+            self.session.connection().execute(RunStep.__table__.insert(), complete)
+        return [StepRecord(row) for row in complete]
+
+    @operation
+    def count_released(self, run_id: uuid.UUID, keys: Sequence[str], amount: int) -> None:
+        """``amount`` dependencies of each of these pending steps finished."""
+        table = RunStep.__table__
+        self.session.connection().execute(
+            table.update().where(table.c.run_id == run_id, table.c.tenant_id == self.tenant_id,
+                                 table.c.step_key.in_(list(keys)), table.c.status == StepStatus.PENDING)
+            .values(waiting_on=table.c.waiting_on - amount))
+
+    @operation
     def set_progress(self, step_id: uuid.UUID, fraction: float, message: str) -> None:
         self.session.execute(update(RunStep).where(RunStep.id == step_id, RunStep.tenant_id == self.tenant_id)
                              .values(progress=fraction, progress_message=message or None)
@@ -261,6 +296,14 @@ class StepCacheRepository(ScopedRepository[StepCacheEntry]):
     def find(self, cache_key: str) -> StepCacheEntry | None:
         return self.session.scalars(self.select(StepCacheEntry.cache_key == cache_key)
                                     .execution_options(populate_existing=True)).first()
+
+    @operation
+    def peek(self, cache_key: str) -> StepRecord | None:
+        """The entry as it is, read by Core (planning only looks, it never changes it)."""
+        table = StepCacheEntry.__table__
+        row = self.session.connection().execute(
+            select(*table.c).where(table.c.cache_key == cache_key, table.c.tenant_id == self.tenant_id)).first()
+        return StepRecord(dict(row._mapping)) if row is not None else None
 
     @operation
     def release(self, owner_step_id: uuid.UUID) -> None:
