@@ -172,3 +172,87 @@ class IllegalTransitionError(ConflictError):
             f"{entity} cannot move from {current} to {requested}.",
             {"entity": entity, "from": current, "to": requested},
         )
+
+
+# Model providers (issue 4). A provider raises these; the metering layer records each as a
+# failed call with its code, and the step's retry policy decides what happens next.
+class ProviderTimeoutError(ExternalServiceError):
+    code = "PROVIDER_TIMEOUT"
+
+    def default_message(self) -> str:
+        return "The model provider did not answer in time."
+
+
+class ProviderRateLimitedError(ExternalServiceError):
+    """The provider said 429 and kept saying it through every retry."""
+
+    code = "PROVIDER_RATE_LIMITED"
+
+    def __init__(self, message: str | None = None, details: dict[str, Any] | None = None,
+                 retry_after: float | None = None):
+        super().__init__(message, details)
+        self.retry_after = retry_after
+
+    def default_message(self) -> str:
+        return "The model provider is rate limiting these calls; try again later."
+
+
+class ProviderAuthError(ExternalServiceError):
+    """The provider refused the key (401/403): retrying with the same key cannot help."""
+
+    code = "PROVIDER_AUTH_FAILED"
+    retryable = False
+
+    def default_message(self) -> str:
+        return "The model provider refused the API key."
+
+
+class ProviderRequestError(ExternalServiceError):
+    """The provider refused the request itself (400, 404, 422): fix the request, not the timing."""
+
+    code = "PROVIDER_REQUEST_REJECTED"
+    retryable = False
+
+    def default_message(self) -> str:
+        return "The model provider refused the request."
+
+
+class ProviderResponseError(ExternalServiceError):
+    """The provider answered something that is not its protocol (garbage, a cut-off body)."""
+
+    code = "PROVIDER_BAD_RESPONSE"
+
+    def default_message(self) -> str:
+        return "The model provider answered with something that could not be read."
+
+
+class ModelOutputInvalidError(ExternalServiceError):
+    """The model's answer does not fit the JSON schema asked for."""
+
+    code = "MODEL_OUTPUT_INVALID"
+
+    def default_message(self) -> str:
+        return "The model's answer does not fit the requested JSON schema."
+
+
+class UnknownModelError(NotFoundError):
+    code = "UNKNOWN_MODEL"
+
+    def default_message(self) -> str:
+        return "No such model is installed; name models as provider:model."
+
+
+class ModelNotPricedError(ValidationError):
+    code = "MODEL_NOT_PRICED"
+
+    def default_message(self) -> str:
+        return "The model has no price in the model catalog, so its calls cannot be metered."
+
+
+class BudgetExceededError(PaymentRequiredError):
+    """The run's budget cap (tokens or cost) would be passed by this call."""
+
+    code = "BUDGET_EXCEEDED"
+
+    def default_message(self) -> str:
+        return "The call would pass the run's budget."

@@ -84,7 +84,8 @@ class PluginRegistry:
             raise NotFoundError(f"No skill named {name!r} is installed and enabled.", {"skill": name}) from None
 
     def settings(self) -> list[Setting]:
-        return [setting for plugin in self.plugins.values() for setting in plugin.settings]
+        return [*(setting for plugin in self.plugins.values() for setting in plugin.settings),
+                *(setting for provider in self.providers.values() for setting in provider.settings)]
 
     def migration_locations(self) -> list[tuple[str, Path]]:
         """``(plugin name, versions folder)`` for each enabled plugin that carries migrations."""

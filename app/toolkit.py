@@ -44,19 +44,39 @@ from .auth.principal import Principal, current_principal
 from .config import Setting, parse_bool, parse_int, parse_list
 from .errors import (
     AppError,
+    BudgetExceededError,
     ConflictError,
     ExternalServiceError,
     ForbiddenError,
     IllegalTransitionError,
+    ModelNotPricedError,
+    ModelOutputInvalidError,
     NotFoundError,
     PaymentRequiredError,
+    ProviderAuthError,
+    ProviderRateLimitedError,
+    ProviderRequestError,
+    ProviderResponseError,
+    ProviderTimeoutError,
     RateLimitedError,
     RepositoryError,
     UnauthorizedError,
+    UnknownModelError,
     ValidationError,
     WorkflowExecutionError,
 )
 from .events import DomainEvent
+from .provider import (
+    Completion,
+    CompletionChunk,
+    CompletionRequest,
+    MediaPoll,
+    MediaRequest,
+    MediaSubmission,
+    ModelInfo,
+    Provider,
+    ProviderCredentials,
+)
 from .models.base import (
     CreatedAt,
     JSONType,
@@ -131,11 +151,46 @@ class StepContext(ABC):
     @abstractmethod
     def generate(self, prompt: str | None = None, *, messages: Sequence[dict[str, str]] | None = None,
                  model: str | None = None, temperature: float | None = None,
-                 max_tokens: int | None = None, json_schema: dict | None = None) -> "Completion":
+                 max_tokens: int | None = None, json_schema: dict | None = None,
+                 stop: Sequence[str] = (), system: str | None = None,
+                 on_chunk: "Callable[[str], None] | None" = None) -> "Completion":
         """Call a text model through the metered provider layer.
 
-        :raises PaymentRequiredError: when the call cannot be covered by credits.
+        The call is recorded (an AI response and a usage-log row), metered against the run's
+        budget and the user's credits (unless a BYOK key pays), and its tokens and cost are
+        added to the step and the run.
+
+        :param prompt: the user message; or pass ``messages`` (``role``/``content`` dicts).
+        :param model: ``provider:model``; defaults to the step's model (its candidate's
+            model, the step's ``model`` option, or the workflow's default).
+        :param json_schema: ask for JSON fitting this JSON Schema; an answer that does not
+            fit raises :class:`ModelOutputInvalidError` (retried per the step's policy).
+        :param system: a system message put before the prompt.
+        :param on_chunk: receives the text as it streams, where the backend streams.
+        :returns: the completion; ``completion.offline`` tells offline output apart.
+        :raises PaymentRequiredError: when the call cannot be covered by credits, and
+            :class:`BudgetExceededError` when it would pass the run's budget (the run pauses).
+        :raises UnknownModelError: when no installed provider serves the model.
+        :raises ModelNotPricedError: when the catalog has no price for the model.
+        :raises ExternalServiceError: when the provider fails (a ``Provider*Error``).
         """
+
+    @abstractmethod
+    def generate_media(self, model: str, *, media_type: str, params: dict[str, Any] | None = None,
+                       timeout: float | None = None) -> str:
+        """Start (or pick up) an asynchronous media generation; returns its artifact id.
+
+        The first time a step asks, the job is submitted and the step goes to ``waiting``
+        without holding a worker (this call does not return); when the job finishes, its
+        result is stored as an artifact and the step runs again, and this same call then
+        returns the artifact's id at once.
+
+        :raises ExternalServiceError: when the generation failed or timed out.
+        """
+
+    def score_response(self, response_id: str, score: float) -> None:
+        """Record a quality score (0 to 1) for one of this step's AI responses."""
+        raise NotImplementedError
 
     @abstractmethod
     def store_artifact(self, content: bytes, *, media_type: str, filename: str | None = None,
@@ -203,52 +258,6 @@ class Agent(ABC):
         return [] if cls.name else ["has no name"]
 
 
-@dataclass(frozen=True)
-class CompletionRequest:
-    """A text model call, independent of any backend's wire format."""
-
-    model: str
-    messages: tuple[dict[str, str], ...]
-    temperature: float | None = None
-    max_tokens: int | None = None
-    stop: tuple[str, ...] = ()
-    json_schema: dict | None = None
-
-
-@dataclass(frozen=True)
-class Completion:
-    """What a text model answered, with the usage metering needs."""
-
-    text: str
-    input_tokens: int
-    output_tokens: int
-    model: str
-    finish_reason: str = "stop"
-    raw: dict[str, Any] = field(default_factory=dict)
-
-
-class Provider(ABC):
-    """A model backend. Text providers implement :meth:`complete`; media providers
-    implement :meth:`submit` and :meth:`poll` for jobs that finish later."""
-
-    name: ClassVar[str] = ""
-    kinds: ClassVar[tuple[str, ...]] = ("text",)
-
-    def __init__(self, settings: dict[str, Any] | None = None) -> None:
-        self.settings = dict(settings or {})
-
-    @abstractmethod
-    def complete(self, request: CompletionRequest) -> Completion:
-        """Answer a completion request.
-
-        :raises ExternalServiceError: when the backend fails or answers garbage.
-        """
-
-    @classmethod
-    def definition_problems(cls) -> list[str]:
-        return [] if cls.name else ["has no name"]
-
-
 EventHandlerSpec = tuple[str, Callable[[DomainEvent], None]] | tuple[str, Callable[[DomainEvent], None], bool]
 
 
@@ -296,6 +305,10 @@ class Plugin:
 ApiBlueprint = EnvelopeBlueprint
 
 __all__ = [
+    "BudgetExceededError", "CompletionChunk", "MediaPoll", "MediaRequest", "MediaSubmission", "ModelInfo",
+    "ModelNotPricedError", "ModelOutputInvalidError", "ProviderAuthError", "ProviderCredentials",
+    "ProviderRateLimitedError", "ProviderRequestError", "ProviderResponseError", "ProviderTimeoutError",
+    "UnknownModelError",
     "TOOLKIT_VERSION", "Agent", "ApiBlueprint", "AppError", "Completion", "CompletionRequest",
     "ConflictError", "CreatedAt", "DomainEvent", "ExternalServiceError", "ForbiddenError",
     "IllegalTransitionError", "JSONType", "Model", "NotFoundError", "PaymentRequiredError",

@@ -7,7 +7,8 @@ import pytest
 import app.toolkit as toolkit
 from app.state import current_state
 from app.toolkit import (
-    Agent, ApiBlueprint, Completion, Provider, ReviewIssue, ReviewReport, Schema, Severity, Skill, fields,
+    Agent, ApiBlueprint, Completion, ModelInfo, Provider, ProviderCredentials, ReviewIssue, ReviewReport, Schema,
+    Setting, Severity, Skill, fields,
 )
 
 
@@ -52,26 +53,39 @@ def test_a_skill_without_run_cannot_be_built():
         incomplete()
 
 
-@pytest.mark.parametrize("base", [Agent, Provider])
-def test_agents_and_providers_need_a_name(base):
-    nameless = type("Nameless", (base,), {})
-    named = type("Named", (base,), {"name": "named"})
+def complete_nothing(self, request):
+    return Completion(text="", input_tokens=0, output_tokens=0, model=request.model)
+
+
+@pytest.mark.parametrize("base, body", [(Agent, {}), (Provider, {"complete": complete_nothing})])
+def test_agents_and_providers_need_a_name(base, body):
+    nameless = type("Nameless", (base,), dict(body))
+    named = type("Named", (base,), {"name": "named", **body})
     assert nameless.definition_problems() == ["has no name"]
     assert named.definition_problems() == []
 
 
-def test_provider_keeps_its_own_copy_of_settings():
-    class Echo(Provider):
-        name = "echo"
+def test_a_provider_declaring_what_it_does_not_implement_is_refused():
+    media_only = type("Pictures", (Provider,), {"name": "pictures", "kinds": ("image",)})
+    assert media_only.definition_problems() == [
+        "declares media kinds ['image'] but does not implement submit() and poll()"]
+    textless = type("Quiet", (Provider,), {"name": "quiet"})
+    assert textless.definition_problems() == ["declares kind 'text' but does not implement complete()"]
+    stray = type("Stray", (Provider,), {"name": "stray", "complete": complete_nothing,
+                                         "models": (ModelInfo("other:model"),),
+                                         "settings": (Setting("OTHER_KEY", "", "doc"),)})
+    assert stray.definition_problems() == ["setting OTHER_KEY must carry the provider's prefix STRAY_",
+                                           "model 'other:model' is not named stray:<model>"]
 
-        def complete(self, request):
-            return Completion(text="", input_tokens=0, output_tokens=0, model=request.model)
 
+def test_provider_keeps_its_own_copy_of_its_configuration_and_hides_its_key():
+    echo = type("Echo", (Provider,), {"name": "echo", "complete": complete_nothing})
     given = {"model": "tiny"}
-    provider = Echo(given)
+    provider = echo(given, ProviderCredentials(api_key="sk-secret-value"))
     given["model"] = "changed"
-    assert provider.settings == {"model": "tiny"}
-    assert Echo().settings == {}
+    assert provider.config == {"model": "tiny"}
+    assert echo().config == {}
+    assert "sk-secret-value" not in repr(provider.credentials)
 
 
 @pytest.mark.parametrize("confidence", [0.0, 0.5, 1.0])
