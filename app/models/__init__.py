@@ -1,20 +1,35 @@
 """Core SQLAlchemy models. Only repositories (:mod:`app.repositories`) query them."""
 
+from .ai_response import AIResponse
 from .api_key import API_KEY_TRANSITIONS, ApiKey, ApiKeyStatus
 from .artifact import Artifact
 from .auth_session import AuthSession
 from .base import Model, utcnow
+from .credit_account import (
+    TIER_LIMITS,
+    CreditAccount,
+    CreditHold,
+    SubscriptionPeriod,
+    SubscriptionStatus,
+    SubscriptionTier,
+)
 from .domain_event import DomainEventRecord
+from .generation_job import GENERATION_TRANSITIONS, GenerationJob, GenerationStatus
 from .idempotency import IdempotencyKey
 from .outbox import OutboxMessage
 from .password_reset import PasswordResetToken
+from .provider_key import PROVIDER_KEY_TRANSITIONS, ProviderKey, ProviderKeyStatus
 from .run import AttemptOutcome, Run, RunStep, StepAttempt, TriggerType
 from .step_cache import StepCacheEntry
 from .tenant import Membership, Role, Tenant, TenantKind
+from .usage_log import KeySource, UsageLogEntry, UsageStatus
 from .user import User
 from .workflow import WorkflowVersion
 
 __all__ = [
+    "AIResponse", "CreditAccount", "CreditHold", "GENERATION_TRANSITIONS", "GenerationJob", "GenerationStatus",
+    "KeySource", "PROVIDER_KEY_TRANSITIONS", "ProviderKey", "ProviderKeyStatus", "SubscriptionPeriod",
+    "SubscriptionStatus", "SubscriptionTier", "TIER_LIMITS", "UsageLogEntry", "UsageStatus",
     "API_KEY_TRANSITIONS", "ApiKey", "ApiKeyStatus", "Artifact", "AttemptOutcome", "AuthSession",
     "DomainEventRecord", "IdempotencyKey", "Membership", "Model", "OutboxMessage", "PasswordResetToken",
     "Role", "Run", "RunStep", "StepAttempt", "StepCacheEntry", "Tenant", "TenantKind", "TriggerType",

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..engine.states import RunStatus, StepStatus
-from .base import JSONType, Model, TenantScoped, Timestamps, UTCDateTime, UUIDPrimaryKey
+from .base import JSONType, Model, Money, TenantScoped, Timestamps, UTCDateTime, UUIDPrimaryKey
 from .tenant import enum_column
 
 
@@ -66,7 +66,15 @@ class Run(UUIDPrimaryKey, Timestamps, TenantScoped, Model):
     steps_reused: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     tokens_input: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     tokens_output: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    cost_usd: Mapped[Decimal] = mapped_column(Numeric(12, 6), nullable=False, default=Decimal("0"))
+    cost_usd: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0"))
+    model_calls: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    #: A cap on what the run may spend; a call that would pass it pauses the run instead.
+    budget_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    budget_cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 6), nullable=True)
+    #: What cache hits and reused steps saved: the calls, tokens and cost not paid again.
+    saved_calls: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    saved_tokens: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    saved_cost_usd: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0"))
     cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -124,7 +132,8 @@ class RunStep(UUIDPrimaryKey, Timestamps, TenantScoped, Model):
     progress_message: Mapped[str | None] = mapped_column(String(500), nullable=True)
     tokens_input: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     tokens_output: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    cost_usd: Mapped[Decimal] = mapped_column(Numeric(12, 6), nullable=False, default=Decimal("0"))
+    cost_usd: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0"))
+    model_calls: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)

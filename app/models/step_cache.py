@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import Boolean, String, Uuid
+from sqlalchemy import Boolean, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import JSONType, Model, TenantScoped, Timestamps, UTCDateTime, UUIDPrimaryKey
+from .base import JSONType, Model, Money, TenantScoped, Timestamps, UTCDateTime, UUIDPrimaryKey
 
 
 class StepCacheEntry(UUIDPrimaryKey, Timestamps, TenantScoped, Model):
@@ -34,3 +35,6 @@ class StepCacheEntry(UUIDPrimaryKey, Timestamps, TenantScoped, Model):
     artifact_ids: Mapped[list] = mapped_column(JSONType, nullable=False, default=list)
     tokens_input: Mapped[int] = mapped_column(default=0, nullable=False)
     tokens_output: Mapped[int] = mapped_column(default=0, nullable=False)
+    #: What computing the entry cost, so a hit can report what it saved.
+    cost_usd: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0"))
+    model_calls: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
