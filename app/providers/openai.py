@@ -1,0 +1,129 @@
+"""``openai``: any OpenAI-compatible chat completions API.
+
+One client serves OpenAI itself, OpenRouter, vLLM, llama.cpp's server and Ollama: point
+``OPENAI_BASE_URL`` at the server (``http://localhost:11434/v1`` for Ollama) and leave the
+key empty for a local one, which then gets no ``Authorization`` header at all.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Iterator
+
+from app.toolkit import (
+    Completion,
+    CompletionChunk,
+    CompletionRequest,
+    ExternalServiceError,
+    ModelInfo,
+    ProviderResponseError,
+    Setting,
+)
+
+from .http import HttpProvider, estimate_tokens
+
+
+def _model(name: str, context: int, input_per_1k: str, output_per_1k: str, description: str) -> ModelInfo:
+    return ModelInfo(f"openai:{name}", context, Decimal(input_per_1k), Decimal(output_per_1k),
+                     description=description)
+
+
+class OpenAIProvider(HttpProvider):
+    """Chat completions over ``POST {base_url}/chat/completions``, whole or streamed."""
+
+    name = "openai"
+    kinds = ("text",)
+    default_base_url = "https://api.openai.com/v1"
+    # USD per 1,000 tokens, from OpenAI's published prices; MODEL_CATALOG may re-price or add.
+    models = (
+        _model("gpt-4o-mini", 128_000, "0.00015", "0.0006", "Small, fast and cheap GPT-4o."),
+        _model("gpt-4o", 128_000, "0.0025", "0.01", "OpenAI's multimodal flagship of 2024."),
+        _model("gpt-4.1", 1_047_576, "0.002", "0.008", "Long context, strong at following instructions."),
+        _model("gpt-4.1-mini", 1_047_576, "0.0004", "0.0016", "GPT-4.1's small sibling."),
+        _model("gpt-4.1-nano", 1_047_576, "0.0001", "0.0004", "The cheapest GPT-4.1."),
+    )
+    settings = (
+        Setting("OPENAI_API_KEY", "", "platform API key of the OpenAI-compatible server (empty: send none, "
+                "as local servers want)", env=("OPENAI_API_KEY",), secret=True),
+        Setting("OPENAI_BASE_URL", default_base_url, "base URL of the OpenAI-compatible API (OpenAI, "
+                "OpenRouter, vLLM, llama.cpp, Ollama's /v1)", env=("OPENAI_BASE_URL",)),
+    )
+
+    def complete(self, request: CompletionRequest) -> Completion:
+        """Answer with one chat completion.
+
+        :raises ExternalServiceError: (or a ``Provider*Error``) when the server fails or refuses.
+        """
+        data = self.transport.post_json(self.url, self.body(request), self.headers())
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise self.missing("choices")
+        message = choices[0].get("message")
+        if not isinstance(message, dict):
+            raise self.missing("choices[0].message")
+        text = message.get("content")
+        if text is None:
+            text = ""  # a refusal or a content filter: the finish reason says which
+        if not isinstance(text, str):
+            raise ProviderResponseError(f"{self.name} answered content that is not text.", {"provider": self.name})
+        input_tokens, output_tokens = self._usage(data.get("usage"), request, text)
+        return Completion(text=text, input_tokens=input_tokens, output_tokens=output_tokens,
+                          model=str(data.get("model") or request.model),
+                          finish_reason=str(choices[0].get("finish_reason") or "stop"), raw=data)
+
+    def stream(self, request: CompletionRequest) -> Iterator[CompletionChunk]:
+        """Yield the answer as the server streams it; the last chunk carries usage."""
+        body = {**self.body(request), "stream": True, "stream_options": {"include_usage": True}}
+        parts: list[str] = []
+        usage: Any = None
+        finish_reason: str | None = None
+        model = request.model
+        for event in self.transport.stream_events(self.url, body, self.headers()):
+            if event.get("error"):
+                raise ExternalServiceError(f"{self.name} failed mid-stream: {self.transport.error_text(event)}",
+                                           {"provider": self.name})
+            model = str(event.get("model") or model)
+            usage = event.get("usage") or usage
+            for choice in event.get("choices") or ():
+                delta = choice.get("delta") or {}
+                text = delta.get("content")
+                if text:
+                    parts.append(text)
+                    yield CompletionChunk(text=text)
+                finish_reason = choice.get("finish_reason") or finish_reason
+        if finish_reason is None:
+            raise ProviderResponseError(f"{self.name} ended the stream before the answer was complete.",
+                                        {"provider": self.name})
+        input_tokens, output_tokens = self._usage(usage, request, "".join(parts))
+        yield CompletionChunk(text="", done=True, input_tokens=input_tokens, output_tokens=output_tokens,
+                              finish_reason=finish_reason, model=model)
+
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}/chat/completions"
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    def body(self, request: CompletionRequest) -> dict[str, Any]:
+        """The request in the chat completions wire format."""
+        body: dict[str, Any] = {"model": request.model, "messages": [dict(m) for m in request.messages]}
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            body["max_tokens"] = request.max_tokens
+        if request.stop:
+            body["stop"] = list(request.stop)
+        if request.seed is not None:
+            body["seed"] = request.seed
+        if request.json_schema is not None:
+            body["response_format"] = {"type": "json_schema",
+                                       "json_schema": {"name": "output", "schema": request.json_schema}}
+        return body
+
+    def _usage(self, usage: Any, request: CompletionRequest, text: str) -> tuple[int, int]:
+        if isinstance(usage, dict) and isinstance(usage.get("prompt_tokens"), int) \
+                and isinstance(usage.get("completion_tokens"), int):
+            return usage["prompt_tokens"], usage["completion_tokens"]
+        # Some local servers report no usage; metering still needs a number, so estimate.
+        return estimate_tokens(request.prompt_text), estimate_tokens(text)
