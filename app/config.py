@@ -197,6 +197,23 @@ SETTINGS: tuple[Setting, ...] = (
             parse=parse_bool),
     Setting("CACHE_WAIT", 0.5, "seconds a step waits before looking again at a cache entry another "
             "step is computing", parse=parse_float, check=_positive),
+    Setting("DEFAULT_MODEL", "offline:writer", "provider:model a step uses when neither it nor its workflow "
+            "names one", check=lambda v, _c: None if ":" in v else "must read provider:model"),
+    Setting("MODEL_CATALOG", "", "YAML file of models to add or re-price (name, context_window, "
+            "input_per_1k, output_per_1k); empty uses the providers' own lists"),
+    Setting("PROVIDER_TIMEOUT", 60.0, "seconds a model provider may take to answer one HTTP request",
+            parse=parse_float, check=_positive),
+    Setting("PROVIDER_MAX_RETRIES", 3, "retries of a provider call after a 429 or 5xx (honouring Retry-After)",
+            parse=parse_int, check=_at_least(0)),
+    Setting("PROVIDER_MAX_BACKOFF", 30.0, "longest wait in seconds between two retries of a provider call",
+            parse=parse_float, check=_positive),
+    Setting("SECRET_ENCRYPTION_KEYS", (), "Fernet keys that encrypt stored provider keys, newest first "
+            "(older ones still decrypt: rotation); empty derives one from SECRET_KEY", parse=parse_list,
+            secret=True, set_in_production=True),
+    Setting("CREDIT_HOLD_TTL", 900, "seconds a credit reservation lives if its worker dies before settling it",
+            parse=parse_int, check=_at_least(1)),
+    Setting("DEFAULT_SUBSCRIPTION_TIER", "free", "tier of a new user's credit account",
+            check=_one_of("free", "creator", "professional", "enterprise")),
     Setting("PLUGINS", ("*",), "entry-point names of the plugins to enable; * enables every installed one",
             parse=parse_list),
     Setting("DISABLED_PLUGINS", (), "entry-point names of installed plugins to switch off",

@@ -14,6 +14,7 @@ from app.toolkit import Plugin
 
 SETTING = {setting.key: setting for setting in SETTINGS}
 GOOD_SECRET = "a-production-secret-key-of-plenty-characters"
+GOOD_FERNET_KEY = "l2H3m5qKk3wz6Jq0v4d0b8Jx9s7QyE1cPm2nA5fVt6U="
 
 
 def write_instance_file(instance, text: str) -> None:
@@ -161,7 +162,8 @@ def test_every_bad_value_is_reported_at_once_with_its_source(tmp_path):
     environ = {"INKWRIGHT_ACCESS_TOKEN_TTL": "soon", "DATABASE_URL": "mysql://x", "INKWRIGHT_LOG_LEVEL": "LOUD",
                "INKWRIGHT_PUBLIC_REGISTRATION": "maybe"}
 
-    loaded = load_config(str(tmp_path), {"ENV": "production", "SECRET_KEY": "short"}, environ=environ)
+    loaded = load_config(str(tmp_path), {"ENV": "production", "SECRET_KEY": "short",
+                                         "SECRET_ENCRYPTION_KEYS": GOOD_FERNET_KEY}, environ=environ)
 
     problems = "\n".join(loaded.problems)
     assert len(loaded.problems) == 5, problems
@@ -198,15 +200,16 @@ def test_create_app_fails_fast_listing_every_problem(tmp_path, monkeypatch):
                    instance_path=str(tmp_path))
 
     keys = sorted(problem.split(":")[0] for problem in raised.value.problems)
-    assert keys == ["ACCESS_TOKEN_TTL", "DATABASE_URL", "LOG_LEVEL", "SECRET_KEY"]
+    # production also wants its own key for provider keys at rest (never one derived here)
+    assert keys == ["ACCESS_TOKEN_TTL", "DATABASE_URL", "LOG_LEVEL", "SECRET_ENCRYPTION_KEYS", "SECRET_KEY"]
     message = str(raised.value)
     assert message.startswith("Inkwright cannot start")
     assert all(problem in message for problem in raised.value.problems)
 
 
 def test_create_app_accepts_production_with_a_long_secret_key(tmp_path, inkwright_config):
-    app = create_app({**inkwright_config, "ENV": "production", "SECRET_KEY": GOOD_SECRET},
-                     instance_path=str(tmp_path))
+    app = create_app({**inkwright_config, "ENV": "production", "SECRET_KEY": GOOD_SECRET,
+                      "SECRET_ENCRYPTION_KEYS": GOOD_FERNET_KEY}, instance_path=str(tmp_path))
 
     assert app.config["ENV"] == "production"
     assert app.config["TESTING"] is False

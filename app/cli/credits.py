@@ -1,0 +1,90 @@
+"""People's AI credits from the command line: show a balance, grant bonus tokens, set a tier."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+from rich.console import Console
+from rich.table import Table
+
+from ..models import CreditAccount, SubscriptionTier, User
+from ..state import repositories
+
+#: A grant larger than this is a typo, and the column is a 32-bit integer on PostgreSQL.
+MAX_GRANT = 1_000_000_000
+
+
+def _user(email: str) -> User:
+    user = repositories().users.find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No account uses {email}.")
+    return user
+
+
+def _print_account(email: str, account: CreditAccount) -> None:
+    remaining = account.credits_remaining
+    limit = account.tokens_limit_per_period
+    table = Table("", "", title=f"Credits of {email}", show_header=False)
+    for name, value in (
+        ("tier", account.subscription_tier.value),
+        ("status", account.subscription_status.value),
+        ("period", f"{account.current_period_start:%Y-%m-%d %H:%M} → {account.current_period_end:%Y-%m-%d %H:%M} UTC "
+                   f"({account.subscription_period.value})"),
+        ("limit", "unlimited" if limit is None else f"{limit:,}"),
+        ("used this period", f"{account.tokens_used_this_period:,}"),
+        ("reserved", f"{account.tokens_reserved:,}"),
+        ("bonus", f"{account.credits_bonus:,}"),
+        ("remaining", "unlimited" if remaining is None else f"{max(remaining, 0):,}"),
+        ("total used", f"{account.tokens_used_total:,}"),
+    ):
+        table.add_row(name, value)
+    Console(width=120).print(table)
+
+
+@click.group("credits")
+def credits_group() -> None:
+    """Show and change people's AI credits (tokens per period, bonus, tier)."""
+
+
+@credits_group.command("show")
+@click.argument("email")
+@with_appcontext
+def show_credits(email: str) -> None:
+    """Show an account's tier and balance."""
+    repos = repositories()
+    user = _user(email)
+    with repos.transaction():  # the first look opens the account
+        account = repos.credit_accounts.account_for(user.id)
+        _print_account(user.email, account)
+
+
+@credits_group.command("grant")
+@click.argument("email")
+@click.argument("tokens", type=click.IntRange(min=1, max=MAX_GRANT))
+@with_appcontext
+def grant_credits(email: str, tokens: int) -> None:
+    """Give an account bonus TOKENS, spent after its period's allowance and never reset."""
+    repos = repositories()
+    user = _user(email)
+    with repos.transaction():
+        account = repos.credit_accounts.grant_bonus(user.id, tokens)
+        bonus = account.credits_bonus
+    click.echo(f"Granted {tokens:,} bonus tokens to {user.email}; bonus is now {bonus:,}.")
+
+
+@credits_group.command("tier")
+@click.argument("email")
+@click.argument("tier", type=click.Choice([tier.value for tier in SubscriptionTier]))
+@with_appcontext
+def set_tier(email: str, tier: str) -> None:
+    """Move an account to a TIER; its limit per period becomes the tier's."""
+    repos = repositories()
+    user = _user(email)
+    with repos.transaction():
+        account = repos.credit_accounts.set_tier(user.id, tier)
+        limit = account.tokens_limit_per_period
+    shown = "unlimited tokens" if limit is None else f"{limit:,} tokens"
+    click.echo(f"{user.email} is now on the {tier} tier: {shown} per period.")
+
+
+COMMANDS = (credits_group,)

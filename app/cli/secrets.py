@@ -1,0 +1,39 @@
+"""Secrets at rest from the command line: re-encrypt stored provider keys after a key rotation."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from ..state import current_state, repositories
+
+
+@click.group("secrets")
+def secrets_group() -> None:
+    """Encryption of stored secrets (provider keys)."""
+
+
+@secrets_group.command("rotate")
+@with_appcontext
+def rotate_secrets() -> None:
+    """Re-encrypt every stored provider key with the newest key of SECRET_ENCRYPTION_KEYS.
+
+    Put a new key first in SECRET_ENCRYPTION_KEYS (keep the old ones after it), run this,
+    then drop the old keys. Exits 1 when a stored key cannot be decrypted with any of them.
+    """
+    box = current_state().secrets
+    repos = repositories()
+    with repos.transaction():
+        rotated, unreadable = repos.provider_keys.rotate_all(box)
+    click.echo(f"Re-encrypted {rotated} provider keys with the newest key.")
+    if box.derived:
+        click.echo("Note: SECRET_ENCRYPTION_KEYS is empty, so the newest key is the one derived from "
+                   "SECRET_KEY.", err=True)
+    if unreadable:
+        ids = ", ".join(str(key_id) for key_id in unreadable)
+        click.echo(f"{len(unreadable)} provider keys could not be decrypted with any configured key "
+                   f"(restore the old key, or have their owners enter them again): {ids}", err=True)
+        raise SystemExit(1)
+
+
+COMMANDS = (secrets_group,)
