@@ -24,9 +24,11 @@ from .engine.definitions import DefinitionCache
 from .events import EventBus
 from .extensions import csrf, db, login_manager, migrate
 from .migrations import MIGRATIONS_DIRECTORY
+from .model_catalog import ModelCatalog
 from .plugins import discover, install_plugins
 from .queue import RedisConnector
 from .repositories import RepositoryCache, RepositoryMetrics
+from .secrets import SecretBox
 from .state import EXTENSION_KEY, InkwrightState
 from .storage import LocalArtifactStorage
 from .version import __version__
@@ -123,8 +125,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
         throttle=LoginThrottle(app.config["LOGIN_RATE_LIMIT"], redis_url),
         queue_name=app.config["QUEUE_NAME"], templates=templates,
         storage=LocalArtifactStorage(app.config["ARTIFACT_DIR"]), catalog=WorkflowCatalog(registry, templates),
-        definitions=DefinitionCache(),
+        definitions=DefinitionCache(), models=ModelCatalog.load(registry.providers, app.config["MODEL_CATALOG"]),
     )
+    state.secrets = SecretBox.from_config(app.config)
     app.extensions[EXTENSION_KEY] = state
 
     # 3. Blueprints: errors and envelope first, then the API, the browser, the CLI.

@@ -43,6 +43,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from . import create_app
+from .chat_server import ChatServer, start_chat_server
 from .config import sqlalchemy_url
 from .extensions import db
 from .migrations import upgrade_all
@@ -320,3 +321,13 @@ def fresh_database_url(inkwright_database: TestDatabase, tmp_path) -> Iterator[s
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def chat_server() -> Iterator[ChatServer]:
+    """A loopback server speaking OpenAI's chat-completions protocol (see :mod:`app.chat_server`);
+    point ``OPENAI_BASE_URL`` at ``chat_server.url`` and script ``chat_server.reply(...)``."""
+    state, server = start_chat_server()
+    yield state
+    server.shutdown()
+    server.server_close()

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from flask_smorest import Api
 
     from .engine.definitions import DefinitionCache
+    from .model_catalog import ModelCatalog
     from .plugins import PluginRegistry
+    from .secrets import SecretBox
     from .storage import ArtifactStorage
     from .workflows.catalog import WorkflowCatalog
     from .workflows.templates import TemplateEngine
@@ -54,7 +56,10 @@ class InkwrightState:
     storage: "ArtifactStorage"
     catalog: "WorkflowCatalog"
     definitions: "DefinitionCache"
+    models: "ModelCatalog | None" = None
     api: "Api | None" = None
+    #: Encrypts provider keys at rest (:mod:`app.secrets`).
+    secrets: "SecretBox | None" = None
 
     def queue(self) -> Queue:
         return make_queue(self.redis.client(), self.queue_name)

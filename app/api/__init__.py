@@ -8,7 +8,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from ..schemas.base import EnvelopeSchema
 from ..version import __version__
-from . import api_keys, artifacts, auth, events, runs, system, tenants, workflows
+from . import account, api_keys, artifacts, auth, completions, events, models, runs, system, tenants, workflows
 from .authentication import authenticate_api_request
 from .blueprint import EnvelopeBlueprint, public
 
@@ -50,8 +50,10 @@ def build_api(app: Flask) -> InkwrightApi:
     """Create this app's Api and register the core's JSON blueprints and probes."""
     _openapi_settings(app)
     api = InkwrightApi(app)
-    for module in (auth, tenants, api_keys, events, workflows, runs, artifacts, system):
+    for module in (auth, tenants, api_keys, events, workflows, runs, artifacts, models, completions, system):
         api.register_blueprint(module.blp)
+    api.register_blueprint(account.blp)
+    api.register_blueprint(account.tenant_blp)
     app.register_blueprint(system.probes)
     app.add_url_rule(SWAGGER_ASSETS + "<path:filename>", "swagger_asset", public(_swagger_asset))
     app.before_request(authenticate_api_request)

@@ -11,7 +11,7 @@ from flask import Response, request, stream_with_context
 
 from ..auth.principal import current_principal
 from ..engine.progress import RunEvents
-from ..engine.service import RunService
+from ..engine.service import Budget, RunService, RunView
 from ..errors import ValidationError
 from ..extensions import db
 from ..models import Run
@@ -21,6 +21,7 @@ from ..schemas.runs import (
     EventsQuerySchema,
     InputChangesSchema,
     LineageSchema,
+    ResumeSchema,
     RunCreateSchema,
     RunDetailSchema,
     RunQuerySchema,
@@ -41,6 +42,20 @@ SORTS = {
     "updatedAt": Run.updated_at.asc(), "-updatedAt": Run.updated_at.desc(),
     "status": Run.status.asc(), "-status": Run.status.desc(),
 }
+
+
+def as_budget(body: dict[str, Any] | None) -> Budget | None:
+    if not body or (body.get("tokens") is None and body.get("cost_usd") is None):
+        return None
+    return Budget(tokens=body.get("tokens"), cost_usd=body.get("cost_usd"))
+
+
+def with_generation_jobs(view: RunView) -> RunView:
+    """Give each step of a run's detail the generation jobs it started."""
+    jobs = repositories().generation_jobs.of_steps([step.id for step in view.steps])
+    for step in view.steps:
+        step.generation_jobs = jobs.get(step.id, [])
+    return view
 
 
 def run_service() -> RunService:
@@ -66,7 +81,8 @@ def start_run(body: dict[str, Any]):
     service = run_service()
     service.authorize("create")
     entry = current_state().catalog.resolve(repositories(), body["workflow"], body.get("version"))
-    run, created = service.start(entry, body.get("inputs"), idempotency_key(), request_body=body)
+    run, created = service.start(entry, body.get("inputs"), idempotency_key(), request_body=body,
+                                 budget=as_budget(body.get("budget")))
     headers = {} if created else {"Idempotent-Replayed": "true"}
     return service.detail(run), 202, headers
 
@@ -96,7 +112,7 @@ def list_runs(query: dict[str, Any]):
 def get_run(run_id: str):
     """A run with every step: status, candidates, attempts, timings, cache hits, totals."""
     service = run_service()
-    return service.detail(service.get(run_id))
+    return with_generation_jobs(service.detail(service.get(run_id)))
 
 
 @blp.route("/<run_id>/cancel", methods=["POST"])
@@ -104,7 +120,17 @@ def get_run(run_id: str):
 def cancel_run(run_id: str):
     """Stop the run: queued work at once, running skills at their next cancellation check."""
     service = run_service()
-    return service.detail(service.cancel(run_id))
+    return with_generation_jobs(service.detail(service.cancel(run_id)))
+
+
+@blp.route("/<run_id>/resume", methods=["POST"])
+@blp.arguments(ResumeSchema)
+@blp.response(200, RunDetailSchema)
+def resume_run(body: dict[str, Any], run_id: str):
+    """Go on with a run paused because a model call could not be paid for (out of credits,
+    or its budget); send ``budget`` to raise the cap first."""
+    service = run_service()
+    return service.detail(service.resume(run_id, as_budget(body.get("budget"))))
 
 
 @blp.route("/<run_id>/steps/<step_key>/select", methods=["POST"])

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from flask import current_app
 
 from ..errors import NotFoundError, ValidationError
 from ..models import Artifact, Run, RunStep
-from ..repositories import Repositories
+from ..repositories import Repositories, as_uuid
 from ..storage import ArtifactStorage
-from ..toolkit import Completion, CompletionRequest, Provider, StepContext
+from ..toolkit import Completion, CompletionRequest, StepContext
+from .generation import StepGenerations
+from .metering import CallMeter
 from .progress import RunEvents
 from .states import RunStatus
+
+if TYPE_CHECKING:
+    from ..state import InkwrightState
 
 _CHECK_EVERY_SECONDS = 0.5
 _PROGRESS_EVERY_SECONDS = 0.5
@@ -24,12 +32,13 @@ class StepCancelled(Exception):
 class EngineStepContext(StepContext):
     """One attempt at one step (and, with candidates, one candidate of it).
 
-    :param providers: the installed provider classes by name; models are named
-        ``provider:model`` (metering and credits wrap this in the provider layer).
+    :param state: the app's machinery (providers, model catalog, secrets); every model call
+        goes through :class:`app.engine.metering.CallMeter`.
+    :param model: the candidate's model, when the step names a list of models.
     """
 
     def __init__(self, repos: Repositories, run: Run, step: RunStep, storage: ArtifactStorage,
-                 events: RunEvents, providers: dict[str, type[Provider]], options: dict[str, Any],
+                 events: RunEvents, state: "InkwrightState", options: dict[str, Any],
                  candidate_index: int = 0, model: str | None = None,
                  on_first_call: Callable[[], None] | None = None) -> None:
         self.repos = repos
@@ -37,16 +46,19 @@ class EngineStepContext(StepContext):
         self.step = step
         self.storage = storage
         self.events = events
-        self.providers = providers
+        self.state = state
         self.options = options
         self.candidate_index = candidate_index
-        self.model = model or options.get("model")
+        self.model = model or options.get("model") or current_app.config["DEFAULT_MODEL"]
+        self.meter = CallMeter(state, repos, run, step, candidate_index=candidate_index)
         self.artifact_ids: list[str] = []
-        #: Tokens this context's model calls used. Counted here, not on the step row:
-        #: check_cancelled() ends the session's transaction, which discards unsaved changes
-        #: to the row (and so the counts of every call before it).
+        #: What this context's model calls used (the step's and run's rows are counted by
+        #: the meter as each call ends; these feed the step cache entry).
         self.tokens_input = 0
         self.tokens_output = 0
+        self.cost_usd = Decimal("0")
+        self.model_calls = 0
+        self.offline = False
         self._checked_at = 0.0
         self._reported_at = 0.0
         self._on_first_call = on_first_call
@@ -71,29 +83,34 @@ class EngineStepContext(StepContext):
 
     def generate(self, prompt: str | None = None, *, messages: Sequence[dict[str, str]] | None = None,
                  model: str | None = None, temperature: float | None = None, max_tokens: int | None = None,
-                 json_schema: dict | None = None) -> Completion:
+                 json_schema: dict | None = None, stop: Sequence[str] = (), system: str | None = None,
+                 on_chunk: Callable[[str], None] | None = None) -> Completion:
         self._working()
         if (prompt is None) == (messages is None):
             raise ValidationError("Call generate with a prompt or with messages, not both.")
-        name = model or self.model
-        if not name or ":" not in name:
-            raise ValidationError(f"Name the model as provider:model (got {name!r}).")
-        provider_name, _, model_name = name.partition(":")
-        provider_class = self.providers.get(provider_name)
-        if provider_class is None:
-            raise NotFoundError(f"No model provider named {provider_name!r} is installed.",
-                                {"provider": provider_name})
+        chat = [dict(message) for message in (messages or ({"role": "user", "content": prompt},))]
+        if system:
+            chat.insert(0, {"role": "system", "content": system})
         request = CompletionRequest(
-            model=model_name,
-            messages=tuple(messages or ({"role": "user", "content": prompt},)),
+            model=model or self.model, messages=tuple(chat),
             temperature=temperature if temperature is not None else self.options.get("temperature"),
-            max_tokens=max_tokens or self.options.get("max_tokens"),
-            json_schema=json_schema,
-        )
-        completion = provider_class().complete(request)
+            max_tokens=max_tokens or self.options.get("max_tokens"), stop=tuple(stop),
+            json_schema=json_schema, seed=self.options.get("seed"))
+        completion = self.meter.complete(model or self.model, request, on_chunk=on_chunk)
         self.tokens_input += completion.input_tokens
         self.tokens_output += completion.output_tokens
+        self.model_calls += 1
+        self.offline = self.offline or completion.offline
+        self.cost_usd += self.state.models.info(model or self.model).cost(completion.input_tokens,
+                                                                          completion.output_tokens)
         return completion
+
+    def score_response(self, response_id: str, score: float) -> None:
+        if not 0.0 <= float(score) <= 1.0:
+            raise ValidationError("A quality score lies between 0 and 1.", {"score": score})
+        with self.repos.transaction():
+            if not self.repos.ai_responses.score(as_uuid(response_id), self.step.id, float(score)):
+                raise NotFoundError(f"This step has no AI response {response_id}.", {"responseId": response_id})
 
     def store_artifact(self, content: bytes, *, media_type: str, filename: str | None = None,
                        metadata: dict[str, Any] | None = None) -> str:
@@ -134,3 +151,17 @@ class EngineStepContext(StepContext):
             self.repos.run_steps.set_progress(self.step.id, fraction, message[:500])
         self.events.publish(self.run.id, "step.progress", step=self.step.step_key, progress=fraction,
                             message=message[:500])
+
+    def generate_media(self, model: str, *, media_type: str, params: dict[str, Any] | None = None,
+                       timeout: float | None = None) -> str:
+        self._working()
+        job = StepGenerations(self.state, self.repos, self.run, self.step).finished_job(
+            model, media_type=media_type, params=params, timeout=timeout, candidate_index=self.candidate_index)
+        # Its cost is on the step and run already (counted when the job completed); these
+        # counts feed the step cache entry, so a cache hit knows what it saved.
+        self.cost_usd += job.cost_usd or 0
+        self.model_calls += 1
+        artifact_id = str(job.artifact_id)
+        if artifact_id not in self.artifact_ids:
+            self.artifact_ids.append(artifact_id)
+        return artifact_id

@@ -30,6 +30,8 @@ class RunSnapshot:
     root_run_id: uuid.UUID
     inputs: dict[str, Any]
     definition: WorkflowDefinition
+    #: Who started it: their credits and their own provider keys pay for its model calls.
+    created_by_user_id: uuid.UUID | None = None
 
 
 class DefinitionCache:
@@ -60,11 +62,11 @@ class DefinitionCache:
         if found is not None:
             return found
         row = session.execute(select(Run.id, Run.tenant_id, Run.workflow_name, Run.root_run_id, Run.inputs,
-                                     Run.definition).where(Run.id == run_id)).first()
+                                     Run.definition, Run.created_by_user_id).where(Run.id == run_id)).first()
         if row is None:
             return None
         found = RunSnapshot(row.id, row.tenant_id, row.workflow_name, row.root_run_id, row.inputs,
-                            self.definition(row.id, lambda: row.definition))
+                            self.definition(row.id, lambda: row.definition), row.created_by_user_id)
         with self._lock:
             self._snapshots[run_id] = found
         return found

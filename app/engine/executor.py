@@ -18,6 +18,7 @@ import os
 import socket
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from flask import current_app, g
@@ -25,7 +26,7 @@ from marshmallow import ValidationError as SchemaValidationError
 from rq import get_current_job
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import RepositoryError
+from ..errors import PaymentRequiredError, RepositoryError
 from ..extensions import db
 from ..models import AttemptOutcome, Run, RunStep, StepCacheEntry, utcnow
 from ..repositories import Repositories
@@ -35,6 +36,7 @@ from ..state import InkwrightState, repositories
 from ..workflows.definition import StepSpec
 from .context import EngineStepContext, StepCancelled
 from .definitions import RunSnapshot
+from .generation import AwaitingGeneration, enqueue_polls, schedule_first_poll
 from .planner import merged_content, model_options
 from .progress import RunEvents
 from .scheduler import AfterCommit, Scheduler, new_job_id, scheduler_for
@@ -44,6 +46,20 @@ from .states import StepStatus
 log = logging.getLogger(__name__)
 
 JOB_FUNCTION = "app.jobs.run_step"
+
+
+class Spent:
+    """What a step attempt's model calls used, summed over its candidates (for the cache entry)."""
+
+    def __init__(self) -> None:
+        self.tokens_input = self.tokens_output = self.model_calls = 0
+        self.cost_usd = Decimal("0")
+
+    def add(self, ctx: EngineStepContext) -> None:
+        self.tokens_input += ctx.tokens_input
+        self.tokens_output += ctx.tokens_output
+        self.cost_usd += ctx.cost_usd
+        self.model_calls += ctx.model_calls
 
 
 class InvalidOutput(Exception):
@@ -193,31 +209,35 @@ class StepExecutor:
                 regenerating: bool) -> dict[str, Any]:
         number = step.attempt
         try:
-            candidates, tokens = self.execute(repos, run, step, spec, offset=len(step.candidates or []))
+            candidates, spent = self.execute(repos, run, step, spec, offset=len(step.candidates or []))
         except StepCancelled as exc:
             return self.cancelled(repos, run, step, str(exc))
+        except AwaitingGeneration as awaiting:
+            return self.waiting(repos, run, step, awaiting)
         except InvalidOutput as exc:
             error = _error("INVALID_OUTPUT", str(exc), number, fields=exc.messages)
             return self.failed(repos, run, step, spec, error, retryable=spec.retry.on_invalid_output)
+        except PaymentRequiredError as exc:  # no credits, or the run's budget: pause, don't fail
+            return self.held(repos, run, step, _error(exc.code, exc.message, number, **exc.details))
         except Exception as exc:  # noqa: BLE001 - any failure of a skill is the step's, recorded
             log.warning("step %s attempt %s failed", step.id, number, exc_info=True)
             code = getattr(exc, "code", None) or ("STEP_TIMEOUT" if "Timeout" in type(exc).__name__
                                                   else "SKILL_ERROR")
             error = _error(code, f"{type(exc).__name__}: {exc}", number)
             return self.failed(repos, run, step, spec, error, retryable=getattr(exc, "retryable", True))
-        return self.completed(repos, run, step, spec, candidates, tokens, regenerating)
+        return self.completed(repos, run, step, spec, candidates, spent, regenerating)
 
     def execute(self, repos: Repositories, run: Run, step: RunStep, spec: StepSpec,
-                offset: int) -> tuple[list[dict[str, Any]], tuple[int, int]]:
+                offset: int) -> tuple[list[dict[str, Any]], "Spent"]:
         skill_class = self.state.registry.skill(step.skill)
         scheduler = self.scheduler(repos, run)
         options = model_options(spec, scheduler.definition.defaults)
         count = spec.candidate_count
         made = []
-        tokens_in = tokens_out = 0
+        spent = Spent()
         for index in range(offset, offset + count):
             model = spec.models[index % len(spec.models)] if spec.models else None
-            ctx = EngineStepContext(repos, run, step, self.state.storage, self.events, self.state.registry.providers,
+            ctx = EngineStepContext(repos, run, step, self.state.storage, self.events, self.state,
                                     options, candidate_index=index, model=model, on_first_call=self.announce_started)
             if index > offset:  # the first candidate starts right after the run was seen going
                 ctx.check_cancelled()
@@ -228,11 +248,10 @@ class StepExecutor:
                 output = schema.dump(schema.load(raw if isinstance(raw, dict) else {"_": raw}))
             except SchemaValidationError as exc:
                 raise InvalidOutput(exc.messages) from exc
-            tokens_in += ctx.tokens_input
-            tokens_out += ctx.tokens_output
+            spent.add(ctx)
             made.append({"index": index, "model": ctx.model, "output": output, "artifactIds": ctx.artifact_ids,
-                         "createdAt": utcnow().isoformat()})
-        return made, (tokens_in, tokens_out)
+                         "offline": ctx.offline, "createdAt": utcnow().isoformat()})
+        return made, spent
 
     # Endings ------------------------------------------------------------------------------
     @staticmethod
@@ -247,7 +266,7 @@ class StepExecutor:
             error=error, started_at=started, ended_at=now, duration_ms=int((now - started).total_seconds() * 1000))
 
     def completed(self, repos: Repositories, run: Run, step: RunStep, spec: StepSpec,
-                  made: list[dict[str, Any]], tokens: tuple[int, int], regenerating: bool) -> dict[str, Any]:
+                  made: list[dict[str, Any]], spent: "Spent", regenerating: bool) -> dict[str, Any]:
         number = step.attempt
         outcome: dict[str, Any] = {"outcome": "completed"}
 
@@ -258,8 +277,7 @@ class StepExecutor:
             output = candidates[0]["output"]
             common = dict(candidates=candidates, output_artifact_ids=artifact_ids, ended_at=now,
                           duration_ms=int((now - step.started_at).total_seconds() * 1000) if step.started_at else None,
-                          tokens_input=step.tokens_input + tokens[0],
-                          tokens_output=step.tokens_output + tokens[1], error=None, worker_name=None)
+                          error=None, worker_name=None)
             if locked.status.is_terminal:
                 # The run was cancelled or failed while this step worked: keep its output, go no further.
                 ending, values = StepStatus.COMPLETED, dict(output=output, **common)
@@ -274,14 +292,13 @@ class StepExecutor:
                 outcome["outcome"] = "superseded"  # the reconciler gave this attempt up for lost
                 return
             self.record_attempt(repos, step, AttemptOutcome.COMPLETED)
-            locked.tokens_input += tokens[0]
-            locked.tokens_output += tokens[1]
             if spec.cache != "off" and not regenerating:
                 entry = repos.step_cache.find(scheduler.cache_key(step, spec))
                 if entry is not None and entry.owner_step_id == step.id:
                     entry.ready, entry.data, entry.candidates = True, output, candidates
                     entry.artifact_ids, entry.owner_step_id = artifact_ids, None
-                    entry.tokens_input, entry.tokens_output = tokens
+                    entry.tokens_input, entry.tokens_output = spent.tokens_input, spent.tokens_output
+                    entry.cost_usd, entry.model_calls = spent.cost_usd, spent.model_calls
             if locked.status.is_terminal:
                 scheduler._count_done(step)
             elif ending == StepStatus.AWAITING_SELECTION:
@@ -311,6 +328,54 @@ class StepExecutor:
                 return
             scheduler.plan(scheduler.fail(current, error))
         self.finish(repos, run.id, fail)
+        return outcome
+
+    def held(self, repos: Repositories, run: Run, step: RunStep, error: dict[str, Any]) -> dict[str, Any]:
+        """A model call could not be paid for: put the step back to pending (its attempt
+        given back) and pause the run with the reason; resuming the run plans it again."""
+        outcome: dict[str, Any] = {"outcome": "held", "error": error}
+
+        def hold(scheduler: Scheduler, locked: Run) -> None:
+            if not repos.run_steps.move(step, StepStatus.RUNNING, at_attempt=step.attempt, status=StepStatus.PENDING,
+                                        attempt=step.attempt - 1, error=error, worker_name=None, job_id=None):
+                outcome["outcome"] = "superseded"
+                return
+            repos.step_cache.release(step.id)
+            scheduler.hold_for_payment(step, error)
+        self.finish(repos, run.id, hold)
+        return outcome
+
+    def waiting(self, repos: Repositories, run: Run, step: RunStep, awaiting: AwaitingGeneration) -> dict[str, Any]:
+        """The skill handed its work to a generation job: the step waits without a worker (the
+        attempt's row says ``waiting``), and the job's first poll is enqueued after the commit."""
+        number = step.attempt
+        outcome: dict[str, Any] = {"outcome": "waiting", "generationJobId": str(awaiting.job_id)}
+        polls = []
+
+        def wait(scheduler: Scheduler, locked: Run) -> None:
+            if locked.status.is_terminal:
+                # Cancelled while the job was submitted: the step ends; its poll gives the job up.
+                if repos.run_steps.move(step, StepStatus.RUNNING, at_attempt=number, status=StepStatus.SKIPPED,
+                                        ended_at=utcnow(), worker_name=None,
+                                        error={"code": "CANCELLED", "message": f"The run is {locked.status.value}."}):
+                    self.record_attempt(repos, step, AttemptOutcome.CANCELLED)
+                    repos.step_cache.release(step.id)
+                    scheduler._count_done(step)
+                    scheduler.note("step.skipped", step=step.step_key, reason="cancelled")
+                outcome["outcome"] = "cancelled"
+            elif repos.run_steps.move(step, StepStatus.RUNNING, at_attempt=number, status=StepStatus.WAITING,
+                                      worker_name=None):
+                self.record_attempt(repos, step, AttemptOutcome.WAITING)
+                scheduler.note("step.waiting", step=step.step_key, attempt=number,
+                               generationJobId=str(awaiting.job_id), pollIn=awaiting.delay)
+            else:
+                outcome["outcome"] = "superseded"  # the reconciler gave this attempt up for lost
+                return
+            poll = schedule_first_poll(repos, awaiting)
+            if poll is not None:
+                polls.append(poll)
+        self.finish(repos, run.id, wait)
+        enqueue_polls(self.state, polls)
         return outcome
 
     def cancelled(self, repos: Repositories, run: Run, step: RunStep, reason: str) -> dict[str, Any]:

@@ -254,6 +254,7 @@ class Scheduler:
             inputs=step.inputs, input_hash=step.input_hash, skill_version=step.skill_version,
             started_at=now, ended_at=now, duration_ms=0)
         self.note("step.reused", step=step.step_key, source=str(source.id))
+        self.count_savings(source.model_calls, source.tokens_input + source.tokens_output, source.cost_usd)
         return self.finished(step)
 
     def serve_from_cache(self, step: RunStep, spec: StepSpec, entry: Any,
@@ -262,14 +263,17 @@ class Scheduler:
         values = dict(candidates=entry.candidates, output_artifact_ids=entry.artifact_ids, cache_hit=True,
                       inputs=step.inputs, input_hash=step.input_hash, skill_version=step.skill_version,
                       started_at=step.started_at or now, ended_at=now, duration_ms=0, **extra)
+        saved = (entry.model_calls, entry.tokens_input + entry.tokens_output, entry.cost_usd)
         if spec.select == "user":
             if self.repos.run_steps.move(step, expected, status=StepStatus.AWAITING_SELECTION, **values):
+                self.count_savings(*saved)
                 self.note("step.cache_hit", step=step.step_key)
                 self.await_selection(step)
             return []
         if not self.repos.run_steps.move(step, expected, status=StepStatus.COMPLETED, output=entry.data,
                                          merged_content=merged_content(entry.data), worker_name=None, **values):
             return []
+        self.count_savings(*saved)
         self.note("step.cache_hit", step=step.step_key)
         return self.finished(step)
 
@@ -342,6 +346,24 @@ class Scheduler:
         if self.run.status == RunStatus.RUNNING:
             self.move_run(RunStatus.PAUSED, pause_reason=f"Waiting for a person to select a candidate of "
                                                         f"step {step.step_key}.")
+
+    def hold_for_payment(self, step: RunStep, error: dict[str, Any]) -> None:
+        """A step's model call could not be paid for: pause the run, saying why (its code first)."""
+        self.note("step.held", step=step.step_key, error=error)
+        reason = f"{error['code']}: {error['message']}"[:200]
+        if self.run.status in (RunStatus.QUEUED, RunStatus.RUNNING):
+            if self.run.status == RunStatus.QUEUED:
+                self.move_run(RunStatus.RUNNING)
+            self.move_run(RunStatus.PAUSED, pause_reason=reason)
+        elif self.run.status == RunStatus.PAUSED:
+            self.run.pause_reason = reason
+
+    def count_savings(self, calls: int, tokens: int, cost: Any) -> None:
+        """A step served from the cache or reused: what it did not pay again."""
+        if calls or tokens:
+            self.run.saved_calls += calls or 0
+            self.run.saved_tokens += tokens or 0
+            self.run.saved_cost_usd += cost or 0
 
     def fail(self, step: RunStep, error: dict[str, Any], retryable: bool = False) -> list[RunStep]:
         """A step failed for good: skip it (``on_error: skip``) or fail the run."""

@@ -1,4 +1,4 @@
-"""What people and clients do with runs: start, cancel, select, regenerate, branch, update.
+"""What people and clients do with runs: start, cancel, select, regenerate, branch, update, resume.
 
 Every operation takes the run's lock, changes rows through the scheduler's rules, commits,
 and only then enqueues jobs and publishes progress. Runs are tenant-scoped through the
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Callable
 
 from rq.job import Job
@@ -36,6 +38,18 @@ from .executor import dispatch
 from .planner import branch_redo, canonical_json, merged_content, waiting_counts
 from .scheduler import Scheduler, scheduler_for
 from .states import RunStatus, StepStatus
+
+
+#: Error codes of a step held because its model call could not be paid for.
+HOLD_CODES = frozenset({"PAYMENT_REQUIRED", "BUDGET_EXCEEDED"})
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A run's spending cap; ``None`` leaves that side unlimited."""
+
+    tokens: int | None = None
+    cost_usd: Decimal | None = None
 
 
 def request_fingerprint(body: dict[str, Any]) -> str:
@@ -66,8 +80,11 @@ class RunService:
 
     # Starting -----------------------------------------------------------------------------
     def start(self, entry: CatalogEntry, inputs: dict[str, Any] | None, idempotency_key: str | None = None,
-              request_body: dict[str, Any] | None = None) -> tuple[Run, bool]:
+              request_body: dict[str, Any] | None = None, budget: Budget | None = None) -> tuple[Run, bool]:
         """Start a run of a workflow version.
+
+        :param budget: the most the run may spend (tokens, cost); a call that would pass it
+            pauses the run instead.
 
         :returns: the run and whether it is new (False: an earlier request with the same
             ``Idempotency-Key`` made it).
@@ -85,18 +102,21 @@ class RunService:
                 return self.repos.runs.require(earlier.run_id), False
         resolved = resolve_inputs(entry.definition, inputs)
         run = self._create(entry.definition, resolved, TriggerType.INITIAL,
-                           idempotency=(idempotency_key, fingerprint) if idempotency_key else None)
+                           idempotency=(idempotency_key, fingerprint) if idempotency_key else None, budget=budget)
         return run, True
 
     def _create(self, definition: WorkflowDefinition, inputs: dict[str, Any], trigger: TriggerType, *,
                 parent: Run | None = None, branch_point: str | None = None, base: Run | None = None,
                 copied: dict[str, list[RunStep]] | None = None,
-                idempotency: tuple[str, str] | None = None) -> Run:
+                idempotency: tuple[str, str] | None = None, budget: Budget | None = None) -> Run:
         """Create the run and its steps and plan them, in one transaction: a cached or fully
         reused run is complete when this returns, and a client never sees half a run."""
         copied = copied or {}
         run_id = uuid.uuid4()
         lineage = parent or base
+        if budget is None and lineage is not None:  # a branch or an update keeps its family's cap
+            budget = Budget(lineage.budget_tokens, lineage.budget_cost_usd)
+        budget = budget or Budget()
         dependents = definition.dependents()
         waiting = waiting_counts(definition, done=copied)
         rows: list[dict[str, Any]] = []
@@ -117,6 +137,7 @@ class RunService:
                 base_run_id=base.id if base else None, root_run_id=lineage.root_run_id if lineage else run_id,
                 steps_total=len(rows), steps_done=sum(1 for row in rows if row["status"].is_terminal),
                 steps_reused=sum(1 for row in rows if row.get("reused_from_step_id")),
+                budget_tokens=budget.tokens, budget_cost_usd=budget.cost_usd,
             ))
             rows = self.repos.run_steps.insert_many(run.id, rows)
             if idempotency:
@@ -245,6 +266,36 @@ class RunService:
         if run.status == RunStatus.PAUSED and not waiting:
             scheduler.move_run(RunStatus.RUNNING, pause_reason=None)
 
+    def resume(self, run_id: Any, budget: Budget | None = None) -> Run:
+        """Go on with a run paused because a model call could not be paid for (after credits
+        were added, a key stored, or — with ``budget`` — its cap raised).
+
+        :raises ConflictError: when the run is not paused, or waits only for a selection.
+        """
+        self.authorize("update")
+        run = self.repos.runs.require(run_id)
+
+        def go_on(scheduler: Scheduler, locked: Run) -> None:
+            if locked.status != RunStatus.PAUSED:
+                raise ConflictError(f"Run {locked.id} is {locked.status.value}, not paused.",
+                                    {"status": locked.status.value})
+            held = [row for row in self.repos.run_steps.active(locked.id)
+                    if row.status == StepStatus.PENDING and row.waiting_on <= 0 and row.error
+                    and row.error.get("code") in HOLD_CODES]
+            if not held:
+                raise ConflictError("The run waits for a person to select a candidate, not for payment.",
+                                    {"pauseReason": locked.pause_reason})
+            if budget is not None:
+                locked.budget_tokens, locked.budget_cost_usd = budget.tokens, budget.cost_usd
+            awaiting = [row for row in self.repos.run_steps.active(locked.id)
+                        if row.status == StepStatus.AWAITING_SELECTION]
+            if not awaiting:
+                scheduler.move_run(RunStatus.RUNNING, pause_reason=None)
+            scheduler.note("run.resumed", steps=[row.step_key for row in held])
+            scheduler.plan(sorted(held, key=lambda row: row.position))
+        self._change(run.id, go_on)
+        return self.repos.runs.require(run.id)
+
     def cancel(self, run_id: Any) -> Run:
         """Stop a run: queued work at once, running skills at their next cancellation check.
 
@@ -280,7 +331,9 @@ class RunService:
         """The run with every step, its candidates and its attempts, for the API and the studio."""
         steps = self.repos.run_steps.of_run(run.id)
         attempts = self.repos.step_attempts.of_steps([step.id for step in steps])
-        return RunView(run, [StepView(step, attempts.get(step.id, []) + in_flight(step, attempts.get(step.id, [])))
+        responses = self.repos.ai_responses.of_steps([step.id for step in steps])
+        return RunView(run, [StepView(step, attempts.get(step.id, []) + in_flight(step, attempts.get(step.id, [])),
+                                      responses.get(step.id, []))
                              for step in steps])
 
     def lineage(self, run_id: Any) -> list[Run]:
@@ -301,11 +354,12 @@ def in_flight(step: RunStep, recorded: list) -> list[StepAttempt]:
 
 
 class StepView:
-    """A step with its attempts, read like the step itself."""
+    """A step with its attempts and AI responses, read like the step itself."""
 
-    def __init__(self, step: RunStep, attempts: list) -> None:
+    def __init__(self, step: RunStep, attempts: list, responses: list | None = None) -> None:
         self._step = step
         self.attempts = attempts
+        self.responses = responses or []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._step, name)

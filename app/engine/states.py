@@ -60,8 +60,10 @@ STEP_TRANSITIONS: dict[StepStatus, frozenset[StepStatus]] = {
     StepStatus.PENDING: frozenset({StepStatus.QUEUED, StepStatus.RUNNING, StepStatus.COMPLETED,
                                    StepStatus.AWAITING_SELECTION, StepStatus.SKIPPED, StepStatus.FAILED}),
     StepStatus.QUEUED: frozenset({StepStatus.RUNNING, StepStatus.SKIPPED, StepStatus.FAILED}),
-    # RUNNING → QUEUED is a retry (or a crashed attempt re-queued by the reconciler).
-    StepStatus.RUNNING: frozenset({StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.QUEUED,
+    # RUNNING → QUEUED is a retry (or a crashed attempt re-queued by the reconciler);
+    # RUNNING → PENDING holds a step whose model call could not be paid for (no credits, or
+    # the run's budget): the run pauses, and resuming it plans the step again.
+    StepStatus.RUNNING: frozenset({StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.QUEUED, StepStatus.PENDING,
                                    StepStatus.AWAITING_SELECTION, StepStatus.WAITING, StepStatus.SKIPPED}),
     # AWAITING_SELECTION → QUEUED is "regenerate: more candidates".
     StepStatus.AWAITING_SELECTION: frozenset({StepStatus.COMPLETED, StepStatus.QUEUED, StepStatus.SKIPPED}),

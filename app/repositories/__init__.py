@@ -10,8 +10,10 @@ from .factory import Repositories
 from .metrics import RepositoryMetrics
 from .tenants import TenantInfo
 from .unit_of_work import UnitOfWork
+from .usage import UsageFilter, UsagePage, UsageTotals
 
 __all__ = [
     "Repositories", "Repository", "RepositoryCache", "RepositoryMetrics", "ScopedRepository",
     "TenantInfo", "UnitOfWork", "as_uuid", "operation",
+    "UsageFilter", "UsagePage", "UsageTotals",
 ]

@@ -9,6 +9,7 @@ from typing import Callable, TypeVar
 from sqlalchemy.orm import Session
 
 from ..events import DomainEvent
+from .ai_responses import AIResponseRepository
 from .api_keys import ApiKeyRepository
 from .base import Repository, ScopedRepository
 from .cache import RepositoryCache
@@ -17,9 +18,12 @@ from .credentials import (
     AuthSessionRepository,
     PasswordResetRepository,
 )
+from .credits import CreditAccountRepository
 from .events import DomainEventRepository, EventLogRepository
+from .generation_jobs import GenerationJobRepository
 from .mail import OutboxRepository
 from .metrics import RepositoryMetrics
+from .provider_keys import ProviderKeyRepository
 from .runs import (
     ArtifactRepository,
     IdempotencyKeyRepository,
@@ -31,6 +35,7 @@ from .runs import (
 )
 from .tenants import MembershipRepository, TenantRepository
 from .unit_of_work import UnitOfWork
+from .usage import UsageLogRepository
 from .users import UserRepository
 
 R = TypeVar("R", bound=Repository)
@@ -103,6 +108,18 @@ class Repositories:
     def outbox(self) -> OutboxRepository:
         return self.get(OutboxRepository)
 
+    @cached_property
+    def credit_accounts(self) -> CreditAccountRepository:
+        return self.get(CreditAccountRepository)
+
+    @cached_property
+    def provider_keys(self) -> ProviderKeyRepository:
+        return self.get(ProviderKeyRepository)
+
+    @cached_property
+    def usage_log(self) -> UsageLogRepository:
+        return self.get(UsageLogRepository)
+
     # Tenant-scoped repositories
     @cached_property
     def memberships(self) -> MembershipRepository:
@@ -137,8 +154,16 @@ class Repositories:
         return self.get(ArtifactRepository)
 
     @cached_property
+    def generation_jobs(self) -> GenerationJobRepository:
+        return self.get(GenerationJobRepository)
+
+    @cached_property
     def idempotency_keys(self) -> IdempotencyKeyRepository:
         return self.get(IdempotencyKeyRepository)
+
+    @cached_property
+    def ai_responses(self) -> AIResponseRepository:
+        return self.get(AIResponseRepository)
 
     @cached_property
     def workflow_versions(self) -> WorkflowVersionRepository:

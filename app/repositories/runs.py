@@ -34,8 +34,8 @@ STEP_DEFAULTS: dict[str, Any] = {
     "merged_content": None, "output_artifact_ids": [], "attempt": 0, "max_attempts": 1, "cache_hit": False,
     "reused_from_step_id": None, "error": None, "job_id": None, "worker_name": None, "heartbeat_at": None,
     "attempt_started_at": None, "next_attempt_at": None, "progress": 0.0, "progress_message": None,
-    "tokens_input": 0, "tokens_output": 0, "cost_usd": Decimal("0"), "started_at": None, "ended_at": None,
-    "duration_ms": None,
+    "tokens_input": 0, "tokens_output": 0, "cost_usd": Decimal("0"), "model_calls": 0, "started_at": None,
+    "ended_at": None, "duration_ms": None,
 }
 
 
@@ -83,6 +83,22 @@ class RunRepository(ScopedRepository[Run]):
     @operation
     def status_of(self, run_id: uuid.UUID) -> RunStatus | None:
         return self.session.scalar(select(Run.status).where(Run.id == run_id, Run.tenant_id == self.tenant_id))
+
+    @operation
+    def add_usage(self, run_id: uuid.UUID, tokens_input: int, tokens_output: int, cost_usd: Decimal) -> None:
+        """Count one model call into the run's totals, atomically (steps of a run call at once)."""
+        self.session.execute(update(Run).where(Run.id == run_id, Run.tenant_id == self.tenant_id).values(
+            tokens_input=Run.tokens_input + tokens_input, tokens_output=Run.tokens_output + tokens_output,
+            cost_usd=Run.cost_usd + cost_usd, model_calls=Run.model_calls + 1,
+        ).execution_options(synchronize_session=False))
+
+    @operation
+    def spending(self, run_id: uuid.UUID) -> tuple[int, Decimal, int | None, Decimal | None]:
+        """What the run has spent so far and its caps: (tokens, cost, budget tokens, budget cost)."""
+        row = self.session.execute(
+            select(Run.tokens_input + Run.tokens_output, Run.cost_usd, Run.budget_tokens, Run.budget_cost_usd)
+            .where(Run.id == run_id, Run.tenant_id == self.tenant_id)).one()
+        return int(row[0] or 0), Decimal(row[1] or 0), row[2], row[3]
 
     @operation
     def family(self, root_run_id: uuid.UUID) -> list[Run]:
@@ -183,6 +199,14 @@ class RunStepRepository(ScopedRepository[RunStep]):
             table.update().where(table.c.run_id == run_id, table.c.tenant_id == self.tenant_id,
                                  table.c.step_key.in_(list(keys)), table.c.status == StepStatus.PENDING)
             .values(waiting_on=table.c.waiting_on - amount))
+
+    @operation
+    def add_usage(self, step_id: uuid.UUID, tokens_input: int, tokens_output: int, cost_usd: Decimal) -> None:
+        """Count one model call into the step's totals, atomically (a failed attempt's calls count too)."""
+        self.session.execute(update(RunStep).where(RunStep.id == step_id, RunStep.tenant_id == self.tenant_id).values(
+            tokens_input=RunStep.tokens_input + tokens_input, tokens_output=RunStep.tokens_output + tokens_output,
+            cost_usd=RunStep.cost_usd + cost_usd, model_calls=RunStep.model_calls + 1,
+        ).execution_options(synchronize_session=False))
 
     @operation
     def set_progress(self, step_id: uuid.UUID, fraction: float, message: str) -> None:

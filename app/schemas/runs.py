@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from ..engine.states import RunStatus, StepStatus
-from ..models import AttemptOutcome, TriggerType
+from ..models import AttemptOutcome, GenerationStatus, TriggerType
 from .base import ApiSchema, PageQuerySchema
 
 STEP_KEY = validate.Length(min=1, max=100)
@@ -26,7 +26,62 @@ class CandidateSchema(ApiSchema):
     model = fields.String(allow_none=True)
     output = fields.Raw(allow_none=True)
     artifact_ids = fields.List(fields.String(), data_key="artifactIds")
+    offline = fields.Boolean(dump_default=False, metadata={"description": "Made by the offline provider: "
+                                                                         "synthetic text, not a real model's"})
     created_at = fields.String(data_key="createdAt")
+
+
+class AIResponseSchema(ApiSchema):
+    """One model call's answer (seed 001's AIResponse)."""
+
+    id = fields.UUID(required=True)
+    candidate_index = fields.Integer(allow_none=True)
+    attempt = fields.Integer(allow_none=True)
+    model = fields.String(attribute="model_name", required=True)
+    resolved_model = fields.String(allow_none=True)
+    provider = fields.String(required=True)
+    prompt = fields.String(attribute="prompt_used")
+    raw_output = fields.String()
+    processed_content = fields.String(allow_none=True)
+    finish_reason = fields.String(allow_none=True)
+    tokens_input = fields.Integer()
+    tokens_output = fields.Integer()
+    tokens_total = fields.Integer()
+    cost_usd = fields.Decimal(as_string=True)
+    processing_ms = fields.Integer()
+    quality_score = fields.Float(allow_none=True)
+    byok = fields.Boolean()
+    offline = fields.Boolean(metadata={"description": "Synthetic output of the offline provider"})
+    created_at = fields.DateTime()
+
+
+class BudgetSchema(ApiSchema):
+    tokens = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1, max=10**12))
+    cost_usd = fields.Decimal(allow_none=True, load_default=None, as_string=True, places=6,
+                              validate=validate.Range(min=0, min_inclusive=False, max=10**6))
+
+
+class GenerationJobSchema(ApiSchema):
+    """An asynchronous media generation a step started at a provider (seed 004's GenerationJob)."""
+
+    id = fields.UUID(required=True)
+    provider = fields.String(attribute="provider_id", required=True)
+    model = fields.String(attribute="model_name", required=True)
+    provider_job_id = fields.String(allow_none=True)
+    media_type = fields.String(required=True)
+    status = fields.Enum(GenerationStatus, by_value=True, required=True)
+    attempts = fields.Integer(required=True, metadata={"description": "Polls of the provider so far"})
+    poll_interval_ms = fields.Integer(required=True)
+    timeout_ms = fields.Integer(required=True)
+    input_params = fields.Dict(metadata={"description": "The parameters sent to the provider"})
+    artifact_id = fields.UUID(allow_none=True)
+    result_uri = fields.String(allow_none=True)
+    error = fields.String(attribute="error_message", allow_none=True)
+    cost_usd = fields.Decimal(as_string=True, allow_none=True)
+    next_poll_at = fields.DateTime(allow_none=True)
+    started_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime(required=True)
 
 
 class StepSchema(ApiSchema):
@@ -48,6 +103,8 @@ class StepSchema(ApiSchema):
     attempt = fields.Integer(required=True, metadata={"description": "Attempts started so far"})
     max_attempts = fields.Integer(required=True)
     attempts = fields.List(fields.Nested(AttemptSchema))
+    generation_jobs = fields.List(fields.Nested(GenerationJobSchema),
+                                  metadata={"description": "Media generations the step started, oldest first"})
     cache_hit = fields.Boolean(required=True)
     reused_from_step_id = fields.UUID(allow_none=True)
     error = fields.Dict(allow_none=True)
@@ -56,9 +113,19 @@ class StepSchema(ApiSchema):
     tokens_input = fields.Integer()
     tokens_output = fields.Integer()
     cost_usd = fields.Decimal(as_string=True)
+    model_calls = fields.Integer()
+    responses = fields.List(fields.Nested(AIResponseSchema))
     started_at = fields.DateTime(allow_none=True)
     ended_at = fields.DateTime(allow_none=True)
     duration_ms = fields.Integer(allow_none=True)
+
+
+class SavingsSchema(ApiSchema):
+    """What cache hits and reused steps saved: calls not made again, their tokens and cost."""
+
+    calls = fields.Integer(attribute="saved_calls")
+    tokens = fields.Integer(attribute="saved_tokens")
+    cost_usd = fields.Decimal(attribute="saved_cost_usd", as_string=True)
 
 
 class RunSchema(ApiSchema):
@@ -82,11 +149,20 @@ class RunSchema(ApiSchema):
     tokens_input = fields.Integer(required=True)
     tokens_output = fields.Integer(required=True)
     cost_usd = fields.Decimal(as_string=True, required=True)
+    model_calls = fields.Integer()
+    budget = fields.Method("dump_budget")
+    saved = fields.Function(lambda run: SavingsSchema().dump(run))
     created_by_user_id = fields.UUID(allow_none=True)
     created_at = fields.DateTime(required=True)
     started_at = fields.DateTime(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)
     duration_ms = fields.Integer(allow_none=True)
+
+
+    def dump_budget(self, run) -> dict | None:
+        if run.budget_tokens is None and run.budget_cost_usd is None:
+            return None
+        return BudgetSchema().dump({"tokens": run.budget_tokens, "cost_usd": run.budget_cost_usd})
 
 
 class RunDetailSchema(RunSchema):
@@ -106,6 +182,14 @@ class RunCreateSchema(ApiSchema):
     workflow = fields.String(required=True, validate=validate.Length(min=1, max=100))
     version = fields.String(load_default=None, validate=validate.Length(min=1, max=50))
     inputs = fields.Dict(load_default=dict)
+    budget = fields.Nested(BudgetSchema, load_default=None, allow_none=True,
+                           metadata={"description": "The most the run may spend; a call that would pass it "
+                                                    "pauses the run"})
+
+
+class ResumeSchema(ApiSchema):
+    budget = fields.Nested(BudgetSchema, load_default=None, allow_none=True,
+                           metadata={"description": "A new cap, when the run paused on its budget"})
 
 
 class InputChangesSchema(ApiSchema):

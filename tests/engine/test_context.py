@@ -4,6 +4,7 @@ progress and model calls, on real steps of real runs."""
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
 
@@ -15,7 +16,7 @@ from app.engine.states import RunStatus
 from app.errors import NotFoundError, ValidationError
 from app.models import Artifact
 from app.state import current_state, repositories
-from app.toolkit import Completion, CompletionRequest, Provider, Schema, Skill, fields
+from app.toolkit import Completion, CompletionRequest, ModelInfo, Provider, Schema, Skill, fields
 
 TWO_STEPS = """
 name: two-steps
@@ -34,8 +35,7 @@ def context_for(studio, run_id, step_key: str, **options) -> EngineStepContext:
     repos = repositories(studio.account.tenant_id)
     run = repos.runs.require(run_id)
     step = repos.run_steps.by_key(run_id, step_key)
-    return EngineStepContext(repos, run, step, state.storage, RunEvents(state.redis.client()),
-                             state.registry.providers, options)
+    return EngineStepContext(repos, run, step, state.storage, RunEvents(state.redis.client()), state, options)
 
 
 def stored_files(app) -> list[Path]:
@@ -89,9 +89,13 @@ def test_report_progress_updates_the_step_and_publishes_an_event(studio, app):
 
 
 class CountingProvider(Provider):
-    """A model backend answering from the prompt, with fixed usage."""
+    """A model backend answering from the prompt, with fixed usage (the engine's side of the
+    provider contract; the real providers are tested over HTTP in tests/providers)."""
 
     name = "fake"
+    requires_key = False
+    models = (ModelInfo("fake:tiny", 1000, Decimal("0.001"), Decimal("0.002")),
+              ModelInfo("fake:large", 8000, Decimal("0.01"), Decimal("0.03")))
     requests: ClassVar[list[CompletionRequest]] = []
 
     def complete(self, request: CompletionRequest) -> Completion:
@@ -127,11 +131,13 @@ def test_generate_refuses_an_unknown_provider_and_a_model_not_named_provider_col
         ctx = context_for(studio, run.id, "one")
         with pytest.raises(NotFoundError) as unknown:
             ctx.generate("hello", model="nowhere:big")
-        with pytest.raises(ValidationError, match="provider:model"):
+        with pytest.raises(NotFoundError, match="provider:model") as malformed:
             ctx.generate("hello", model="tiny")
         with pytest.raises(ValidationError, match="prompt or with messages"):
             ctx.generate("hello", messages=[{"role": "user", "content": "hi"}], model="fake:tiny")
-    assert unknown.value.details == {"provider": "nowhere"}
+    assert unknown.value.code == malformed.value.code == "UNKNOWN_MODEL"
+    assert unknown.value.details["provider"] == "nowhere"
+    assert "fake" in unknown.value.details["installed"]
     assert provider.requests == []
 
 

@@ -1,0 +1,292 @@
+"""Metering: the one door every model call goes through (DESIGN.md, Providers).
+
+For each call, in order:
+
+1. **Resolve** the model: provider, catalog price, key (BYOK or the platform's).
+2. **Check the run's budget** (tokens, cost) against what the call could spend at most.
+3. **Reserve credits** for that maximum, when the platform's key pays, and commit the hold
+   before anything is sent, so two workers racing cannot overspend one balance.
+4. **Call** the provider (streaming when asked).
+5. **Settle** the actual usage, and record an AI response and a usage-log row, and add the
+   tokens and cost to the step and the run, in one transaction.
+
+A call that fails at any point is recorded too (a usage-log row with its status and code),
+and its hold released, so balances stay exact. Nothing here knows a backend's wire format.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import time
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any, Callable
+
+import jsonschema
+from flask import current_app
+
+from ..errors import (
+    AppError,
+    BudgetExceededError,
+    ModelOutputInvalidError,
+    PaymentRequiredError,
+    ProviderAuthError,
+    ProviderRateLimitedError,
+    ProviderTimeoutError,
+)
+from ..models import AIResponse, KeySource, UsageLogEntry, UsageStatus
+from ..provider import Completion, CompletionRequest
+from ..repositories import Repositories
+from .model_access import ResolvedModel, billing_user_id, resolve_model
+
+if TYPE_CHECKING:
+    from ..state import InkwrightState
+
+log = logging.getLogger(__name__)
+
+#: When a call sets no max_tokens, what the reservation assumes it may produce.
+DEFAULT_MAX_OUTPUT = 4096
+_FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*?)\n?```\s*$", re.DOTALL)
+
+
+def estimate_tokens(request: CompletionRequest) -> int:
+    """An upper estimate of the prompt's tokens: about a token per three characters (real
+    tokenisers give about four), plus the per-message overhead backends add."""
+    return sum(math.ceil(len(m.get("content", "")) / 3) + 4 for m in request.messages)
+
+
+def most_tokens(request: CompletionRequest, context_window: int | None) -> tuple[int, int]:
+    """What the call may use at most: (prompt tokens, completion tokens)."""
+    prompt = estimate_tokens(request)
+    output = request.max_tokens or DEFAULT_MAX_OUTPUT
+    if context_window:
+        output = max(1, min(output, context_window - prompt)) if context_window > prompt else output
+    return prompt, output
+
+
+def parse_json_output(text: str, schema: dict) -> Any:
+    """The answer as JSON fitting ``schema`` (a fenced ```json block is accepted).
+
+    :raises ModelOutputInvalidError: when it is not JSON or does not fit.
+    """
+    fenced = _FENCE.match(text)
+    try:
+        value = json.loads(fenced.group(1) if fenced else text)
+    except ValueError as exc:
+        raise ModelOutputInvalidError(f"The model's answer is not JSON: {exc}.",
+                                      {"output": text[:500]}) from None
+    try:
+        jsonschema.validate(value, schema)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(part) for part in exc.absolute_path) or "(root)"
+        raise ModelOutputInvalidError(f"The model's JSON does not fit the schema at {where}: {exc.message}",
+                                      {"path": where, "output": text[:500]}) from None
+    except jsonschema.SchemaError as exc:
+        raise ModelOutputInvalidError(f"The JSON schema asked for is itself invalid: {exc.message}") from None
+    return value
+
+
+def usage_status(error: BaseException) -> UsageStatus:
+    if isinstance(error, ProviderTimeoutError):
+        return UsageStatus.TIMEOUT
+    if isinstance(error, ProviderRateLimitedError):
+        return UsageStatus.RATE_LIMITED
+    return UsageStatus.FAILED
+
+
+def cents(cost: Decimal) -> int:
+    return int((cost * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
+class CallMeter:
+    """Meters model calls: those of one step attempt, or a person's one-off call.
+
+    :param run: the run the calls belong to (its budget applies, its totals grow), or ``None``.
+    :param step: the step attempt making them, or ``None``.
+    :param payer: the user whose credits pay; by default the run's (see ``billing_user_id``).
+    :param candidate_index: the candidate the calls are made for (recorded on each response).
+    :param context_type: what made the calls, for the usage log (``workflow_step``, ``manual``...).
+    """
+
+    def __init__(self, state: "InkwrightState", repos: Repositories, run: Any = None, step: Any = None, *,
+                 payer: Any = ..., candidate_index: int | None = None,
+                 context_type: str = "workflow_step") -> None:
+        self.state = state
+        self.repos = repos
+        self.run = run
+        self.step = step
+        self.candidate_index = candidate_index
+        self.context_type = context_type
+        self._payer = payer
+
+    @property
+    def payer(self) -> Any:
+        if self._payer is ...:
+            self._payer = billing_user_id(self.repos, self.run)
+        return self._payer
+
+    @property
+    def run_id(self) -> Any:
+        return self.run.id if self.run is not None else None
+
+    @property
+    def step_id(self) -> Any:
+        return self.step.id if self.step is not None else None
+
+    # The call -----------------------------------------------------------------------------
+    def complete(self, model_name: str, request: CompletionRequest,
+                 on_chunk: Callable[[str], None] | None = None) -> Completion:
+        """Make one metered call (see the module's docstring for the order of things).
+
+        :raises AppError: the failure, after it was recorded (``PAYMENT_REQUIRED``,
+            ``BUDGET_EXCEEDED``, ``UNKNOWN_MODEL``, ``MODEL_NOT_PRICED``, a provider's code,
+            ``MODEL_OUTPUT_INVALID``).
+        """
+        started = time.perf_counter()
+        resolved: ResolvedModel | None = None
+        hold_id = None
+        try:
+            resolved = resolve_model(self.state, self.repos, self.run, model_name, payer=self.payer)
+            request = CompletionRequest(model=resolved.model, messages=request.messages,
+                                        temperature=request.temperature, max_tokens=request.max_tokens,
+                                        stop=request.stop, json_schema=request.json_schema, seed=request.seed)
+            hold_id = self.reserve(resolved, request)
+            completion = self.call(resolved, request, on_chunk)
+        except AppError as error:
+            self.record_failure(model_name, resolved, hold_id, error, started)
+            raise
+        invalid: ModelOutputInvalidError | None = None
+        processed: str | None = completion.text
+        if request.json_schema is not None:
+            try:
+                processed = json.dumps(parse_json_output(completion.text, request.json_schema))
+            except ModelOutputInvalidError as error:
+                invalid, processed = error, None
+        response_id = self.record_success(resolved, request, completion, hold_id, started, processed, invalid)
+        if invalid is not None:
+            raise invalid
+        return Completion(text=processed if processed is not None else completion.text,
+                          input_tokens=completion.input_tokens, output_tokens=completion.output_tokens,
+                          model=completion.model, finish_reason=completion.finish_reason, raw=completion.raw,
+                          response_id=str(response_id), offline=resolved.provider.offline)
+
+    def reserve(self, resolved: ResolvedModel, request: CompletionRequest) -> Any:
+        """Check the budget and hold the call's maximum; committed before the call is sent.
+
+        :raises BudgetExceededError: when the call could pass the run's budget.
+        :raises PaymentRequiredError: when the payer's credits cannot cover it.
+        """
+        prompt, output = most_tokens(request, resolved.info.context_window)
+        with self.repos.transaction():
+            if self.run is not None:
+                self.check_budget(resolved, prompt, output)
+            if not resolved.draws_credits or self.payer is None:
+                return None
+            hold = self.repos.credit_accounts.reserve(
+                self.payer, prompt + output, run_step_id=self.step_id, model_name=resolved.name,
+                ttl_seconds=current_app.config["CREDIT_HOLD_TTL"])
+            if hold is None:
+                account = self.repos.credit_accounts.account_for(self.payer)
+                raise PaymentRequiredError(
+                    f"Not enough credits: this call could use {prompt + output} tokens and "
+                    f"{account.credits_remaining} remain this period. Add credits, change tier, or add your "
+                    f"own {resolved.provider_name} key.",
+                    {"needed": prompt + output, "remaining": account.credits_remaining,
+                     "tier": account.subscription_tier.value})
+            return hold.id
+
+    def check_budget(self, resolved: ResolvedModel, prompt: int, output: int) -> None:
+        """:raises BudgetExceededError: when the call could pass the run's budget."""
+        spent_tokens, spent_cost, budget_tokens, budget_cost = self.repos.runs.spending(self.run.id)
+        at_most = resolved.info.cost(prompt, output)
+        if budget_tokens is not None and spent_tokens + prompt + output > budget_tokens:
+            raise BudgetExceededError(
+                f"This call could use {prompt + output} tokens and the run has spent {spent_tokens} of its "
+                f"{budget_tokens}-token budget.",
+                {"budgetTokens": budget_tokens, "spentTokens": spent_tokens, "callMaxTokens": prompt + output})
+        if budget_cost is not None and spent_cost + at_most > budget_cost:
+            raise BudgetExceededError(
+                f"This call could cost ${at_most:.4f} and the run has spent ${spent_cost:.4f} of its "
+                f"${budget_cost:.4f} budget.",
+                {"budgetCostUsd": str(budget_cost), "spentCostUsd": str(spent_cost),
+                 "callMaxCostUsd": str(at_most)})
+
+    def call(self, resolved: ResolvedModel, request: CompletionRequest,
+             on_chunk: Callable[[str], None] | None) -> Completion:
+        if on_chunk is None:
+            return resolved.provider.complete(request)
+        parts: list[str] = []
+        last = None
+        for chunk in resolved.provider.stream(request):
+            if chunk.text:
+                parts.append(chunk.text)
+                on_chunk(chunk.text)
+            last = chunk
+        text = "".join(parts)
+        return Completion(text=text, input_tokens=(last.input_tokens if last else None) or estimate_tokens(request),
+                          output_tokens=(last.output_tokens if last else None) or math.ceil(len(text) / 4),
+                          model=(last.model if last else None) or request.model,
+                          finish_reason=(last.finish_reason if last else None) or "stop")
+
+    # Recording ----------------------------------------------------------------------------
+    def record_success(self, resolved: ResolvedModel, request: CompletionRequest, completion: Completion,
+                       hold_id: Any, started: float, processed: str | None,
+                       invalid: ModelOutputInvalidError | None) -> Any:
+        """Settle, record the response and the usage, add the totals: one transaction."""
+        elapsed_ms = int((time.perf_counter() - started) * 1000)
+        cost = resolved.info.cost(completion.input_tokens, completion.output_tokens)
+        total = completion.input_tokens + completion.output_tokens
+        with self.repos.transaction():
+            # The run first, then its step: the order the executor's finish locks them in.
+            if self.run is not None:
+                self.repos.runs.add_usage(self.run.id, completion.input_tokens, completion.output_tokens, cost)
+            if self.step is not None:
+                self.repos.run_steps.add_usage(self.step.id, completion.input_tokens, completion.output_tokens, cost)
+            charged = self.repos.credit_accounts.settle(hold_id, total) if hold_id is not None else 0
+            response = self.repos.ai_responses.add(AIResponse(
+                run_id=self.run_id, run_step_id=self.step_id, candidate_index=self.candidate_index,
+                attempt=self.step.attempt if self.step is not None else None, model_name=resolved.name,
+                resolved_model=completion.model,
+                provider=resolved.provider_name, prompt_used=request.prompt_text, messages=list(request.messages),
+                raw_output=completion.text, processed_content=processed, finish_reason=completion.finish_reason,
+                tokens_input=completion.input_tokens, tokens_output=completion.output_tokens, tokens_total=total,
+                cost_usd=cost, processing_ms=elapsed_ms, byok=resolved.key_source == KeySource.BYOK,
+                offline=resolved.provider.offline, raw_response=completion.raw or {}))
+            self.repos.usage_log.add(UsageLogEntry(
+                tenant_id=self.repos.tenant_id, user_id=self.payer, run_id=self.run_id, run_step_id=self.step_id,
+                ai_response_id=response.id, model_name=resolved.name, provider=resolved.provider_name,
+                key_source=resolved.key_source, tokens_prompt=completion.input_tokens,
+                tokens_completion=completion.output_tokens, tokens_total=total, credits_charged=charged,
+                cost_usd=cost, cost_cents=cents(cost),
+                cost_per_token_cents=(cost * 100 / total).quantize(Decimal("0.00000001")) if total else None,
+                context_type=self.context_type,
+                status=UsageStatus.FAILED if invalid else UsageStatus.SUCCESS,
+                error_code=invalid.code if invalid else None, error_message=invalid.message if invalid else None,
+                response_time_ms=elapsed_ms))
+            if resolved.key_id is not None:
+                self.repos.provider_keys.touch(resolved.key_id)
+        return response.id
+
+    def record_failure(self, model_name: str, resolved: ResolvedModel | None, hold_id: Any, error: AppError,
+                       started: float) -> None:
+        """A call that produced nothing: give the hold back, log the failure with its code."""
+        elapsed_ms = int((time.perf_counter() - started) * 1000)
+        self.repos.session.rollback()  # whatever the failed step left half-done is not ours to commit
+        with self.repos.transaction():
+            if hold_id is not None:
+                self.repos.credit_accounts.release(hold_id)
+            if isinstance(error, ProviderAuthError) and resolved is not None and resolved.key_id is not None:
+                # The user's own key was refused: stop using it until they replace it.
+                self.repos.provider_keys.mark_rejected(resolved.key_id, error.message[:500])
+            self.repos.usage_log.add(UsageLogEntry(
+                tenant_id=self.repos.tenant_id, user_id=self.payer, run_id=self.run_id, run_step_id=self.step_id,
+                model_name=model_name[:200] or "unknown",
+                provider=resolved.provider_name if resolved else (model_name.partition(":")[0][:50] or "unknown"),
+                key_source=resolved.key_source if resolved else KeySource.PLATFORM,
+                context_type=self.context_type, status=usage_status(error), error_code=error.code,
+                error_message=error.message[:2000], response_time_ms=elapsed_ms))
+
+
+__all__ = ["CallMeter", "estimate_tokens", "most_tokens", "parse_json_output"]

@@ -1,0 +1,40 @@
+"""A one-off, metered model call over JSON."""
+
+from __future__ import annotations
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from .base import ApiSchema
+
+MODEL_NAME = validate.Regexp(r"^[\w.-]+:\S+$", error="Name the model as provider:model.")
+
+
+class MessageSchema(ApiSchema):
+    role = fields.String(required=True, validate=validate.OneOf(["system", "user", "assistant"]))
+    content = fields.String(required=True, validate=validate.Length(max=400_000))
+
+
+class CompletionCreateSchema(ApiSchema):
+    model = fields.String(load_default=None, validate=MODEL_NAME,
+                          metadata={"description": "provider:model; DEFAULT_MODEL when left out"})
+    prompt = fields.String(load_default=None, validate=validate.Length(min=1, max=400_000))
+    messages = fields.List(fields.Nested(MessageSchema), load_default=None, validate=validate.Length(min=1, max=200))
+    system = fields.String(load_default=None, validate=validate.Length(max=100_000))
+    max_tokens = fields.Integer(load_default=None, validate=validate.Range(min=1, max=200_000))
+    temperature = fields.Float(load_default=None, validate=validate.Range(min=0, max=2))
+    json_schema = fields.Dict(load_default=None)
+
+    @validates_schema
+    def one_of_prompt_or_messages(self, data: dict, **_kwargs) -> None:
+        if (data.get("prompt") is None) == (data.get("messages") is None):
+            raise ValidationError("Send a prompt or messages, not both.", "prompt")
+
+
+class CompletionResultSchema(ApiSchema):
+    text = fields.String(required=True)
+    model = fields.String(required=True, metadata={"description": "The model the provider says answered"})
+    finish_reason = fields.String()
+    tokens_input = fields.Integer(attribute="input_tokens")
+    tokens_output = fields.Integer(attribute="output_tokens")
+    response_id = fields.String(allow_none=True)
+    offline = fields.Boolean(metadata={"description": "Synthetic output of the offline provider"})

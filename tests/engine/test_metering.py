@@ -1,0 +1,299 @@
+"""Metering (app/engine/metering.py): every model call of a real run, through the real
+``openai`` provider talking HTTP to a loopback server that speaks its protocol, is recorded
+(AI response, usage log), paid for (credits reserved then settled, or a BYOK key), capped
+by the run's budget, and failures leave balances exact."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from app.chat_server import completion_body
+from app.engine.metering import most_tokens, parse_json_output
+from app.engine.service import Budget
+from app.engine.states import RunStatus, StepStatus
+from app.errors import ModelOutputInvalidError
+from app.models import AIResponse, CreditAccount, KeySource, ProviderKeyStatus, UsageLogEntry, UsageStatus
+from app.provider import CompletionRequest
+from app.repositories import Repository
+from app.state import current_state, repositories
+
+
+PLATFORM_KEY = "sk-platform-000000000000"
+
+ASK = """
+name: asking
+version: "1"
+inputs:
+  topic: {type: string, default: owls}
+defaults: {model: "openai:gpt-4o-mini", max_tokens: 100}
+steps:
+  - id: ask
+    skill: text.generate
+    cache: CACHE
+    retry: {max_attempts: 2, backoff: 0}
+    with: {prompt: "Write one line about {{ inputs.topic }}."}
+"""
+
+
+def ask(cache: str = "off") -> str:
+    return ASK.replace("CACHE", cache)
+
+
+@pytest.fixture
+def chat(chat_server):
+    return chat_server
+
+
+@pytest.fixture
+def app(make_app, chat):
+    chat.reply((200, completion_body("Owls see in the dark.", prompt_tokens=12, completion_tokens=8)))
+    return make_app(OPENAI_BASE_URL=chat.url, OPENAI_API_KEY=PLATFORM_KEY, PROVIDER_MAX_RETRIES=0,
+                    PROVIDER_TIMEOUT=5.0)
+
+
+def account_of(app, user) -> CreditAccount:
+    with app.app_context():
+        repos = repositories()
+        account = repos.credit_accounts.account_for(user.user.id)
+        repos.session.commit()
+        repos.session.refresh(account)
+        repos.session.expunge(account)
+        return account
+
+
+def usage_rows(app) -> list[UsageLogEntry]:
+    with app.app_context():
+        rows = repositories().usage_log.list(order_by=[UsageLogEntry.created_at])
+        repositories().session.expunge_all()
+        return rows
+
+
+def responses(app) -> list[AIResponse]:
+    with app.app_context():
+        rows = repositories().get(AllResponses).list(order_by=[AIResponse.created_at])
+        repositories().session.expunge_all()
+        return rows
+
+
+class AllResponses(Repository[AIResponse]):
+    """Every tenant's AI responses, for assertions."""
+
+    model = AIResponse
+
+
+def test_a_call_is_recorded_settled_and_counted_into_the_step_and_run(studio, run_jobs, app, user, chat):
+    run = studio.start(ask(), topic="owls")
+    run_jobs()
+
+    run, step = studio.run(run.id), studio.steps(run.id)["ask"]
+    assert run.status == RunStatus.COMPLETED
+    assert step.output["text"] == "Owls see in the dark." and step.output["offline"] is False
+    # gpt-4o-mini: $0.00015 / 1K prompt tokens, $0.0006 / 1K completion tokens
+    cost = Decimal(12) * Decimal("0.00015") / 1000 + Decimal(8) * Decimal("0.0006") / 1000
+    assert (step.tokens_input, step.tokens_output, step.model_calls, step.cost_usd) == (12, 8, 1, cost)
+    assert (run.tokens_input, run.tokens_output, run.model_calls, run.cost_usd) == (12, 8, 1, cost)
+
+    [response] = responses(app)
+    assert (response.model_name, response.provider, response.resolved_model) == (
+        "openai:gpt-4o-mini", "openai", "gpt-4o-mini-2024-07-18")
+    assert "Write one line about owls." in response.prompt_used
+    assert (response.raw_output, response.tokens_total, response.cost_usd) == ("Owls see in the dark.", 20, cost)
+    assert response.run_step_id == step.id and response.candidate_index == 0 and not response.byok
+
+    [usage] = usage_rows(app)
+    assert (usage.status, usage.key_source, usage.tokens_total, usage.credits_charged) == (
+        UsageStatus.SUCCESS, KeySource.PLATFORM, 20, 20)
+    assert usage.user_id == user.user.id and usage.ai_response_id == response.id
+
+    account = account_of(app, user)
+    assert (account.tokens_used_this_period, account.tokens_reserved) == (20, 0)
+    assert account.credits_remaining == 10_000 - 20
+    sent = chat.requests[0]
+    assert sent["headers"]["Authorization"] == f"Bearer {PLATFORM_KEY}"
+    assert sent["body"]["model"] == "gpt-4o-mini" and sent["body"]["max_tokens"] == 100
+
+
+def test_a_call_the_credits_cannot_cover_is_never_sent_and_pauses_the_run_until_resumed(
+        studio, run_jobs, app, user, chat):
+    with app.app_context():
+        repos = repositories()
+        repos.credit_accounts.account_for(user.user.id)
+        repos.credit_accounts.reserve(user.user.id, 10_000 - 50)  # only 50 tokens left to spend
+        repos.session.commit()
+    run = studio.start(ask())
+    run_jobs()
+
+    run, step = studio.run(run.id), studio.steps(run.id)["ask"]
+    assert run.status == RunStatus.PAUSED and run.pause_reason.startswith("PAYMENT_REQUIRED")
+    assert step.status == StepStatus.PENDING and step.error["code"] == "PAYMENT_REQUIRED"
+    assert step.attempt == 0  # being held does not eat the step's attempt budget
+    assert chat.requests == []
+    [usage] = usage_rows(app)
+    assert (usage.status, usage.error_code, usage.tokens_total) == (UsageStatus.FAILED, "PAYMENT_REQUIRED", 0)
+    assert account_of(app, user).tokens_reserved == 10_000 - 50  # only the test's own hold
+
+    with app.app_context():
+        repositories().credit_accounts.grant_bonus(user.user.id, 5_000)
+        repositories().session.commit()
+    studio.call(lambda service: service.resume(run.id))
+    run_jobs()
+    assert studio.run(run.id).status == RunStatus.COMPLETED
+    assert len(chat.requests) == 1
+
+
+def test_a_run_pauses_at_its_budget_and_goes_on_when_the_budget_is_raised(studio, run_jobs, app, chat):
+    def start(service):
+        entry = current_state().catalog.resolve(service.repos, "asking")
+        return service.start(entry, {}, budget=Budget(tokens=50))[0]
+    studio.upload(ask())
+    run = studio.call(start)
+    run_jobs()
+
+    run = studio.run(run.id)
+    assert run.status == RunStatus.PAUSED and run.pause_reason.startswith("BUDGET_EXCEEDED")
+    assert chat.requests == []
+    assert studio.steps(run.id)["ask"].error["details"]["budgetTokens"] == 50
+
+    studio.call(lambda service: service.resume(run.id, Budget(tokens=10_000)))
+    run_jobs()
+    run = studio.run(run.id)
+    assert run.status == RunStatus.COMPLETED and run.budget_tokens == 10_000
+    assert run.tokens_input + run.tokens_output == 20
+
+
+def test_a_users_own_key_pays_instead_of_credits_and_a_refused_key_is_marked_rejected(
+        studio, run_jobs, app, user, chat):
+    with app.app_context():
+        repos = repositories()
+        key = repos.provider_keys.add(provider="openai", secret="sk-mine-1234567890abcd",
+                                      box=current_state().secrets, user_id=user.user.id)
+        repos.session.commit()
+        key_id = key.id
+    run = studio.start(ask())
+    run_jobs()
+
+    assert studio.run(run.id).status == RunStatus.COMPLETED
+    assert chat.requests[0]["headers"]["Authorization"] == "Bearer sk-mine-1234567890abcd"
+    [usage] = usage_rows(app)
+    assert (usage.key_source, usage.credits_charged) == (KeySource.BYOK, 0)
+    assert account_of(app, user).tokens_used_this_period == 0
+    assert responses(app)[0].byok is True
+
+    chat.reply((401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}))
+    second = studio.start(ask(), topic="bats")
+    run_jobs()
+    step = studio.steps(second.id)["ask"]
+    assert studio.run(second.id).status == RunStatus.FAILED
+    assert step.error["code"] == "PROVIDER_AUTH_FAILED" and step.attempt == 1  # not retried: it cannot help
+    failed = usage_rows(app)[-1]
+    assert (failed.status, failed.error_code, failed.key_source) == (
+        UsageStatus.FAILED, "PROVIDER_AUTH_FAILED", KeySource.BYOK)
+    with app.app_context():
+        assert repositories().provider_keys.get(key_id).status == ProviderKeyStatus.REJECTED
+    assert account_of(app, user).tokens_used_this_period == 0
+
+
+def test_garbage_from_the_provider_is_recorded_retried_and_leaves_the_balance_exact(studio, run_jobs, app, user,
+                                                                                    chat):
+    chat.reply((200, "<html>gateway says hi</html>"),
+               (200, completion_body("Recovered.", prompt_tokens=5, completion_tokens=5)))
+    run = studio.start(ask())
+    run_jobs()
+
+    step = studio.steps(run.id)["ask"]
+    assert studio.run(run.id).status == RunStatus.COMPLETED and step.attempt == 2
+    failed, succeeded = usage_rows(app)
+    assert (failed.status, failed.error_code, failed.tokens_total) == (
+        UsageStatus.FAILED, "PROVIDER_BAD_RESPONSE", 0)
+    assert succeeded.status == UsageStatus.SUCCESS
+    account = account_of(app, user)
+    assert (account.tokens_used_this_period, account.tokens_reserved) == (10, 0)
+
+
+def test_an_unknown_or_unpriced_model_fails_the_step_with_its_code_before_anything_is_sent(
+        studio, run_jobs, app, user, chat):
+    unknown = studio.start(ask().replace("openai:gpt-4o-mini", "nowhere:big"))
+    unpriced = studio.start(ask().replace("asking", "unpriced").replace("openai:gpt-4o-mini", "openai:my-finetune"))
+    run_jobs()
+
+    assert studio.steps(unknown.id)["ask"].error["code"] == "UNKNOWN_MODEL"
+    assert studio.steps(unpriced.id)["ask"].error["code"] == "MODEL_NOT_PRICED"
+    assert chat.requests == []
+    # a retry cannot help either: each step was tried once, and each try is on record
+    assert sorted(row.error_code for row in usage_rows(app)) == ["MODEL_NOT_PRICED", "UNKNOWN_MODEL"]
+    assert studio.steps(unknown.id)["ask"].attempt == studio.steps(unpriced.id)["ask"].attempt == 1
+    assert account_of(app, user).tokens_used_this_period == 0
+
+
+def test_json_that_does_not_fit_the_schema_is_paid_for_retried_then_a_clear_error(studio, run_jobs, app, user,
+                                                                                  chat):
+    schema_step = ask().replace(
+        'with: {prompt: "Write one line about {{ inputs.topic }}."}',
+        'with: {prompt: "Name a bird.", json_schema: {type: object, required: [name], '
+        'properties: {name: {type: string}}}}')
+    chat.reply((200, completion_body('{"colour": "brown"}', prompt_tokens=4, completion_tokens=4)))
+    run = studio.start(schema_step)
+    run_jobs()
+
+    step = studio.steps(run.id)["ask"]
+    assert studio.run(run.id).status == RunStatus.FAILED and step.attempt == 2
+    assert step.error["code"] == "MODEL_OUTPUT_INVALID" and "name" in step.error["message"]
+    rows = usage_rows(app)
+    assert [(row.status, row.error_code) for row in rows] == [(UsageStatus.FAILED, "MODEL_OUTPUT_INVALID")] * 2
+    # the provider did the work, so its tokens are charged and counted
+    assert account_of(app, user).tokens_used_this_period == 16
+    assert studio.run(run.id).tokens_input == 8
+
+    chat.reply((200, completion_body('```json\n{"name": "wren"}\n```', prompt_tokens=4, completion_tokens=4)))
+    good = studio.start(schema_step, topic="wrens")
+    run_jobs()
+    assert studio.steps(good.id)["ask"].output["data"] == {"name": "wren"}
+
+
+def test_a_cached_rerun_reports_what_it_saved(studio, run_jobs, app, chat):
+    first = studio.start(ask("global"))
+    run_jobs()
+    again = studio.start(ask("global"))
+    run_jobs()
+
+    first, again = studio.run(first.id), studio.run(again.id)
+    assert again.cache_hits == 1 and len(chat.requests) == 1
+    assert (again.saved_calls, again.saved_tokens, again.saved_cost_usd) == (1, 20, first.cost_usd)
+    assert (again.model_calls, again.cost_usd) == (0, 0)
+
+
+def test_the_offline_provider_needs_no_key_draws_nothing_and_is_labelled(studio, run_jobs, app, user):
+    run = studio.start(ask().replace("openai:gpt-4o-mini", "offline:writer"))
+    run_jobs()
+
+    step = studio.steps(run.id)["ask"]
+    assert studio.run(run.id).status == RunStatus.COMPLETED
+    assert step.output["offline"] is True and step.candidates[0]["offline"] is True
+    assert "owls" in step.output["text"].lower()
+    [usage] = usage_rows(app)
+    assert (usage.key_source, usage.credits_charged, usage.cost_usd) == (KeySource.LOCAL, 0, 0)
+    assert responses(app)[0].offline is True
+    assert account_of(app, user).tokens_used_this_period == 0
+
+
+# The pure parts ---------------------------------------------------------------------------
+def test_the_reservation_covers_the_prompt_and_the_most_the_model_may_answer():
+    request = CompletionRequest(model="m", messages=({"role": "user", "content": "x" * 300},), max_tokens=200)
+    assert most_tokens(request, context_window=None) == (104, 200)
+    assert most_tokens(request, context_window=250) == (104, 146)  # the window caps the answer
+    unbounded = CompletionRequest(model="m", messages=({"role": "user", "content": "hi"},))
+    assert most_tokens(unbounded, context_window=None)[1] == 4096
+
+
+def test_json_output_is_parsed_from_plain_or_fenced_text_and_checked_against_the_schema():
+    schema = {"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}}
+    assert parse_json_output('{"n": 3}', schema) == {"n": 3}
+    assert parse_json_output('```json\n{"n": 4}\n```', schema) == {"n": 4}
+    with pytest.raises(ModelOutputInvalidError, match="not JSON"):
+        parse_json_output("three", schema)
+    with pytest.raises(ModelOutputInvalidError, match="at n"):
+        parse_json_output('{"n": "three"}', schema)
+    assert json.dumps(parse_json_output("[]", {"type": "array"})) == "[]"
