@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 
 from flask import current_app
+from rq import get_current_job
 
-from .engine.executor import StepExecutor
+from .engine.executor import StepExecutor, dispatch
+from .engine.generation import GenerationPoller
 from .engine.reconciler import Reconciler
 from .errors import NotFoundError
 from .events import DomainEvent
@@ -44,8 +46,15 @@ def run_step(step_id: str) -> dict:
     return StepExecutor(current_state()).run(step_id)
 
 
+def poll_generation(generation_job_id: str) -> dict:
+    """Ask a generation job's provider how it is going; store its result and wake its step
+    once it has ended (see app.engine.generation). A poll the job does not expect does nothing."""
+    job = get_current_job()
+    return GenerationPoller(current_state(), dispatch).poll(generation_job_id, job.id if job else None)
+
+
 def reconcile() -> dict:
-    """One reconciler pass: lost workers, lost jobs, stuck runs (see app.engine.reconciler)."""
+    """One reconciler pass: lost workers, lost jobs and polls, stuck runs (see app.engine.reconciler)."""
     state = current_state()
     report = Reconciler(state, stale_after=current_app.config["STEP_STALE_AFTER"]).run()
     return report.as_dict()

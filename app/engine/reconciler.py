@@ -8,7 +8,11 @@ Redis lost its data. Each pass:
 * a queued step whose RQ job is gone (Redis flushed, or the job failed outside our code)
   gets a fresh job;
 * a run left running with nothing active is planned again, or finished;
-* unfinished step-cache claims of steps that died are dropped.
+* unfinished step-cache claims of steps that died are dropped;
+* a generation job whose poll is long overdue (Redis flushed, the poll job lost) is polled
+  again; one past its timeout is timed out, one whose run ended is given up;
+* a credit reservation past its expiry (its call's worker died before settling) is given
+  back to the balance.
 
 It runs as the periodic job ``app.jobs.reconcile`` and as ``flask inkwright reconcile``.
 """
@@ -21,10 +25,12 @@ from datetime import timedelta
 
 from rq.job import Job, JobStatus
 
-from ..models import AttemptOutcome, Run, RunStep, StepAttempt, utcnow
+from ..models import AttemptOutcome, GenerationJob, Run, RunStep, StepAttempt, utcnow
+from ..repositories.generation_jobs import GenerationJobLocator
 from ..repositories.runs import RunLocator, RunStepLocator, StepCacheJanitor
 from ..state import InkwrightState, repositories
 from .executor import dispatch
+from .generation import GenerationPoller, deadline_of
 from .scheduler import Scheduler, scheduler_for
 from .states import RunStatus, StepStatus
 
@@ -40,11 +46,20 @@ class ReconcileReport:
     requeued_lost_jobs: list[str] = field(default_factory=list)
     replanned_runs: list[str] = field(default_factory=list)
     dropped_cache_claims: int = 0
+    #: Generation jobs (by id) polled again, timed out, and given up.
+    requeued_polls: list[str] = field(default_factory=list)
+    timed_out_generations: list[str] = field(default_factory=list)
+    abandoned_generations: list[str] = field(default_factory=list)
+    #: Credit reservations whose call never settled (its worker died) given back.
+    released_credit_holds: int = 0
 
     def as_dict(self) -> dict:
         return {"requeuedLostWorkers": self.requeued_lost_workers, "crashed": self.crashed,
                 "requeuedLostJobs": self.requeued_lost_jobs, "replannedRuns": self.replanned_runs,
-                "droppedCacheClaims": self.dropped_cache_claims}
+                "droppedCacheClaims": self.dropped_cache_claims, "requeuedPolls": self.requeued_polls,
+                "timedOutGenerations": self.timed_out_generations,
+                "abandonedGenerations": self.abandoned_generations,
+                "releasedCreditHolds": self.released_credit_holds}
 
 
 class Reconciler:
@@ -63,9 +78,13 @@ class Reconciler:
             self._lost_job(step, report)
         for run in repositories().get(RunLocator).unfinished(now - timedelta(seconds=self.grace)):
             self._stuck_run(run, report)
+        for job, step_status, run_status in repositories().get(GenerationJobLocator).unfinished():
+            self._generation(job, step_status, run_status, report)
         janitor = repositories().get(StepCacheJanitor)
         with repositories().transaction():
             report.dropped_cache_claims = janitor.drop_stale_claims(now - timedelta(seconds=self.stale_after))
+        with repositories().transaction():
+            report.released_credit_holds = repositories().credit_accounts.release_expired(now)
         return report
 
     def _locked(self, step: RunStep, change) -> None:
@@ -135,6 +154,32 @@ class Reconciler:
             scheduler.enqueue(current, StepStatus.QUEUED, delay=delay)
             report.requeued_lost_jobs.append(current.step_key)
         self._locked(step, requeue)
+
+    def _generation(self, job: GenerationJob, step_status: StepStatus | None, run_status: RunStatus | None,
+                    report: ReconcileReport) -> None:
+        if job.run_id is None:
+            return  # a row no run owns: nothing to wake, and no lock to take
+        now = utcnow()
+        grace = timedelta(seconds=self.stale_after)
+        ended = run_status is None or run_status.is_terminal or step_status is None or step_status.is_terminal
+        if not ended and step_status != StepStatus.WAITING:
+            return  # its step runs again: the passes above look after it
+        expired = now >= deadline_of(job) + grace
+        overdue = job.next_poll_at is None or job.next_poll_at < now - grace
+        if not (ended or expired or overdue):
+            return
+        if not (ended or expired) and self._alive(job.poll_job_id):
+            return  # scheduled, and a worker's scheduler will enqueue it
+        outcome = GenerationPoller(self.state, dispatch).reconcile(job)
+        found = {"requeued": report.requeued_polls, "timed_out": report.timed_out_generations,
+                 "abandoned": report.abandoned_generations}.get(outcome)
+        if found is not None:
+            found.append(str(job.id))
+
+    def _alive(self, job_id: str | None) -> bool:
+        connection = self.state.redis.client()
+        return bool(job_id) and Job.exists(job_id, connection=connection) and \
+            Job(job_id, connection=connection).get_status(refresh=True) in LIVE_JOB_STATES
 
     def _stuck_run(self, run: Run, report: ReconcileReport) -> None:
         repos = repositories(run.tenant_id)

@@ -17,7 +17,7 @@ from sqlalchemy import update
 from app.engine.reconciler import Reconciler
 from app.engine.states import RunStatus, StepStatus
 from app.extensions import db
-from app.models import AttemptOutcome, Run, RunStep, StepCacheEntry, utcnow
+from app.models import AttemptOutcome, CreditHold, Run, RunStep, StepCacheEntry, utcnow
 from app.state import current_state, repositories
 from tests.engine.worker_processes import TIMINGS, fast_engine_config
 
@@ -148,7 +148,9 @@ def test_a_running_step_out_of_attempts_fails_with_worker_lost_and_its_run_ends_
     assert studio.queued_jobs() == 0
     assert run_jobs() == 0
     assert reconcile().as_dict() == {"requeuedLostWorkers": [], "crashed": [], "requeuedLostJobs": [],
-                                     "replannedRuns": [], "droppedCacheClaims": 0}
+                                     "replannedRuns": [], "droppedCacheClaims": 0, "requeuedPolls": [],
+                                     "timedOutGenerations": [], "abandonedGenerations": [],
+                                     "releasedCreditHolds": 0}
 
 
 def test_a_running_step_whose_worker_still_heartbeats_is_left_alone(app, studio, reconcile):
@@ -264,6 +266,25 @@ def test_flask_inkwright_reconcile_prints_its_report(app, studio, redis_jobs):
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         "requeuedLostWorkers: []", "crashed: []", "requeuedLostJobs: ['only']", "replannedRuns: []",
-        "droppedCacheClaims: 0"]
+        "droppedCacheClaims: 0", "requeuedPolls: []", "timedOutGenerations: []", "abandonedGenerations: []",
+        "releasedCreditHolds: 0"]
     step = studio.steps(run.id)["only"]
     assert step.job_id != lost.job_id and redis_jobs(step.job_id) == "queued"
+
+
+def test_a_credit_reservation_whose_worker_died_is_given_back_once_it_expires(app, user, reconcile):
+    with app.app_context():
+        repos = repositories()
+        repos.credit_accounts.account_for(user.user.id)
+        lost = repos.credit_accounts.reserve(user.user.id, 700, ttl_seconds=60)
+        repos.credit_accounts.reserve(user.user.id, 300, ttl_seconds=60)
+        db.session.execute(update(CreditHold).where(CreditHold.id == lost.id)
+                           .values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+
+    assert reconcile().released_credit_holds == 1
+    with app.app_context():
+        account = repositories().credit_accounts.account_for(user.user.id)
+        assert (account.tokens_reserved, account.tokens_used_this_period) == (300, 0)
+        assert [hold.tokens for hold in repositories().credit_accounts.holds_of(user.user.id)] == [300]
+    assert reconcile().released_credit_holds == 0
