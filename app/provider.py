@@ -37,6 +37,12 @@ class ModelInfo:
     price_per_item: Decimal | None = None
     description: str = ""
 
+    @classmethod
+    def text(cls, name: str, context_window: int, input_per_1k: str, output_per_1k: str,
+             description: str = "") -> "ModelInfo":
+        """A text model priced per 1,000 tokens, prices written as decimal strings (exact)."""
+        return cls(name, context_window, Decimal(input_per_1k), Decimal(output_per_1k), description=description)
+
     @property
     def priced(self) -> bool:
         if self.kind == "text":

@@ -7,7 +7,6 @@ requested; the tool's input comes back as the completion's text, serialised as J
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any, Iterator
 
 from app.toolkit import (
@@ -32,10 +31,6 @@ API_MODEL_IDS = {"claude-sonnet-4": "claude-sonnet-4-0", "claude-opus-4": "claud
                  "claude-3-5-haiku": "claude-3-5-haiku-latest"}
 
 
-def _model(name: str, context: int, input_per_1k: str, output_per_1k: str, description: str) -> ModelInfo:
-    return ModelInfo(f"anthropic:{name}", context, Decimal(input_per_1k), Decimal(output_per_1k),
-                     description=description)
-
 
 class AnthropicProvider(HttpProvider):
     """Claude models over the Messages API, whole or streamed."""
@@ -45,11 +40,13 @@ class AnthropicProvider(HttpProvider):
     default_base_url = "https://api.anthropic.com"
     # USD per 1,000 tokens, from Anthropic's published prices; MODEL_CATALOG may re-price or add.
     models = (
-        _model("claude-sonnet-4", 200_000, "0.003", "0.015", "Claude Sonnet 4: strong writing at a mid price."),
-        _model("claude-sonnet-4-5", 200_000, "0.003", "0.015", "Claude Sonnet 4.5."),
-        _model("claude-opus-4", 200_000, "0.015", "0.075", "Claude Opus 4: the most capable, the dearest."),
-        _model("claude-haiku-4-5", 200_000, "0.001", "0.005", "Claude Haiku 4.5: fast and cheap."),
-        _model("claude-3-5-haiku", 200_000, "0.0008", "0.004", "Claude 3.5 Haiku."),
+        ModelInfo.text("anthropic:claude-sonnet-4", 200_000, "0.003", "0.015",
+                       "Claude Sonnet 4: strong writing at a mid price."),
+        ModelInfo.text("anthropic:claude-sonnet-4-5", 200_000, "0.003", "0.015", "Claude Sonnet 4.5."),
+        ModelInfo.text("anthropic:claude-opus-4", 200_000, "0.015", "0.075",
+                       "Claude Opus 4: the most capable, the dearest."),
+        ModelInfo.text("anthropic:claude-haiku-4-5", 200_000, "0.001", "0.005", "Claude Haiku 4.5: fast and cheap."),
+        ModelInfo.text("anthropic:claude-3-5-haiku", 200_000, "0.0008", "0.004", "Claude 3.5 Haiku."),
     )
     settings = (
         Setting("ANTHROPIC_API_KEY", "", "platform API key for Anthropic's Messages API",

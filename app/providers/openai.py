@@ -7,7 +7,6 @@ key empty for a local one, which then gets no ``Authorization`` header at all.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, Iterator
 
 from app.toolkit import (
@@ -23,10 +22,6 @@ from app.toolkit import (
 from .http import HttpProvider, estimate_tokens
 
 
-def _model(name: str, context: int, input_per_1k: str, output_per_1k: str, description: str) -> ModelInfo:
-    return ModelInfo(f"openai:{name}", context, Decimal(input_per_1k), Decimal(output_per_1k),
-                     description=description)
-
 
 class OpenAIProvider(HttpProvider):
     """Chat completions over ``POST {base_url}/chat/completions``, whole or streamed."""
@@ -36,11 +31,12 @@ class OpenAIProvider(HttpProvider):
     default_base_url = "https://api.openai.com/v1"
     # USD per 1,000 tokens, from OpenAI's published prices; MODEL_CATALOG may re-price or add.
     models = (
-        _model("gpt-4o-mini", 128_000, "0.00015", "0.0006", "Small, fast and cheap GPT-4o."),
-        _model("gpt-4o", 128_000, "0.0025", "0.01", "OpenAI's multimodal flagship of 2024."),
-        _model("gpt-4.1", 1_047_576, "0.002", "0.008", "Long context, strong at following instructions."),
-        _model("gpt-4.1-mini", 1_047_576, "0.0004", "0.0016", "GPT-4.1's small sibling."),
-        _model("gpt-4.1-nano", 1_047_576, "0.0001", "0.0004", "The cheapest GPT-4.1."),
+        ModelInfo.text("openai:gpt-4o-mini", 128_000, "0.00015", "0.0006", "Small, fast and cheap GPT-4o."),
+        ModelInfo.text("openai:gpt-4o", 128_000, "0.0025", "0.01", "OpenAI's multimodal flagship of 2024."),
+        ModelInfo.text("openai:gpt-4.1", 1_047_576, "0.002", "0.008",
+                       "Long context, strong at following instructions."),
+        ModelInfo.text("openai:gpt-4.1-mini", 1_047_576, "0.0004", "0.0016", "GPT-4.1's small sibling."),
+        ModelInfo.text("openai:gpt-4.1-nano", 1_047_576, "0.0001", "0.0004", "The cheapest GPT-4.1."),
     )
     settings = (
         Setting("OPENAI_API_KEY", "", "platform API key of the OpenAI-compatible server (empty: send none, "
