@@ -15,8 +15,11 @@ from app.engine.metering import most_tokens, parse_json_output
 from app.engine.service import Budget
 from app.engine.states import RunStatus, StepStatus
 from app.errors import ModelOutputInvalidError
-from app.models import AIResponse, CreditAccount, KeySource, ProviderKeyStatus, UsageLogEntry, UsageStatus
+from app.models import (
+    AIResponse, CreditAccount, KeySource, Membership, ProviderKeyStatus, Role, UsageLogEntry, UsageStatus,
+)
 from app.provider import CompletionRequest
+from app.pytest_plugin import Account
 from app.repositories import Repository
 from app.state import current_state, repositories
 
@@ -297,3 +300,20 @@ def test_json_output_is_parsed_from_plain_or_fenced_text_and_checked_against_the
     with pytest.raises(ModelOutputInvalidError, match="at n"):
         parse_json_output('{"n": "three"}', schema)
     assert json.dumps(parse_json_output("[]", {"type": "array"})) == "[]"
+
+
+def test_the_person_who_started_a_run_pays_for_it_not_the_tenants_owner(studio, app, user, make_user, run_jobs):
+    member = make_user()
+    with app.app_context():
+        repos = repositories(user.tenant_id)
+        with repos.transaction():
+            repos.memberships.add(Membership(user_id=member.user.id, role=Role.MEMBER))
+    members_studio = type(studio)(app, Account(member.user, user.tenant_id, member.email))
+
+    run = members_studio.start(ask())
+    run_jobs()
+
+    assert studio.run(run.id).status == RunStatus.COMPLETED
+    assert account_of(app, member).tokens_used_this_period == 20
+    assert account_of(app, user).tokens_used_this_period == 0
+    assert usage_rows(app)[0].user_id == member.user.id
