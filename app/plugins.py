@@ -19,7 +19,10 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 from .config import Setting
 from .errors import NotFoundError
-from .toolkit import Agent, Plugin, Provider, Skill
+from .agent import Agent
+from .plugin import Plugin
+from .provider import Provider
+from .skill import Skill
 
 if TYPE_CHECKING:
     from flask import Flask

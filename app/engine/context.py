@@ -12,7 +12,8 @@ from ..errors import NotFoundError, ValidationError
 from ..models import Artifact, Run, RunStep
 from ..repositories import Repositories, as_uuid
 from ..storage import ArtifactStorage
-from ..toolkit import Completion, CompletionRequest, StepContext
+from ..provider import Completion, CompletionRequest
+from ..skill import StepContext
 from .generation import StepGenerations
 from .metering import CallMeter
 from .progress import RunEvents

@@ -10,7 +10,7 @@ import functools
 
 from marshmallow import Schema
 
-from ..toolkit import Skill
+from ..skill import Skill
 
 
 @functools.lru_cache(maxsize=1024)
