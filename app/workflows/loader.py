@@ -85,11 +85,25 @@ def _line_map(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
 class _Reader:
     """Walks the parsed document, collecting problems instead of stopping at the first."""
 
-    def __init__(self, lines: dict[str, int], skills: Mapping[str, Any] | None, engine: TemplateEngine):
+    def __init__(self, lines: dict[str, int], skills: Mapping[str, Any] | None, engine: TemplateEngine,
+                 providers: Mapping[str, Any] | None = None):
         self.lines = lines
         self.skills = skills
         self.engine = engine
+        self.providers = providers
         self.problems: list[Problem] = []
+
+    def check_model(self, value: Any, path: str) -> None:
+        """A model named in the document is ``provider:model`` of an installed provider (a
+        template is checked when it renders, at run time)."""
+        if isinstance(value, str) and "{" in value:
+            return
+        provider, colon, model = value.partition(":") if isinstance(value, str) else ("", "", "")
+        if not colon or not provider or not model:
+            self.problem(path, f"name the model as provider:model (got {value!r})")
+        elif self.providers is not None and provider not in self.providers:
+            self.problem(path, f"no installed provider {provider!r} serves {value!r}; installed: "
+                               f"{', '.join(sorted(self.providers)) or 'none'}")
 
     def problem(self, path: str, message: str) -> None:
         # The line of the nearest place that exists in the document (a missing key's
@@ -221,6 +235,8 @@ class _Reader:
             with_ = {}
         elif self.skills is not None and skill in self.skills:
             self.check_skill_inputs(self.skills[skill], with_, f"{path}.with")
+        if isinstance(with_, dict) and with_.get("model") is not None:
+            self.check_model(with_["model"], f"{path}.with.model")
         needs = raw.get("needs", []) or []
         if isinstance(needs, str):
             needs = [needs]
@@ -235,6 +251,8 @@ class _Reader:
                     or len(candidates_raw) > 10:
                 self.problem(f"{path}.candidates", "a list of candidates names 1 to 10 models")
             else:
+                for position, model in enumerate(candidates_raw):
+                    self.check_model(model, f"{path}.candidates[{position}]")
                 models = tuple(candidates_raw)
         else:
             candidates = self.integer(raw, "candidates", path, 1, 10, 1)
@@ -377,11 +395,13 @@ def _scalar_text(root: yaml.Node | None, key: str) -> str | None:
     return None
 
 
-def parse_workflow(source: str, skills: Mapping[str, Any] | None = None,
-                   engine: TemplateEngine | None = None) -> tuple[WorkflowDefinition | None, list[Problem]]:
+def parse_workflow(source: str, skills: Mapping[str, Any] | None = None, engine: TemplateEngine | None = None,
+                   providers: Mapping[str, Any] | None = None) -> tuple[WorkflowDefinition | None, list[Problem]]:
     """Read a YAML document into a definition, or say everything wrong with it.
 
     :param skills: installed skills by name; ``None`` skips the unknown-skill check.
+    :param providers: installed model providers by name; ``None`` skips the unknown-provider
+        check of the models the document names.
     :returns: the definition (``None`` if there are problems) and the problems.
     """
     engine = engine or TemplateEngine()
@@ -395,7 +415,7 @@ def parse_workflow(source: str, skills: Mapping[str, Any] | None = None,
     lines: dict[str, int] = {}
     if root_node is not None:
         _line_map(root_node, "", lines)
-    reader = _Reader(lines, skills, engine)
+    reader = _Reader(lines, skills, engine, providers)
     if not isinstance(data, dict):
         reader.problem("", "a workflow is a YAML mapping with name, version and steps")
         return None, reader.problems
@@ -427,6 +447,8 @@ def parse_workflow(source: str, skills: Mapping[str, Any] | None = None,
         reader.unknown_keys(defaults, DEFAULT_KEYS, "defaults")
         reader.number(defaults, "temperature", "defaults", 0, 2, None)
         reader.integer(defaults, "max_tokens", "defaults", 1, 1_000_000, None)
+        if defaults.get("model") is not None:
+            reader.check_model(defaults["model"], "defaults.model")
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
         reader.problem("steps", "a workflow needs a list of at least one step")
@@ -461,13 +483,13 @@ def parse_workflow(source: str, skills: Mapping[str, Any] | None = None,
                               defaults=dict(defaults), steps=tuple(resolved)), []
 
 
-def load_workflow(source: str, skills: Mapping[str, Any] | None = None,
-                  engine: TemplateEngine | None = None) -> WorkflowDefinition:
+def load_workflow(source: str, skills: Mapping[str, Any] | None = None, engine: TemplateEngine | None = None,
+                  providers: Mapping[str, Any] | None = None) -> WorkflowDefinition:
     """Like :func:`parse_workflow`, raising instead of returning problems.
 
     :raises WorkflowInvalid: with every problem and its line.
     """
-    definition, problems = parse_workflow(source, skills, engine)
+    definition, problems = parse_workflow(source, skills, engine, providers)
     if problems:
         raise WorkflowInvalid(problems)
     return definition

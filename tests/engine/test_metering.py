@@ -22,6 +22,7 @@ from app.provider import CompletionRequest
 from app.pytest_plugin import Account
 from app.repositories import Repository
 from app.state import current_state, repositories
+from app.workflows import WorkflowInvalid
 
 
 PLATFORM_KEY = "sk-platform-000000000000"
@@ -218,8 +219,16 @@ def test_garbage_from_the_provider_is_recorded_retried_and_leaves_the_balance_ex
 
 def test_an_unknown_or_unpriced_model_fails_the_step_with_its_code_before_anything_is_sent(
         studio, run_jobs, app, user, chat):
-    unknown = studio.start(ask().replace("openai:gpt-4o-mini", "nowhere:big"))
-    unpriced = studio.start(ask().replace("asking", "unpriced").replace("openai:gpt-4o-mini", "openai:my-finetune"))
+    # A provider no plugin installed is refused when the workflow is loaded; a model named
+    # by an input only shows itself when the step runs.
+    with pytest.raises(WorkflowInvalid, match="no installed provider 'nowhere'"):
+        studio.upload(ask().replace("openai:gpt-4o-mini", "nowhere:big"))
+    chosen = ask().replace("asking", "chosen").replace(
+        "  topic: {type: string, default: owls}", "  topic: {type: string, default: owls}\n  model: {type: string}"
+    ).replace('with: {prompt: "Write one line about {{ inputs.topic }}."}',
+              'with: {prompt: "Write one line about {{ inputs.topic }}.", model: "{{ inputs.model }}"}')
+    unknown = studio.start(chosen, model="nowhere:big")
+    unpriced = studio.start(chosen, model="openai:my-finetune")
     run_jobs()
 
     assert studio.steps(unknown.id)["ask"].error["code"] == "UNKNOWN_MODEL"

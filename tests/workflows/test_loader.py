@@ -349,3 +349,32 @@ def test_load_workflow_raises_with_every_problem_in_the_details(skills):
     assert len(error.details["problems"]) == 14
     assert error.details["problems"][-1] == {"line": 25, "path": "steps[4].on_error",
                                              "message": "must be one of fail, skip"}
+
+
+def test_models_the_document_names_must_be_provider_colon_model_of_an_installed_provider(skills):
+    source = """\
+name: demo
+version: 1
+defaults: {model: nowhere:big}
+steps:
+  - id: a
+    skill: test.echo
+    candidates: ["offline:writer", "gpt-4o"]
+  - id: b
+    skill: test.echo
+    with: {text: hi, extra: 1}
+"""
+    definition, problems = parse_workflow(source, skills, providers={"offline": object, "openai": object})
+    assert definition is None
+    assert [(p.line, p.path, p.message) for p in problems] == [
+        (3, "defaults.model", "no installed provider 'nowhere' serves 'nowhere:big'; installed: offline, openai"),
+        (7, "steps[0].candidates[1]", "name the model as provider:model (got 'gpt-4o')"),
+    ]
+
+
+def test_a_templated_model_is_checked_when_it_renders_and_no_provider_list_skips_the_check(skills):
+    templated = HEAD + '  - {id: a, skill: test.echo, candidates: ["{{ inputs.m }}", "offline:fast"]}\n'
+    assert parse_workflow(templated.replace("steps:\n", "inputs: {m: {type: string, default: 'offline:writer'}}\n"
+                                                        "steps:\n"), skills, providers={"offline": object})[1] == []
+    assert parse_workflow(HEAD.replace("steps:", "defaults: {model: 'anywhere:x'}\nsteps:")
+                          + "  - {id: a, skill: test.echo}\n", skills)[1] == []
