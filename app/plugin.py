@@ -27,6 +27,12 @@ class Plugin:
     :cvar workflows: folder of packaged workflow YAML documents.
     :cvar templates: folder of Jinja templates, searched after the core's.
     :cvar settings: configuration keys, each named ``<NAME>_...`` in upper case.
+
+    Browser pages reach people through :meth:`navigation`: its ``(label, endpoint)``
+    pairs appear in the studio's main navigation, after the core's links, for signed-in
+    people. A page of a run links to ``url_for("studio.run_page", run_id=...)`` for live
+    progress, candidates, branching and cancelling; templates label model output with
+    ``{% from "_badges.html" import offline_badge, status_badge %}``.
     """
 
     name: ClassVar[str] = ""
@@ -43,6 +49,14 @@ class Plugin:
 
     def api_blueprints(self) -> Iterable[EnvelopeBlueprint]:
         """JSON blueprints (``app.toolkit.ApiBlueprint``), documented in the OpenAPI spec."""
+        return ()
+
+    def navigation(self) -> Iterable[tuple[str, str]]:
+        """``(label, endpoint)`` pairs for the main navigation, e.g. ``("Stories", "stories.index")``.
+
+        :returns: links shown to signed-in people after the core's own; an endpoint that
+            does not exist (or needs URL arguments) is left out and logged, not an error.
+        """
         return ()
 
     def cli_commands(self) -> Iterable["click.Command"]:

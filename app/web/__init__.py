@@ -11,8 +11,9 @@ from ..auth.principal import optional_principal, set_principal
 from ..errors import ValidationError
 from ..extensions import csrf, login_manager
 from ..state import repositories
-from . import accounts, admin, studio
+from . import accounts, admin, runs, studio  # noqa: F401 - runs adds its pages to studio.blp
 from .forms import ConfirmForm
+from .navigation import plugin_links
 
 
 def load_user(session_id: str):
@@ -59,10 +60,12 @@ def set_browser_principal() -> None:
 
 def studio_context() -> dict:
     principal = optional_principal()
-    context = {"principal": principal, "my_tenants": [], "current_tenant": None, "logout_form": ConfirmForm}
+    context = {"principal": principal, "my_tenants": [], "current_tenant": None, "logout_form": ConfirmForm,
+               "plugin_links": []}
     if principal is not None and principal.user is not None:
         context["my_tenants"] = repositories().tenants.for_user(principal.user.id)
         context["current_tenant"] = repositories().tenants.info(principal.tenant_id)
+        context["plugin_links"] = plugin_links()
     return context
 
 

@@ -10,12 +10,14 @@ from wtforms import (
     SelectField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     Email,
     EqualTo,
+    InputRequired,
     Length,
     NumberRange,
     Optional,
@@ -70,3 +72,22 @@ class ConfirmForm(FlaskForm):
     """A button-only form (log out, revoke, switch tenant): its point is the CSRF token."""
 
     submit = SubmitField("Confirm")
+
+
+class SelectionForm(FlaskForm):
+    """Pick one candidate of a step awaiting selection, with feedback for the steps after it."""
+
+    index = IntegerField("Candidate", validators=[InputRequired("Choose a candidate."), NumberRange(0, 999)])
+    feedback = TextAreaField("Feedback for the next steps (optional)",
+                             validators=[Optional(), Length(max=20_000)])
+    submit = SubmitField("Use this one")
+
+
+class BudgetField(IntegerField):
+    """A token budget box whose complaint says what to type."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter a whole number of tokens.") from None

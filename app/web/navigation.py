@@ -1,0 +1,50 @@
+"""The studio's main navigation: the core's links, then each plugin's (``Plugin.navigation``)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import request, url_for
+from werkzeug.routing import BuildError
+
+from ..state import current_state
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NavLink:
+    """One link of the main navigation."""
+
+    label: str
+    url: str
+    endpoint: str
+
+    @property
+    def current(self) -> bool:
+        return request.endpoint == self.endpoint
+
+
+def plugin_links() -> list[NavLink]:
+    """The links every enabled plugin asks for, in plugin order.
+
+    A plugin's broken navigation (it raises, or names an endpoint that cannot be built
+    without arguments) costs it its links, never the page: DESIGN.md's "a broken plugin
+    must not take the app down" holds for each request too.
+    """
+    links: list[NavLink] = []
+    for name, plugin in current_state().registry.plugins.items():
+        try:
+            pairs = list(plugin.navigation())
+        except Exception:  # noqa: BLE001 - logged; the page renders without this plugin's links
+            log.warning("navigation of plugin %s failed", name, exc_info=True)
+            continue
+        for pair in pairs:
+            try:
+                label, endpoint = pair
+                links.append(NavLink(str(label), url_for(endpoint), endpoint))
+            except (BuildError, TypeError, ValueError):
+                log.warning("plugin %s: navigation entry %r is not a (label, endpoint without arguments) pair",
+                            name, pair)
+    return links

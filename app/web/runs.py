@@ -1,0 +1,208 @@
+"""The run page: live progress, candidates side by side, select, regenerate, branch, cancel, resume.
+
+Plugins link here (``url_for("studio.run_page", run_id=...)``) instead of building their
+own progress pages. Every action goes through the engine's :class:`RunService` for the
+signed-in person, so the rules, the tenant scope and the permissions are the JSON API's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from ..auth.principal import current_principal
+from ..engine.service import RunService, RunView
+from ..engine.states import RunStatus, StepStatus
+from ..errors import AppError, ConflictError, IllegalTransitionError, NotFoundError, ValidationError
+from ..models import Run
+from ..state import current_state, repositories
+from ..workflows.definition import WorkflowDefinition
+from .forms import ConfirmForm, SelectionForm
+from .input_forms import InputsForm, inputs_form_class
+from .studio import blp
+
+#: Statuses in which the page refreshes itself (a paused run waits for a person, not for time).
+ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
+
+
+class BranchForm(InputsForm):
+    """Branch from one step, with the run's inputs shown for changing."""
+
+
+def run_service() -> RunService:
+    return RunService(repositories(), current_state(), current_principal())
+
+
+def readable(output: Any) -> str:
+    """A step's or candidate's output as a person reads it: its text when it has one."""
+    if isinstance(output, dict):
+        for key in ("text", "content", "markdown"):
+            if isinstance(output.get(key), str):
+                return output[key]
+    if isinstance(output, str):
+        return output
+    return json.dumps(output, indent=2, ensure_ascii=False, default=str)
+
+
+blp.add_app_template_filter(readable, "readable")
+
+
+def branch_form(definition: WorkflowDefinition, run: Run, step_id: str, formdata: Any = None) -> BranchForm:
+    form_class = inputs_form_class(definition.inputs, run.inputs, base=BranchForm)
+    return form_class(formdata=formdata, prefix=f"branch-{step_id}")
+
+
+def _finished_steps(view: RunView) -> list[str]:
+    """Step ids a person may branch from: those whose every row has ended."""
+    rows: dict[str, list[Any]] = {}
+    for step in view.steps:
+        rows.setdefault(step.step_id, []).append(step)
+    return [step_id for step_id, mine in rows.items() if all(row.status.is_terminal for row in mine)]
+
+
+def _candidate_signature(view: RunView) -> str:
+    """Changes only when what a person chooses from changes, so live updates leave a
+    half-written feedback alone."""
+    waiting = [(step.step_key, len(step.candidates or [])) for step in view.steps
+               if step.status == StepStatus.AWAITING_SELECTION]
+    return hashlib.sha1(json.dumps(waiting).encode()).hexdigest()[:12]
+
+
+def live_context(service: RunService, run: Run, selection_forms: dict | None = None) -> dict[str, Any]:
+    view = service.detail(run)
+    awaiting = [step for step in view.steps if step.status == StepStatus.AWAITING_SELECTION]
+    return {"run": view, "awaiting": awaiting, "active": run.status in ACTIVE,
+            "candidates_version": _candidate_signature(view), "selection_forms": selection_forms or {},
+            "action_form": ConfirmForm(formdata=None)}
+
+
+def render_run_page(run: Run, status: int = 200, selection_forms: dict | None = None,
+                    branch_forms: dict[str, BranchForm] | None = None):
+    service = run_service()
+    context = live_context(service, run, selection_forms)
+    definition = WorkflowDefinition.from_dict(run.definition)
+    forms = {step_id: branch_form(definition, run, step_id) for step_id in _finished_steps(context["run"])}
+    forms.update(branch_forms or {})
+    family = service.lineage(run.id)
+    by_id = {member.id: member for member in family}
+    context.update(
+        definition=definition, branch_forms=forms, family=family,
+        parent=by_id.get(run.parent_run_id) or by_id.get(run.base_run_id),
+        children=[member for member in family if run.id in (member.parent_run_id, member.base_run_id)])
+    return render_template("studio/run.html", **context), status
+
+
+@blp.route("/runs/<run_id>")
+@login_required
+def run_page(run_id: str):
+    return render_run_page(run_service().get(run_id))
+
+
+@blp.route("/runs/<run_id>/live")
+@login_required
+def run_live(run_id: str):
+    """The parts of the run page that change, for the page's script to swap in."""
+    service = run_service()
+    return render_template("studio/_run_live.html", **live_context(service, service.get(run_id)))
+
+
+def _confirmed() -> bool:
+    form = ConfirmForm()
+    return form.validate_on_submit()
+
+
+@blp.route("/runs/<run_id>/cancel", methods=["POST"])
+@login_required
+def cancel_run(run_id: str):
+    service = run_service()
+    run = service.get(run_id)
+    if _confirmed():
+        try:
+            service.cancel(run.id)
+        except (ConflictError, IllegalTransitionError):
+            flash(f"The run is already {service.get(run.id).status.value}; there is nothing to cancel.", "error")
+        else:
+            flash("The run is cancelled.", "success")
+    return redirect(url_for("studio.run_page", run_id=run.id))
+
+
+@blp.route("/runs/<run_id>/resume", methods=["POST"])
+@login_required
+def resume_run(run_id: str):
+    service = run_service()
+    run = service.get(run_id)
+    if _confirmed():
+        try:
+            service.resume(run.id)
+        except AppError as error:
+            if isinstance(error, NotFoundError):
+                raise
+            flash(error.message, "error")
+        else:
+            flash("The run goes on.", "success")
+    return redirect(url_for("studio.run_page", run_id=run.id))
+
+
+@blp.route("/runs/<run_id>/steps/<step_key>/select", methods=["POST"])
+@login_required
+def select_candidate(run_id: str, step_key: str):
+    service = run_service()
+    run = service.get(run_id)
+    form = SelectionForm()
+    if not form.validate_on_submit():
+        return render_run_page(run, 400, {(step_key, form.index.data): form})
+    try:
+        service.select(run.id, step_key, form.index.data, (form.feedback.data or "").strip() or None)
+    except ValidationError as error:
+        form.index.errors = [*form.index.errors, error.message]
+        return render_run_page(run, 400, {(step_key, form.index.data): form})
+    except (ConflictError, NotFoundError) as error:
+        if isinstance(error, NotFoundError) and error.details.get("id"):
+            raise  # the run itself is gone, not just the step
+        flash(error.message, "error")
+    else:
+        flash(f"Candidate {form.index.data + 1} of {step_key} is chosen; the run goes on.", "success")
+    return redirect(url_for("studio.run_page", run_id=run.id))
+
+
+@blp.route("/runs/<run_id>/steps/<step_key>/regenerate", methods=["POST"])
+@login_required
+def regenerate_candidates(run_id: str, step_key: str):
+    service = run_service()
+    run = service.get(run_id)
+    if _confirmed():
+        try:
+            service.regenerate(run.id, step_key)
+        except (ConflictError, NotFoundError) as error:
+            if isinstance(error, NotFoundError) and error.details.get("id"):
+                raise
+            flash(error.message, "error")
+        else:
+            flash(f"More candidates for {step_key} are on their way.", "success")
+    return redirect(url_for("studio.run_page", run_id=run.id))
+
+
+@blp.route("/runs/<run_id>/branch/<step_id>", methods=["POST"])
+@login_required
+def branch_run(run_id: str, step_id: str):
+    service = run_service()
+    run = service.get(run_id)
+    definition = WorkflowDefinition.from_dict(run.definition)
+    if step_id not in {spec.id for spec in definition.steps}:
+        flash(f"This run has no step {step_id!r} to branch from.", "error")
+        return redirect(url_for("studio.run_page", run_id=run.id))
+    form = branch_form(definition, run, step_id, formdata=request.form)
+    changes = form.check()
+    if changes is None:
+        return render_run_page(run, 400, branch_forms={step_id: form})
+    try:
+        branch = service.branch(run.id, step_id, changes)
+    except ValidationError as error:
+        form.form_errors.extend(form.place_errors(error))
+        return render_run_page(run, 400, branch_forms={step_id: form})
+    flash(f"A new branch from {step_id} is running.", "success")
+    return redirect(url_for("studio.run_page", run_id=branch.id))
