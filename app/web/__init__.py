@@ -11,7 +11,7 @@ from ..auth.principal import optional_principal, set_principal
 from ..errors import ValidationError
 from ..extensions import csrf, login_manager
 from ..state import repositories
-from . import accounts, admin, runs, studio  # noqa: F401 - runs adds its pages to studio.blp
+from . import account, accounts, admin, runs, studio, workflows  # noqa: F401 - they add pages to studio.blp
 from .forms import ConfirmForm
 from .navigation import plugin_links
 

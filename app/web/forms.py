@@ -21,9 +21,11 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    Regexp,
 )
 
-from ..models import Role
+from ..models import Role, UsageStatus
+from ..schemas.account import PROVIDER_KEY
 
 
 def role_choices(strongest: Role) -> list[SelectChoice]:
@@ -91,3 +93,46 @@ class BudgetField(IntegerField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError("Enter a whole number of tokens.") from None
+
+
+class UploadWorkflowForm(FlaskForm):
+    """A workflow document to add to the tenant's catalog."""
+
+    source = TextAreaField("Workflow YAML", validators=[DataRequired("Paste a workflow document."),
+                                                        Length(max=200_000)],
+                           description="A new name, or a new version of a workflow uploaded here before.",
+                           render_kw={"rows": 14, "spellcheck": "false"})
+    submit = SubmitField("Upload")
+
+
+class UsageFilterForm(FlaskForm):
+    """Filters of the usage history (a GET form: nothing changes, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField("Status", choices=[SelectChoice(value="", label="Any status"),
+                                            *(SelectChoice(value=s.value, label=s.value.replace("_", " "))
+                                              for s in UsageStatus)],
+                         validators=[Optional()])
+    model = StringField("Model", validators=[Optional(), Length(max=200)],
+                        description="The model's name as recorded, e.g. offline:writer.")
+    page = IntegerField("Page", validators=[Optional(), NumberRange(1, 100_000)], default=1)
+    submit = SubmitField("Filter")
+
+
+class ProviderKeyForm(FlaskForm):
+    """A provider key to store (encrypted; only its last characters are ever shown)."""
+
+    provider = SelectField("Provider", validators=[DataRequired("Choose a provider.")],
+                           description="Installed providers that take a key.")
+    key = PasswordField("Key", validators=[
+        DataRequired("Paste the key."),
+        Regexp(PROVIDER_KEY, message="A key is 8 to 500 visible ASCII characters, with no spaces or line breaks.")],
+        description="Stored encrypted; after this you see only its last four characters.",
+        render_kw={"autocomplete": "off", "spellcheck": "false"})
+    label = StringField("Label (optional)", validators=[Optional(), Length(max=100)],
+                        description="Tells your keys apart, e.g. 'work account'.")
+    owner = SelectField("For", choices=[SelectChoice(value="me", label="Just me")], default="me",
+                        description="Your own key is used before the tenant's.")
+    submit = SubmitField("Add key")

@@ -21,6 +21,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from ..errors import ValidationError
@@ -101,9 +102,9 @@ def make_field(spec: InputSpec, value: Any = None) -> Field:
     if spec.type == "boolean":
         return BooleanField(_label(spec), **kw)
     if spec.type == "enum":
-        choices = [(str(index), str(choice)) for index, choice in enumerate(spec.choices)]
-        if not (spec.required and not spec.has_default) or shown is None:
-            choices.insert(0, (NO_CHOICE, "— choose —" if spec.required else "— none —"))
+        choices = [SelectChoice(value=str(index), label=str(choice)) for index, choice in enumerate(spec.choices)]
+        if shown is None or not spec.required:
+            choices.insert(0, SelectChoice(value=NO_CHOICE, label="— choose —" if spec.required else "— none —"))
         return SelectField(_label(spec), choices=choices, render_kw=render, **kw)
     if spec.type in ("text", "list"):
         render.setdefault("rows", 6 if spec.type == "text" else 4)

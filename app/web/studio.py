@@ -1,4 +1,8 @@
-"""The signed-in studio: dashboard, API keys, and switching tenant."""
+"""The signed-in studio: dashboard, API keys, and switching tenant.
+
+The blueprint ``studio`` also carries the pages of :mod:`.runs`, :mod:`.workflows` and
+:mod:`.account`, so plugins link to ``studio.run_page`` and friends by one stable name.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,15 @@ from flask_login import login_required
 from ..auth.api_keys import ApiKeyService
 from ..auth.principal import current_principal
 from ..errors import AppError
-from ..models import DomainEventRecord, Role
+from ..models import DomainEventRecord, Role, Run
 from ..state import repositories
 from .feedback import show_error
 from .forms import ApiKeyForm, ConfirmForm, role_choices
 
 blp = Blueprint("studio", __name__)
+
+#: Runs the dashboard shows, newest first.
+RECENT_RUNS = 15
 
 
 @blp.route("/")
@@ -23,8 +30,10 @@ def dashboard():
     repos = repositories()
     members = repos.memberships.with_users()
     events = repos.events.list(order_by=[DomainEventRecord.occurred_at.desc()], limit=10)
-    return render_template("studio/dashboard.html", members=members, events=events, switch_form=ConfirmForm(),
-                           principal=principal)
+    runs = repos.runs.list(order_by=[Run.created_at.desc(), Run.id], limit=RECENT_RUNS) \
+        if principal.can("runs", "read") else []
+    return render_template("studio/dashboard.html", members=members, events=events, runs=runs,
+                           switch_form=ConfirmForm(), principal=principal)
 
 
 @blp.route("/tenants/<tenant_id>/switch", methods=["POST"])
