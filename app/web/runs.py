@@ -158,8 +158,9 @@ def select_candidate(run_id: str, step_key: str):
     try:
         service.select(run.id, step_key, form.index.data, (form.feedback.data or "").strip() or None)
     except ValidationError as error:
-        form.index.errors = [*form.index.errors, error.message]
-        return render_run_page(run, 400, {(step_key, form.index.data): form})
+        # No such candidate: there is no field of it to put the error beside.
+        flash(error.message, "error")
+        return render_run_page(run, 400)
     except (ConflictError, NotFoundError) as error:
         if isinstance(error, NotFoundError) and error.details.get("id"):
             raise  # the run itself is gone, not just the step

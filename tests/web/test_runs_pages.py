@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from app.state import repositories
+
 STORY = """\
 name: story
 version: "1"
@@ -57,3 +59,195 @@ def test_the_run_page_shows_steps_and_the_candidates_side_by_side(browser, pause
     assert re.search(r'id="step-pick"[^>]*data-status="awaiting_selection"', page)
     assert page.count('class="candidate"') == 3
     assert "Idea: a lighthouse (candidate 2)" in page
+
+
+RUN_ACTION = re.compile(r'action="(/runs/[0-9a-f-]{36}/[^"]+)"')
+
+
+def actions(page: str) -> list[str]:
+    return RUN_ACTION.findall(page)
+
+
+def test_selecting_a_candidate_with_feedback_completes_the_run(app, user, browser, paused, submit, run_jobs):
+    response = submit(browser, f"/runs/{paused}/steps/pick/select", {"index": "1", "feedback": "  darker  "},
+                      page=f"/runs/{paused}")
+
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/runs/{paused}")
+    run_jobs()
+    page = browser.get(f"/runs/{paused}").get_data(as_text=True)
+    assert 'data-status="completed"' in page
+    assert "Candidate 2 of pick is chosen" in page
+    assert "Idea: a lighthouse (candidate 2) | darker | warm" in page  # the feedback reached the next step
+    assert "chose #2" in page
+    assert 'class="candidate"' not in page and "Cancel run" not in page
+
+
+def test_feedback_too_long_is_shown_beside_that_candidate_and_nothing_is_chosen(browser, paused, submit):
+    response = submit(browser, f"/runs/{paused}/steps/pick/select", {"index": "2", "feedback": "x" * 20_001},
+                      page=f"/runs/{paused}")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    block = re.search(r'<article class="candidate" aria-labelledby="feedback-1-2-title">.*?</article>', page,
+                      re.S).group(0)
+    assert "Field cannot be longer than 20000 characters." in block
+    assert 'aria-describedby="feedback-1-2-errors"' in block
+    assert page.count('class="errors" id="feedback-') == 1
+    assert re.search(r'id="step-pick"[^>]*data-status="awaiting_selection"', page)
+
+
+def test_a_candidate_that_does_not_exist_is_refused_on_the_page(browser, paused, submit):
+    response = submit(browser, f"/runs/{paused}/steps/pick/select", {"index": "7"}, page=f"/runs/{paused}")
+
+    assert response.status_code == 400
+    assert "Step pick has candidates 0 to 2." in response.get_data(as_text=True)
+
+
+def test_selecting_twice_says_the_step_is_already_decided(browser, paused, submit):
+    submit(browser, f"/runs/{paused}/steps/pick/select", {"index": "0"}, page=f"/runs/{paused}")
+    response = submit(browser, f"/runs/{paused}/steps/pick/select", {"index": "1"}, page=f"/runs/{paused}",
+                      follow_redirects=True)
+
+    assert response.status_code == 200
+    assert "Step pick is completed, not awaiting a selection." in response.get_data(as_text=True)
+
+
+def test_regenerate_adds_candidates_beside_the_first_three(browser, paused, submit, run_jobs):
+    response = submit(browser, f"/runs/{paused}/steps/pick/regenerate", page=f"/runs/{paused}")
+
+    assert response.status_code == 302
+    run_jobs()
+    page = browser.get(f"/runs/{paused}").get_data(as_text=True)
+    assert page.count('class="candidate"') == 6
+    assert "Idea: a lighthouse (candidate 6)" in page
+
+
+def test_branching_from_a_step_starts_a_new_run_with_changed_inputs(app, user, browser, paused, submit, run_jobs):
+    submit(browser, f"/runs/{paused}/steps/pick/select", {"index": "0", "feedback": "lighter"},
+           page=f"/runs/{paused}")
+    run_jobs()
+    page = browser.get(f"/runs/{paused}").get_data(as_text=True)
+    assert f"/runs/{paused}/branch/write" in actions(page)
+
+    response = submit(browser, f"/runs/{paused}/branch/write",
+                      {"branch-write-input_premise": "a lighthouse", "branch-write-input_tone": "stormy"},
+                      page=f"/runs/{paused}")
+
+    assert response.status_code == 302
+    branch_id = response.headers["Location"].rsplit("/", 1)[1]
+    assert branch_id != paused
+    run_jobs()
+    page = browser.get(f"/runs/{branch_id}").get_data(as_text=True)
+    assert 'data-status="completed"' in page
+    assert "Idea: a lighthouse | lighter | stormy" in page  # the chosen idea and its feedback carried over
+    assert re.search(rf'Branched from\s*<a href="/runs/{paused}">', page)
+    assert "at <code>write</code>" in page
+    assert f'href="/runs/{branch_id}"' in browser.get(f"/runs/{paused}").get_data(as_text=True)
+
+
+def test_a_bad_branch_input_is_shown_beside_the_field_and_starts_nothing(app, user, browser, paused, submit,
+                                                                         errors_beside):
+    response = submit(browser, f"/runs/{paused}/branch/idea", {"branch-idea-input_premise": "two\nlines"},
+                      page=f"/runs/{paused}")
+
+    assert response.status_code == 400
+    assert errors_beside(response, "branch-idea-input_premise") == ["Must be one line (use type text for several)."]
+    assert re.search(r"<details open>\s*<summary>Branch from <code>idea</code>", response.get_data(as_text=True))
+    with app.app_context():
+        assert len(repositories(user.tenant_id).runs.list()) == 1
+
+
+def test_cancel_stops_an_active_run_and_a_second_cancel_is_a_message_not_an_error(browser, paused, submit):
+    response = submit(browser, f"/runs/{paused}/cancel", page=f"/runs/{paused}", follow_redirects=True)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "The run is cancelled." in page and 'data-status="cancelled"' in page
+    assert "Cancel run" not in page
+
+    again = browser.post(f"/runs/{paused}/cancel", data={"csrf_token": csrf_of(page)}, follow_redirects=True)
+    assert again.status_code == 200
+    assert "The run is already cancelled; there is nothing to cancel." in again.get_data(as_text=True)
+
+
+def test_another_tenants_run_is_not_found_for_reading_or_acting(app, paused, make_user, sign_in, submit):
+    stranger = sign_in(app.test_client(), make_user(name="Mallory"))
+
+    assert stranger.get(f"/runs/{paused}").status_code == 404
+    assert stranger.get(f"/runs/{paused}/live").status_code == 404
+    response = submit(stranger, f"/runs/{paused}/cancel", page="/")
+    assert response.status_code == 404
+    response = submit(stranger, f"/runs/{paused}/steps/pick/select", {"index": "0"}, page="/")
+    assert response.status_code == 404
+    assert stranger.get("/runs/not-a-uuid").status_code == 404
+
+
+def test_a_post_without_the_forms_token_changes_nothing(browser, paused):
+    response = browser.post(f"/runs/{paused}/cancel")
+
+    assert response.status_code == 400
+    assert 'data-status="paused"' in browser.get(f"/runs/{paused}").get_data(as_text=True)
+
+
+def test_the_live_fragment_carries_the_parts_the_script_swaps(browser, paused):
+    fragment = browser.get(f"/runs/{paused}/live").get_data(as_text=True)
+
+    assert '<section class="card" data-live="summary"' in fragment
+    assert 'data-live="steps"' in fragment and 'data-live="candidates" data-version="' in fragment
+    assert "<html" not in fragment
+
+
+def test_the_run_page_subscribes_to_the_event_stream_and_refreshes_without_script(browser, story, api_client):
+    run_id = api_client.post("/api/runs", json={"workflow": "story", "inputs": {"premise": "x"}}).json["data"]["id"]
+
+    page = browser.get(f"/runs/{run_id}").get_data(as_text=True)
+
+    assert f'data-events-url="/api/runs/{run_id}/events"' in page
+    assert '<script src="/static/run.js" defer></script>' in page
+    assert '<noscript><meta http-equiv="refresh" content="4"></noscript>' in page
+    # A browser's session cookie reads the JSON API (GET only): the stream answers it.
+    events = browser.get(f"/api/runs/{run_id}/events?follow=false")
+    assert events.status_code == 200 and events.mimetype == "text/event-stream"
+
+
+OFFLINE_PICK = """\
+name: offline.pick
+version: "1"
+inputs:
+  topic: {type: string, required: true}
+steps:
+  - id: angle
+    skill: text.generate
+    candidates: 2
+    select: user
+    with: {prompt: "Suggest an angle for an article about {{ inputs.topic }}.", max_tokens: 60}
+"""
+
+
+def test_candidates_written_offline_carry_the_offline_label_and_their_model(browser, api_client, run_jobs):
+    api_client.post("/api/workflows", data=OFFLINE_PICK, content_type="application/yaml")
+    run_id = api_client.post("/api/runs", json={"workflow": "offline.pick", "inputs": {"topic": "tides"}}
+                             ).json["data"]["id"]
+    run_jobs()
+
+    page = browser.get(f"/runs/{run_id}").get_data(as_text=True)
+
+    articles = re.findall(r'<article class="candidate".*?</article>', page, re.S)
+    assert len(articles) == 2
+    for article in articles:
+        assert 'class="badge badge-offline" title="Written by the offline provider, not a real model"' in article
+        assert "offline:writer" in article
+    assert re.search(r"\$0\.0+", page)
+
+
+def test_the_dashboard_lists_recent_runs_with_status_and_a_link(browser, paused):
+    page = browser.get("/").get_data(as_text=True)
+
+    row = re.search(rf'<tr data-run="{paused}">.*?</tr>', page, re.S).group(0)
+    assert "story" in row and 'data-status="paused"' in row
+    assert f'href="/runs/{paused}"' in row
+    assert "1/3" in row
+
+
+def csrf_of(page: str) -> str:
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
