@@ -33,18 +33,19 @@ def credits():
     with repos.transaction():  # the first look opens the account
         balance = credits_view(repos.credit_accounts.account_for(principal.user_id))
     form = UsageFilterForm(formdata=request.args)
-    page_number = 1
     usage_filter = UsageFilter()
     status = 200
     if request.args and not form.validate():
         status = 400
     else:
-        page_number = form.page.data or 1
         usage_filter = UsageFilter(status=UsageStatus(form.status.data) if form.status.data else None,
                                    model=(form.model.data or "").strip() or None)
+    total = repos.usage_log.for_user(principal.user_id, usage_filter, limit=1).total
+    pages = max(1, -(-total // USAGE_PAGE_SIZE))
+    # A page past the end (or not a number) shows the nearest page there is.
+    page_number = min(max(request.args.get("page", 1, type=int), 1), pages)
     usage = repos.usage_log.for_user(principal.user_id, usage_filter, limit=USAGE_PAGE_SIZE,
                                      offset=(page_number - 1) * USAGE_PAGE_SIZE)
-    pages = max(1, -(-usage.total // USAGE_PAGE_SIZE))
     query = {key: value for key, value in (("status", form.status.data), ("model", form.model.data)) if value}
     return render_template("studio/credits.html", balance=balance, usage=usage, form=form, page=page_number,
                            pages=pages, query=query), status

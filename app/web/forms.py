@@ -117,7 +117,6 @@ class UsageFilterForm(FlaskForm):
                          validators=[Optional()])
     model = StringField("Model", validators=[Optional(), Length(max=200)],
                         description="The model's name as recorded, e.g. offline:writer.")
-    page = IntegerField("Page", validators=[Optional(), NumberRange(1, 100_000)], default=1)
     submit = SubmitField("Filter")
 
 
