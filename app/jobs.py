@@ -12,7 +12,7 @@ from flask import current_app
 from rq import get_current_job
 
 from .engine.executor import StepExecutor, dispatch
-from .engine.generation import GenerationPoller
+from .engine.generation.poller import GenerationPoller
 from .engine.reconciler import Reconciler
 from .errors import NotFoundError
 from .events import DomainEvent

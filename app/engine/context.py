@@ -14,7 +14,7 @@ from ..repositories import Repositories, as_uuid
 from ..storage import ArtifactStorage
 from ..provider import Completion, CompletionRequest
 from ..skill import StepContext
-from .generation import StepGenerations
+from .generation.requests import StepGenerations
 from .metering import CallMeter
 from .progress import RunEvents
 from .states import RunStatus

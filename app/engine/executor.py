@@ -36,7 +36,8 @@ from ..state import InkwrightState, repositories
 from ..workflows.definition import StepSpec
 from .context import EngineStepContext, StepCancelled
 from .definitions import RunSnapshot
-from .generation import AwaitingGeneration, enqueue_polls, schedule_first_poll
+from .generation.polls import enqueue_polls, schedule_first_poll
+from .generation.requests import AwaitingGeneration
 from .planner import merged_content, model_options
 from .progress import RunEvents
 from .scheduler import AfterCommit, Scheduler, new_job_id, scheduler_for

@@ -199,13 +199,22 @@ class CallMeter:
 
     def check_budget(self, resolved: ResolvedModel, prompt: int, output: int) -> None:
         """:raises BudgetExceededError: when the call could pass the run's budget."""
+        self._check_spending(prompt + output, resolved.info.cost(prompt, output))
+
+    def check_cost(self, at_most: Decimal) -> None:
+        """The budget check of a call priced by the item (a media generation): it uses no tokens.
+
+        :raises BudgetExceededError: when the call could pass the run's cost budget.
+        """
+        self._check_spending(0, at_most)
+
+    def _check_spending(self, tokens: int, at_most: Decimal) -> None:
         spent_tokens, spent_cost, budget_tokens, budget_cost = self.repos.runs.spending(self.run.id)
-        at_most = resolved.info.cost(prompt, output)
-        if budget_tokens is not None and spent_tokens + prompt + output > budget_tokens:
+        if tokens and budget_tokens is not None and spent_tokens + tokens > budget_tokens:
             raise BudgetExceededError(
-                f"This call could use {prompt + output} tokens and the run has spent {spent_tokens} of its "
+                f"This call could use {tokens} tokens and the run has spent {spent_tokens} of its "
                 f"{budget_tokens}-token budget.",
-                {"budgetTokens": budget_tokens, "spentTokens": spent_tokens, "callMaxTokens": prompt + output})
+                {"budgetTokens": budget_tokens, "spentTokens": spent_tokens, "callMaxTokens": tokens})
         if budget_cost is not None and spent_cost + at_most > budget_cost:
             raise BudgetExceededError(
                 f"This call could cost ${at_most:.4f} and the run has spent ${spent_cost:.4f} of its "

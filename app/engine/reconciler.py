@@ -30,7 +30,8 @@ from ..repositories.generation_jobs import GenerationJobLocator
 from ..repositories.runs import RunLocator, RunStepLocator, StepCacheJanitor
 from ..state import InkwrightState, repositories
 from .executor import dispatch
-from .generation import GenerationPoller, deadline_of
+from .generation.poller import GenerationPoller
+from .generation.polls import deadline_of
 from .scheduler import Scheduler, scheduler_for
 from .states import RunStatus, StepStatus
 

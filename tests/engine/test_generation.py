@@ -1,7 +1,9 @@
-"""Asynchronous generation jobs (app/engine/generation.py, issue 4): a step whose skill calls
+"""Asynchronous generation jobs (app/engine/generation/, issue 4): a step whose skill calls
 ``ctx.generate_media`` waits without a worker while its job is polled, then runs again and
 picks the stored artifact up; failures and timeouts go through the step's retry policy; a
-lost poll is re-enqueued by the reconciler; a cancelled run stops polling.
+lost poll is re-enqueued by the reconciler; a cancelled run stops polling. Each job is
+metered like a text call: the run's budget is checked before it is submitted, and it leaves
+one usage-log row when it ends (as does a submission that fails at once).
 
 Real database, real Redis, real RQ workers running RQ's scheduler (the polls are delayed
 jobs). The offline provider's ``offline:image`` draws real PNGs; a small provider defined
@@ -23,18 +25,30 @@ from pathlib import Path
 
 import pytest
 import redis
+import yaml
 from PIL import Image
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import update
 
 from app.engine.executor import dispatch
-from app.engine.generation import GenerationPoller, Observation, Seen, request_hash
+from app.engine.generation.poller import GenerationPoller, Observation, Seen
+from app.engine.generation.requests import request_hash
 from app.engine.progress import RunEvents
 from app.engine.reconciler import Reconciler
 from app.engine.scheduler import scheduler_for
+from app.engine.service import Budget
 from app.engine.states import RunStatus, StepStatus
 from app.extensions import db
-from app.models import Artifact, AttemptOutcome, GenerationJob, GenerationStatus, utcnow
+from app.models import (
+    Artifact,
+    AttemptOutcome,
+    GenerationJob,
+    GenerationStatus,
+    KeySource,
+    UsageLogEntry,
+    UsageStatus,
+    utcnow,
+)
 from app.state import current_state, repositories
 from app.toolkit import MediaPoll, MediaRequest, MediaSubmission, ModelInfo, Provider
 from app.workers import build_worker
@@ -49,6 +63,17 @@ MEDIA_DELAY = 0.3
 @pytest.fixture
 def inkwright_config(inkwright_config, tmp_path):
     return {**fast_engine_config(inkwright_config, tmp_path), "OFFLINE_MEDIA_DELAY": MEDIA_DELAY}
+
+
+@pytest.fixture
+def app(make_app, tmp_path, request):
+    """The test app; parametrized (``indirect``) with model catalog entries, it prices by them."""
+    models = getattr(request, "param", None)
+    if models is None:
+        return make_app()
+    catalog = tmp_path / "model-catalog.yaml"
+    catalog.write_text(yaml.safe_dump({"models": models}))
+    return make_app(MODEL_CATALOG=str(catalog))
 
 
 class Darkroom(Provider):
@@ -429,6 +454,7 @@ def test_a_job_past_its_timeout_whose_poll_was_lost_is_timed_out_by_the_reconcil
     step = studio.steps(run.id)["picture"]
     assert (step.status, step.error["code"]) == (StepStatus.FAILED, "GENERATION_TIMED_OUT")
     assert jobs_of(app, run.id)[0].status == GenerationStatus.TIMED_OUT
+    assert [(u.status, u.error_code) for u in usage_of(app, run.id)] == [(UsageStatus.TIMEOUT, "GENERATION_TIMED_OUT")]
 
 
 @pytest.fixture
@@ -492,6 +518,170 @@ def test_the_reconciler_gives_up_the_job_of_a_run_cancelled_while_redis_was_down
     assert reconcile().abandoned_generations == [str(job.id)]
     assert jobs_of(app, run.id)[0].status == GenerationStatus.FAILED
     assert reconcile().abandoned_generations == []
+    assert [(u.status, u.error_code) for u in usage_of(app, run.id)] == [(UsageStatus.FAILED, "GENERATION_ABANDONED")]
+
+
+# Metering: the budget, and one usage-log row a job ------------------------------------------
+def usage_of(app, run_id) -> list[UsageLogEntry]:
+    with app.app_context():
+        rows = db.session.query(UsageLogEntry).filter(UsageLogEntry.run_id == run_id) \
+            .order_by(UsageLogEntry.created_at).all()
+        db.session.expunge_all()
+        return rows
+
+
+def took_ms(job: GenerationJob) -> int:
+    return int((job.completed_at - job.started_at).total_seconds() * 1000)
+
+
+@pytest.fixture
+def keyed_darkroom(app, studio):
+    """Darkroom as a provider that needs a key, and the studio's user's own key for it."""
+    keyed = type("KeyedDarkroom", (Darkroom,), {"requires_key": True})
+    current_state(app).registry.providers["darkroom"] = keyed
+    with app.app_context():
+        repositories().provider_keys.add(provider="darkroom", secret="dk-mine-1234567890abcd",
+                                         box=current_state().secrets, user_id=studio.account.user.id)
+        db.session.commit()
+    return keyed
+
+
+def test_a_completed_generation_leaves_one_success_row_with_its_key_source(app, studio):
+    run = studio.start(image_workflow("metered"), subject="a cove")
+    drive(app, finished(studio, run.id))
+
+    step = studio.steps(run.id)["picture"]
+    [job] = jobs_of(app, run.id)
+    [usage] = usage_of(app, run.id)
+    assert studio.run(run.id).status == RunStatus.COMPLETED
+    assert (usage.status, usage.error_code, usage.error_message) == (UsageStatus.SUCCESS, None, None)
+    assert (usage.tenant_id, usage.user_id, usage.run_step_id) == (
+        studio.account.tenant_id, studio.account.user.id, step.id)
+    assert (usage.model_name, usage.provider, usage.key_source, usage.context_type) == (
+        "offline:image", "offline", KeySource.LOCAL, "media_generation")
+    assert (usage.tokens_prompt, usage.tokens_completion, usage.tokens_total, usage.credits_charged) == (0, 0, 0, 0)
+    assert (usage.cost_usd, usage.cost_cents, usage.ai_response_id) == (0, 0, None)
+    assert abs(usage.response_time_ms - took_ms(job)) <= 1 and usage.response_time_ms >= MEDIA_DELAY * 1000 - 50
+
+
+def test_a_priced_generation_with_the_users_own_key_logs_its_cost_as_byok(app, studio, keyed_darkroom):
+    run = studio.start(image_workflow("own-key", model="darkroom:photo", params="{hold: 0.1}"), subject="reeds")
+    drive(app, finished(studio, run.id))
+
+    [usage] = usage_of(app, run.id)
+    assert studio.run(run.id).status == RunStatus.COMPLETED
+    assert (usage.status, usage.model_name, usage.provider, usage.key_source) == (
+        UsageStatus.SUCCESS, "darkroom:photo", "darkroom", KeySource.BYOK)
+    assert (usage.cost_usd, usage.cost_cents, usage.credits_charged) == (Decimal("0.04"), 4, 0)
+    assert studio.run(run.id).cost_usd == usage.cost_usd  # counted once, into the run
+
+
+def test_each_failed_job_of_a_retried_step_leaves_one_failed_row(app, studio):
+    run = studio.start(image_workflow("doomed-metered", retry=2, params="{fail: true}"), subject="smoke")
+    drive(app, finished(studio, run.id))
+
+    jobs = jobs_of(app, run.id)
+    rows = usage_of(app, run.id)
+    assert studio.run(run.id).status == RunStatus.FAILED and len(jobs) == 2
+    assert [(r.status, r.error_code, r.cost_usd, r.key_source) for r in rows] == [
+        (UsageStatus.FAILED, "GENERATION_FAILED", 0, KeySource.LOCAL)] * 2
+    assert sorted(r.error_message for r in rows) == sorted(j.error_message for j in jobs)
+    assert sorted(r.response_time_ms for r in rows) == pytest.approx(sorted(took_ms(j) for j in jobs), abs=1)
+
+
+def test_a_timed_out_job_leaves_one_timeout_row(app, studio, darkroom):
+    run = studio.start(image_workflow("slow-metered", model="darkroom:photo", params="{hold: -1}",
+                                      timeout="0.4"), subject="sleet")
+    drive(app, finished(studio, run.id))
+
+    [job] = jobs_of(app, run.id)
+    [usage] = usage_of(app, run.id)
+    assert job.status == GenerationStatus.TIMED_OUT
+    assert (usage.status, usage.error_code, usage.error_message) == (
+        UsageStatus.TIMEOUT, "GENERATION_TIMED_OUT", job.error_message)
+    assert (usage.cost_usd, usage.model_name) == (0, "darkroom:photo") and usage.response_time_ms >= 400
+
+
+def test_a_job_given_up_with_its_cancelled_run_leaves_one_failed_row(app, studio, run_jobs, darkroom):
+    run, step, _job = waiting_step(app, studio, run_jobs, image_workflow(
+        "cancelled-metered", model="darkroom:photo", params="{hold: -1}"), subject="gale")
+    assert usage_of(app, run.id) == []  # a job at work has logged nothing yet
+
+    studio.call(lambda service: service.cancel(run.id))
+    drive(app, lambda: not scheduled_polls(app) and studio.queued_jobs() == 0)
+
+    [usage] = usage_of(app, run.id)
+    assert (usage.status, usage.error_code, usage.run_step_id) == (UsageStatus.FAILED, "GENERATION_ABANDONED",
+                                                                   step.id)
+    assert usage.error_message == "Given up: the run is cancelled, so nothing waits for the result."
+
+
+def test_polls_racing_to_end_a_job_log_it_once(app, studio, run_jobs, darkroom):
+    run, _step, job = waiting_step(app, studio, run_jobs, image_workflow("racing-end", model="darkroom:photo",
+                                                                         params="{hold: -1}"), subject="rime")
+    failed = Observation(GenerationStatus.FAILED, error="The print was fogged.")
+    with app.app_context():
+        poller = GenerationPoller(current_state(), dispatch)
+        repos = studio_repos(studio)
+        loaded = repos.generation_jobs.find(job.id)
+        seen = Seen(loaded.attempts, loaded.poll_job_id)
+        outcomes = [poller.settle(repos, loaded, seen, failed) for _ in range(2)]
+        again = poller.reconcile(repos.generation_jobs.find(job.id))  # and the reconciler, late
+
+    assert (outcomes, again) == (["failed", "duplicate"], "unchanged")
+    [usage] = usage_of(app, run.id)
+    assert (usage.status, usage.error_code, usage.error_message) == (
+        UsageStatus.FAILED, "GENERATION_FAILED", "The print was fogged.")
+
+
+@pytest.mark.parametrize("model, params, code", [
+    ("offline:image", "{size: wxh}", "PROVIDER_REQUEST_REJECTED"),  # not a size in pixels
+    ("darkroom:sketch", "{}", "MODEL_NOT_PRICED"),  # darkroom prices only its photo
+    ("darkroom:photo", "{}", "UNKNOWN_MODEL"),  # uninstalled after the run started
+])
+def test_a_submission_refused_at_once_leaves_a_failed_row_with_its_code(app, studio, run_jobs, darkroom,
+                                                                        model, params, code):
+    run = studio.start(image_workflow(f"refused-{code.lower()}", model=model, params=params), subject="fen")
+    if code == "UNKNOWN_MODEL":
+        del current_state(app).registry.providers["darkroom"]
+    run_jobs()
+
+    step = studio.steps(run.id)["picture"]
+    [usage] = usage_of(app, run.id)
+    assert (step.status, step.error["code"]) == (StepStatus.FAILED, code) and jobs_of(app, run.id) == []
+    assert (usage.status, usage.error_code, usage.model_name, usage.provider) == (
+        UsageStatus.FAILED, code, model, model.partition(":")[0])
+    assert (usage.run_step_id, usage.context_type, usage.cost_usd) == (step.id, "media_generation", 0)
+    assert usage.user_id == studio.account.user.id
+
+
+PRICED_IMAGES = [{"name": "offline:image", "kind": "image", "price_per_item": 0.04}]
+
+
+@pytest.mark.parametrize("app", [PRICED_IMAGES], indirect=True, ids=["priced"])
+def test_a_generation_that_could_pass_the_budget_pauses_the_run_before_anything_is_submitted(
+        app, studio, run_jobs):
+    def start(service):
+        entry = current_state().catalog.resolve(service.repos, "budgeted")
+        return service.start(entry, {"subject": "a bay"}, budget=Budget(cost_usd=Decimal("0.03")))[0]
+    studio.upload(image_workflow("budgeted"))
+    run = studio.call(start)
+    run_jobs()
+
+    run, step = studio.run(run.id), studio.steps(run.id)["picture"]
+    assert run.status == RunStatus.PAUSED and run.pause_reason.startswith("BUDGET_EXCEEDED")
+    assert (step.status, step.attempt, step.error["code"]) == (StepStatus.PENDING, 0, "BUDGET_EXCEEDED")
+    assert {key: Decimal(value) for key, value in step.error["details"].items()} == {
+        "budgetCostUsd": Decimal("0.03"), "spentCostUsd": 0, "callMaxCostUsd": Decimal("0.04")}
+    assert jobs_of(app, run.id) == [] and scheduled_polls(app) == []  # nothing was submitted
+    [usage] = usage_of(app, run.id)
+    assert (usage.status, usage.error_code, usage.context_type) == (
+        UsageStatus.FAILED, "BUDGET_EXCEEDED", "media_generation")
+
+    studio.call(lambda service: service.resume(run.id, Budget(cost_usd=Decimal("0.05"))))
+    drive(app, finished(studio, run.id))
+    assert studio.run(run.id).status == RunStatus.COMPLETED
+    assert [u.status for u in usage_of(app, run.id)] == [UsageStatus.FAILED, UsageStatus.SUCCESS]
 
 
 # What the API shows ------------------------------------------------------------------------

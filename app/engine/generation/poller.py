@@ -1,255 +1,48 @@
-"""Asynchronous media generations (seed 004's GenerationJob): start one, poll it, pick it up.
+"""The poll's side of a generation: ask the provider, record what it says, wake the step.
 
-A skill calls :meth:`StepContext.generate_media`. The first time, the request goes to the
-provider (``submit``), a GenerationJob row records it, and :class:`AwaitingGeneration` ends
-the attempt: the executor moves the step to ``waiting`` and no worker is held. A poll job,
-``app.jobs.poll_generation(generation_job_id)``, asks the provider at the interval it gave
-until the job completes, fails or times out; a completed job's bytes are stored as a
-content-addressed artifact. Then the step is queued again, its skill runs again, and the
-same ``generate_media`` call finds the job by its request hash: it returns the artifact's
-id, or raises the failure, so the step's retry policy applies.
-
-The database is the truth here too: each job records when its next poll is due
-(``next_poll_at``) and which RQ job makes it (``poll_job_id``). A poll that is not the one
-recorded does nothing, so duplicate polls are harmless, and the reconciler re-enqueues a
-poll that Redis lost.
+``app.jobs.poll_generation`` polls one job; the reconciler has a job polled again, timed
+out or given up when its poll was lost. Either way the outcome is settled under the run's
+lock and only if the job is as the poll read it, so of two racing polls one does nothing.
+A job that ends writes its usage-log row in that same transaction: one row per job.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import mimetypes
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy.exc import IntegrityError
-
-from ..errors import AppError, ExternalServiceError, RepositoryError, ValidationError
-from ..extensions import db
-from ..models import Artifact, GenerationJob, GenerationStatus, RunStep, utcnow
-from ..provider import MediaRequest
-from ..repositories import Repositories
-from ..repositories.generation_jobs import GenerationJobLocator
-from ..repositories.runs import RunStepLocator
-from ..state import repositories
-from ..storage import StoredContent
-from .model_access import resolve_model
-from .planner import canonical_json
-from .scheduler import AfterCommit, Scheduler, scheduler_for
-from .states import StepStatus
+from ...errors import AppError
+from ...extensions import db
+from ...models import Artifact, GenerationJob, GenerationStatus, RunStep, utcnow
+from ...repositories import Repositories
+from ...repositories.generation_jobs import GenerationJobLocator
+from ...repositories.runs import RunStepLocator
+from ...state import repositories
+from ...storage import StoredContent
+from ..model_access import resolve_model
+from ..scheduler import AfterCommit, Scheduler, scheduler_for
+from ..states import StepStatus
+from .polls import PollSchedule, deadline_of, enqueue_polls, schedule_poll
+from .requests import GenerationFailedError, GenerationTimedOutError
+from .usage import record_ended_job
 
 if TYPE_CHECKING:
-    from ..state import InkwrightState
+    from ...state import InkwrightState
 
 log = logging.getLogger(__name__)
 
-POLL_FUNCTION = "app.jobs.poll_generation"
-#: How long a generation may take when the skill names no timeout (the column's default).
-DEFAULT_TIMEOUT_MS = 600_000
-MAX_TIMEOUT_SECONDS = 24 * 3600
-#: Bounds on the interval a provider asks to be polled at: no tighter loop than the first,
-#: and no job left unlooked-at for longer than the second.
-MIN_POLL_INTERVAL = 0.05
-MAX_POLL_INTERVAL = 300.0
-#: Seconds one poll job may take, the download of a finished result included.
-POLL_JOB_TIMEOUT = 600
+#: The usage log's error code of a job given up because nothing waits for it any more.
+GENERATION_ABANDONED = "GENERATION_ABANDONED"
+#: The error code each way a job can end is logged with (by the outcome of its settling).
+_ENDING_CODES: dict[str, str | None] = {"completed": None, "failed": GenerationFailedError.code,
+                                        "timed_out": GenerationTimedOutError.code,
+                                        "abandoned": GENERATION_ABANDONED}
 
 
-class GenerationFailedError(ExternalServiceError):
-    """The provider said the generation failed (or it was given up)."""
-
-    code = "GENERATION_FAILED"
-
-    def default_message(self) -> str:
-        return "The media generation failed at its provider."
-
-
-class GenerationTimedOutError(ExternalServiceError):
-    """The generation did not finish within its timeout."""
-
-    code = "GENERATION_TIMED_OUT"
-
-    def default_message(self) -> str:
-        return "The media generation did not finish in time."
-
-
-class AwaitingGeneration(Exception):
-    """Ends an attempt whose skill waits on a generation job: not a failure. The executor
-    moves the step to ``waiting`` and schedules the job's first poll ``delay`` seconds on."""
-
-    def __init__(self, job_id: uuid.UUID, delay: float) -> None:
-        super().__init__(f"waiting for generation job {job_id}")
-        self.job_id = job_id
-        self.delay = delay
-
-
-def request_hash(model: str, media_type: str, params: dict[str, Any], candidate_index: int) -> str:
-    """The sha256 a step's request is known by: the same call in a later attempt finds its job."""
-    payload = {"model": model, "mediaType": media_type, "params": params, "candidate": candidate_index}
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
-
-
-def retired_hash(job: GenerationJob) -> str:
-    """What a failed job's request hash becomes once an attempt has reported the failure:
-    unique, and no request's hash, so the retry submits a new job while the failed one
-    stays in the step's history."""
-    return hashlib.sha256(f"retired:{job.id}".encode("utf-8")).hexdigest()
-
-
-def deadline_of(job: GenerationJob) -> datetime:
-    return (job.started_at or job.created_at) + timedelta(milliseconds=job.timeout_ms)
-
-
-def _timeout_ms(timeout: float | None) -> int:
-    if timeout is None:
-        return DEFAULT_TIMEOUT_MS
-    if not 0 < float(timeout) <= MAX_TIMEOUT_SECONDS:
-        raise ValidationError(f"A generation timeout lies between 0 and {MAX_TIMEOUT_SECONDS} seconds.",
-                              {"timeout": timeout})
-    return max(1, int(float(timeout) * 1000))
-
-
-def _json_params(params: dict[str, Any] | None) -> dict[str, Any]:
-    params = dict(params or {})
-    try:  # they are stored (input_params) and hashed: they must be plain JSON
-        json.loads(json.dumps(params, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(f"Generation parameters must be plain JSON: {exc}.") from None
-    return params
-
-
-# Scheduling polls -----------------------------------------------------------------------
-@dataclass(frozen=True)
-class PollSchedule:
-    """A poll recorded on its job, to enqueue once the transaction has committed."""
-
-    generation_job_id: uuid.UUID
-    rq_job_id: str
-    delay: float
-
-
-def schedule_poll(job: GenerationJob, delay: float) -> PollSchedule:
-    """Record on the job which RQ job polls it next, and when (in the caller's transaction)."""
-    delay = max(0.0, delay)
-    job.poll_job_id = f"generation-{job.id}-{uuid.uuid4().hex[:8]}"
-    job.next_poll_at = utcnow() + timedelta(seconds=delay)
-    return PollSchedule(job.id, job.poll_job_id, delay)
-
-
-def schedule_first_poll(repos: Repositories, awaiting: AwaitingGeneration) -> PollSchedule | None:
-    """For a step that just went waiting: its job's first poll (a newer one than any before)."""
-    job = repos.generation_jobs.find(awaiting.job_id)
-    if job is None:
-        return None
-    poll = schedule_poll(job, awaiting.delay)
-    repos.generation_jobs.save(job)
-    return poll
-
-
-def enqueue_polls(state: "InkwrightState", polls: list[PollSchedule]) -> None:
-    """After the commit: put recorded polls on the queue, each as a delayed job."""
-    if not polls:
-        return
-    queue = state.queue()
-    for poll in polls:
-        options = dict(job_id=poll.rq_job_id, job_timeout=POLL_JOB_TIMEOUT, result_ttl=600, failure_ttl=86400)
-        if poll.delay > 0:
-            queue.enqueue_in(timedelta(seconds=poll.delay), POLL_FUNCTION, str(poll.generation_job_id), **options)
-        else:
-            queue.enqueue(POLL_FUNCTION, str(poll.generation_job_id), **options)
-
-
-# The step's side ------------------------------------------------------------------------
-class StepGenerations:
-    """What a step attempt asks of generation jobs: start one, or pick up the one it started."""
-
-    def __init__(self, state: "InkwrightState", repos: Repositories, run: Any, step: Any) -> None:
-        self.state = state
-        self.repos = repos
-        self.run = run
-        self.step = step
-
-    def finished_job(self, model: str, *, media_type: str, params: dict[str, Any] | None,
-                     timeout: float | None, candidate_index: int) -> GenerationJob:
-        """This request's job, completed: its ``artifact_id`` is the result.
-
-        :raises AwaitingGeneration: when the job was just submitted, or is still at work.
-        :raises GenerationFailedError: (or :class:`GenerationTimedOutError`) when it ended badly.
-        """
-        if not isinstance(media_type, str) or not 0 < len(media_type) <= 50:
-            raise ValidationError("Name the media type to generate (image, audio, video).",
-                                  {"media_type": media_type})
-        params = _json_params(params)
-        timeout_ms = _timeout_ms(timeout)
-        digest = request_hash(model, media_type, params, candidate_index)
-        job = self.repos.generation_jobs.for_request(self.step.id, digest)
-        if job is None:
-            job = self.submit(model, media_type, params, timeout_ms, digest)
-        return self.pick_up(job)
-
-    def submit(self, model: str, media_type: str, params: dict[str, Any], timeout_ms: int,
-               digest: str) -> GenerationJob:
-        resolved = resolve_model(self.state, self.repos, self.run, model)
-        if resolved.info.kind != media_type:
-            raise ValidationError(f"Model {model} generates {resolved.info.kind}, not {media_type}.",
-                                  {"model": model, "media_type": media_type})
-        self.repos.session.rollback()  # no transaction stays open while the provider answers
-        submission = resolved.provider.submit(MediaRequest(model=resolved.model, media_type=media_type,
-                                                           params=params))
-        interval = min(MAX_POLL_INTERVAL, max(MIN_POLL_INTERVAL, float(submission.poll_interval)))
-        job = GenerationJob(
-            run_id=self.run.id, run_step_id=self.step.id, request_hash=digest, provider_id=resolved.provider_name,
-            model_name=model, provider_job_id=submission.job_id, media_type=media_type,
-            status=GenerationStatus.PENDING, poll_interval_ms=int(interval * 1000), timeout_ms=timeout_ms,
-            attempts=0, input_params=params, started_at=utcnow())
-        try:
-            with self.repos.transaction():
-                self.repos.generation_jobs.add(job)
-        except RepositoryError as error:
-            if not isinstance(error.cause, IntegrityError):
-                raise
-            # Another execution of this very attempt recorded the request first: follow its job.
-            existing = self.repos.generation_jobs.for_request(self.step.id, digest)
-            if existing is None:
-                raise
-            log.warning("provider job %s for step %s is not followed: job %s has the same request",
-                        submission.job_id, self.step.id, existing.id)
-            return existing
-        return job
-
-    def pick_up(self, job: GenerationJob) -> GenerationJob:
-        if job.status == GenerationStatus.COMPLETED and job.artifact_id is not None:
-            return job
-        if job.status.is_terminal:
-            self.retire(job)
-            if job.status == GenerationStatus.TIMED_OUT:
-                raise GenerationTimedOutError(f"Generation job {job.id} ({job.model_name}) timed out: "
-                                              f"{job.error_message}", self._details(job))
-            reason = job.error_message or ("its artifact is gone" if job.status == GenerationStatus.COMPLETED
-                                           else "no reason given")
-            raise GenerationFailedError(f"Generation job {job.id} ({job.model_name}) failed: {reason}",
-                                        self._details(job))
-        # Still at work: an attempt that died before it could wait submitted it. Wait again.
-        raise AwaitingGeneration(job.id, job.poll_interval_ms / 1000)
-
-    def retire(self, job: GenerationJob) -> None:
-        """This attempt reports the failure; a retry must start a new job."""
-        with self.repos.transaction():
-            job.request_hash = retired_hash(job)
-            self.repos.generation_jobs.save(job)
-
-    @staticmethod
-    def _details(job: GenerationJob) -> dict[str, Any]:
-        return {"generationJobId": str(job.id), "model": job.model_name, "status": job.status.value,
-                "error": job.error_message}
-
-
-# The poll's side -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Observation:
     """What one look at the provider found: still at work (``PROCESSING``, perhaps after a
@@ -276,8 +69,8 @@ class GenerationPoller:
     """Polls generation jobs, records what providers say, and wakes their steps.
 
     :param dispatch: enqueues a committed transaction's step jobs and publishes its progress
-        (:func:`app.engine.executor.dispatch`; passed in because the executor imports this
-        module, through the step context).
+        (:func:`app.engine.executor.dispatch`; passed in, so that polling does not depend on
+        the executor).
     """
 
     def __init__(self, state: "InkwrightState", dispatch: Callable[["InkwrightState", AfterCommit], None]) -> None:
@@ -345,7 +138,7 @@ class GenerationPoller:
     def settle(self, repos: Repositories, job: GenerationJob, seen: Seen, observation: Observation | None,
                requeue: bool = False) -> str:
         """Under the run's lock: record the observation, time out or give up the job, schedule
-        its next poll, and queue its step again once the job has ended."""
+        its next poll, and queue its step again once the job has ended (and log its usage)."""
         polls: list[PollSchedule] = []
         outcome = "unchanged"
         with repos.transaction(), repos.runs.locked(job.run_id) as run:
@@ -355,6 +148,7 @@ class GenerationPoller:
                 return "duplicate"
             step = repos.get(RunStepLocator).find(current.run_step_id)
             now = utcnow()
+            was_terminal = current.status.is_terminal
             if observation is not None:
                 current.attempts += 1
                 outcome = self.record(scheduler, run, step, current, observation, now)
@@ -372,6 +166,9 @@ class GenerationPoller:
                     polls.append(schedule_poll(current, delay))
                     outcome = "requeued" if requeue else outcome
             repos.generation_jobs.save(current)
+            if current.status.is_terminal and not was_terminal:
+                # With the terminal move, which a poll that lost the race never makes: one row a job.
+                record_ended_job(self.state, repos, run, current, _ENDING_CODES[outcome])
             if current.status.is_terminal and not run.status.is_terminal and step is not None \
                     and step.status == StepStatus.WAITING:
                 self.wake(scheduler, step, current)
@@ -442,6 +239,4 @@ class GenerationPoller:
                        error=job.error_message)
 
 
-__all__ = ["AwaitingGeneration", "GenerationFailedError", "GenerationPoller", "GenerationTimedOutError",
-           "POLL_FUNCTION", "PollSchedule", "StepGenerations", "deadline_of", "enqueue_polls", "request_hash",
-           "retired_hash", "schedule_first_poll", "schedule_poll"]
+__all__ = ["GENERATION_ABANDONED", "GenerationPoller", "Observation", "Seen"]
