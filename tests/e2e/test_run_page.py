@@ -1,0 +1,107 @@
+"""The run page in a real browser: upload a workflow, start it from its generated form,
+watch the page follow the run live (Server-Sent Events, no reload) to the candidates,
+pick one with feedback, and see the run complete.
+
+Runs the real ``flask inkwright studio`` process (web + worker) and Debian's headless Chromium.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "a long enough password"
+SCREENSHOT = "/tmp/e2e-run-page.png"
+
+PITCH = """\
+name: pitch
+version: "1"
+description: Warm up, offer two angles to choose from, then write the pitch with your feedback.
+inputs:
+  topic: {type: string, required: true, description: What the pitch is about.}
+  sentences: {type: integer, default: 2, min: 1, max: 5}
+steps:
+  - id: warmup
+    skill: test.echo
+    with: {text: "Thinking about {{ inputs.topic }}", sleep: 1.5}
+  - id: angle
+    skill: text.generate
+    needs: [warmup]
+    candidates: 2
+    select: user
+    with: {prompt: "Suggest one angle for a pitch about {{ inputs.topic }}.", max_tokens: 60}
+  - id: pitch
+    skill: test.echo
+    needs: [angle]
+    with: {text: "PITCH · {{ steps.angle.output.text }} · FEEDBACK: {{ steps.angle.feedback }}"}
+"""
+
+
+def register(page, studio_url: str) -> None:
+    page.goto(f"{studio_url}/register")
+    page.get_by_label("Name").fill("Ida Lovelace")
+    page.get_by_label("Email").fill("ida@example.com")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url(f"{studio_url}/")
+
+
+def test_a_run_started_from_the_generated_form_is_followed_live_and_steered(page, studio_url):
+    register(page, studio_url)
+
+    # Upload the workflow on the catalog page; it opens its run form.
+    page.get_by_role("link", name="Workflows").click()
+    page.get_by_label("Workflow YAML").fill(PITCH)
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_url(f"{studio_url}/workflows/pitch/run")
+
+    # Bad input first: the error appears beside its field and no run starts.
+    page.get_by_label("Sentences").fill("9")
+    page.get_by_role("button", name="Start the run").click()
+    assert page.locator("#input_topic-errors").inner_text() == "Missing data for required input."
+    assert page.locator("#input_sentences-errors").inner_text() == "Must be at most 5."
+
+    page.get_by_label("Topic").fill("tidal power")
+    page.get_by_label("Sentences").fill("3")
+    page.get_by_role("button", name="Start the run").click()
+    page.wait_for_url(re.compile(rf"{re.escape(studio_url)}/runs/[0-9a-f-]{{36}}$"))
+    run_url = page.url
+
+    # The page was loaded while the warm-up step worked; it must reach the candidates by
+    # itself, through the event stream, without reloading (the marker would not survive one).
+    page.evaluate("window.__sameDocument = true")
+    candidates = page.locator("article.candidate")
+    candidates.first.wait_for(timeout=20_000)
+    assert page.evaluate("window.__sameDocument === true")
+    assert candidates.count() == 2
+    assert page.locator("#step-angle").get_attribute("data-status") == "awaiting_selection"
+    assert page.locator("[data-live=summary] .status").inner_text() == "paused"
+    assert candidates.first.locator(".badge-offline").inner_text().startswith("offline output")
+    page.screenshot(path=SCREENSHOT, full_page=True)
+
+    # Pick the second candidate with feedback.
+    second = candidates.nth(1)
+    chosen = second.locator(".candidate-output").inner_text().strip()
+    second.get_by_label("Feedback for the next steps (optional)").fill("Lead with the cost per household.")
+    second.get_by_role("button", name="Use candidate 2").click()
+    page.wait_for_url(run_url)
+    assert "Candidate 2 of angle is chosen" in page.get_by_role("status").first.inner_text()
+
+    # The rest runs on the worker; the page follows it to the end.
+    page.locator("[data-live=summary] .status[data-status=completed]").wait_for(timeout=20_000)
+    # When the stream ends the page reloads once, to show the outputs; the last one is open.
+    page.locator("section[aria-labelledby=outputs-title] details[open]").wait_for(timeout=10_000)
+    outputs = page.locator("section[aria-labelledby=outputs-title]").inner_text()
+    assert "FEEDBACK: Lead with the cost per household." in outputs
+    assert chosen[:40] in outputs
+    assert page.get_by_role("button", name="Cancel run").count() == 0
+
+    # The dashboard lists it, completed, with a link back.
+    page.get_by_role("link", name="Dashboard").click()
+    row = page.locator("table.runs tbody tr").first
+    assert "pitch" in row.inner_text()
+    assert row.locator(".status").inner_text() == "completed"
