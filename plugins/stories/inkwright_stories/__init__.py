@@ -1,0 +1,1 @@
+"""Story generation for Inkwright (seed 000), packaged as a third-party plugin would be."""

@@ -1,0 +1,39 @@
+"""The stories plugin: what it adds to Inkwright, named in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from app.toolkit import Plugin
+
+from . import events
+from .api import stories_api, story_workflow_api
+from .models import Chapter, Story
+from .web import pages
+
+HERE = Path(__file__).resolve().parent
+
+
+class StoriesPlugin(Plugin):
+    """Story generation (seed 000): models, migration branch ``stories``, the packaged
+    workflow ``stories.generate``, seed 000's routes, pages and events."""
+
+    name = "stories"
+    version = "0.1.0"
+    models = [Story, Chapter]
+    migrations = HERE / "migrations"
+    workflows = HERE / "workflows"
+    templates = HERE / "templates"
+
+    def blueprints(self):
+        return [pages]
+
+    def api_blueprints(self):
+        return [stories_api, story_workflow_api]
+
+    def event_handlers(self):
+        return events.event_handlers()
+
+    def navigation(self) -> Iterable[tuple[str, str]]:
+        return [("Stories", "stories.index")]

@@ -1,0 +1,168 @@
+"""Seed 000's shapes on the wire: Story, StorySearchQuery, StoryRequest/Response, WorkflowStatus.
+
+Fields are declared in snake_case and travel as camelCase (the house style), except where
+seed 000 itself spells them in snake_case (StoryRequest's fields, ``story_text``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE
+
+from app.toolkit import Schema, fields, pre_load, validate, validates_schema
+from app.toolkit import SchemaValidationError
+
+from .models import StoryStatus, character_names
+
+def camelcase(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+class WireSchema(Schema):
+    """camelCase on the wire, but for the fields a seed spells in snake_case; unknown fields
+    are refused (marshmallow's default, RAISE)."""
+
+    snake_case_fields: frozenset[str] = frozenset()
+
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+    def on_bind_field(self, field_name: str, field_obj: Any) -> None:
+        if field_name not in self.snake_case_fields:
+            field_obj.data_key = camelcase(field_obj.data_key or field_name)
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise SchemaValidationError("Must not be blank.")
+
+
+# -- Story --------------------------------------------------------------------------------
+
+class ChapterSchema(WireSchema):
+    id = fields.UUID(dump_only=True)
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=300), _not_blank])
+    content = fields.String(required=True, validate=validate.Length(max=200_000))
+    order = fields.Integer(dump_only=True)
+    word_count = fields.Integer(dump_only=True)
+
+
+class StoryMetadataSchema(WireSchema):
+    """StoryMetadata; loaded and dumped with the camelCase keys it is stored under."""
+
+    primary_characters = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
+                                     attribute="primaryCharacters", validate=validate.Length(max=50))
+    secondary_characters = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
+                                       attribute="secondaryCharacters", validate=validate.Length(max=50))
+    genre = fields.String(allow_none=True, validate=validate.Length(max=60))
+    theme = fields.String(allow_none=True, validate=validate.Length(max=200))
+    estimated_reading_time = fields.Integer(attribute="estimatedReadingTime", dump_only=True,
+                                            metadata={"description": "Minutes, at ~200 words a minute"})
+
+
+class StorySchema(WireSchema):
+    id = fields.UUID(dump_only=True)
+    title = fields.String(required=True)
+    chapters = fields.List(fields.Nested(ChapterSchema), required=True)
+    metadata = fields.Nested(StoryMetadataSchema, attribute="details", required=True)
+    status = fields.Enum(StoryStatus, by_value=True, required=True)
+    word_count = fields.Integer()
+    offline = fields.Boolean(metadata={"description": "Some text came from the offline provider"})
+    session_id = fields.UUID(attribute="run_id", allow_none=True,
+                             metadata={"description": "The generating run (GET /api/workflows/<sessionId>/status)"})
+    error = fields.Dict(allow_none=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class StoryCreateSchema(WireSchema):
+    """Seed 000's CreateStoryRequest: a draft story, written by hand or to be filled later."""
+
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=300), _not_blank])
+    metadata = fields.Nested(StoryMetadataSchema, load_default=dict)
+    chapters = fields.List(fields.Nested(ChapterSchema), load_default=list, validate=validate.Length(max=100))
+
+
+class StoryUpdateSchema(WireSchema):
+    """``Partial<Story>``: any of title, metadata (merged) and chapters (replaced in order)."""
+
+    title = fields.String(validate=[validate.Length(min=1, max=300), _not_blank])
+    metadata = fields.Nested(StoryMetadataSchema)
+    chapters = fields.List(fields.Nested(ChapterSchema), validate=validate.Length(max=100))
+
+    @validates_schema
+    def check_something_changes(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise SchemaValidationError("Send at least one of title, metadata or chapters.", "_schema")
+
+
+class StorySearchQuerySchema(WireSchema):
+    status = fields.Enum(StoryStatus, by_value=True)
+    title = fields.String(validate=validate.Length(min=1, max=300))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    sort_by = fields.String(load_default="createdAt", validate=validate.OneOf(["createdAt", "updatedAt", "title"]))
+    sort_order = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))
+
+
+class StoryListSchema(WireSchema):
+    stories = fields.List(fields.Nested(StorySchema), required=True)
+    total = fields.Integer(required=True)
+    limit = fields.Integer(required=True)
+    offset = fields.Integer(required=True)
+
+
+# -- Story generation ---------------------------------------------------------------------
+
+class StoryRequestSchema(WireSchema):
+    """Seed 000's StoryRequest, with its own snake_case field names."""
+
+    snake_case_fields = frozenset({"n_chapters", "story_instructions", "primary_characters", "secondary_characters",
+                                   "l_chapter"})
+
+    n_chapters = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=20))
+    story_instructions = fields.String(required=True, validate=[validate.Length(min=1, max=5000), _not_blank])
+    primary_characters = fields.String(load_default="", validate=validate.Length(max=500))
+    secondary_characters = fields.String(load_default="", validate=validate.Length(max=500))
+    l_chapter = fields.Integer(load_default=300, strict=True, validate=validate.Range(min=50, max=5000))
+
+    @pre_load
+    def tidy_characters(self, data: Any, **_: Any) -> Any:
+        # "Ada\nGrace" and "Ada, Grace" mean the same; the workflow takes one line.
+        if isinstance(data, dict):
+            data = dict(data)
+            for key in ("primary_characters", "secondary_characters"):
+                if isinstance(data.get(key), str):
+                    data[key] = ", ".join(character_names(data[key]))
+                elif key in data and data[key] is None:
+                    data[key] = ""
+        return data
+
+
+class StoryResponseSchema(WireSchema):
+    snake_case_fields = frozenset({"story_text"})
+
+    message = fields.String(required=True)
+    status = fields.String(required=True)
+    story = fields.Nested(StorySchema, allow_none=True)
+    story_text = fields.String(allow_none=True)
+    attempts = fields.Integer(required=True)
+    session_id = fields.UUID(required=True)
+
+
+class WorkflowStatusSchema(WireSchema):
+    session_id = fields.UUID(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(
+        ["pending", "running", "completed", "failed", "cancelled"]))
+    progress = fields.Float(required=True, metadata={"description": "0 to 1"})
+    message = fields.String(allow_none=True)
+    started_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    story_id = fields.UUID(allow_none=True)
+
+
+class StorySuccessSchema(WireSchema):
+    success = fields.Boolean(required=True)

@@ -1,0 +1,128 @@
+"""The stories' browser pages: the list, the StoryRequest form and the story reader."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import login_required
+from flask_wtf import FlaskForm
+from werkzeug.routing import BuildError
+from wtforms import IntegerField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from app.toolkit import AppError, NotFoundError, current_principal, repositories
+
+from .generation import StoryGeneration
+from .models import StoryStatus
+from .repositories import StoryRepository
+from .schemas import StoryRequestSchema
+
+pages = Blueprint("stories", __name__, url_prefix="/stories")
+
+
+class StoryRequestForm(FlaskForm):
+    """Seed 000's StoryRequest as a form; the bounds are the workflow's."""
+
+    story_instructions = TextAreaField(
+        "What should the story be about?", validators=[DataRequired("Tell us what the story is about."),
+                                                       Length(max=5000)],
+        description="Its premise, setting and tone, and anything it must contain.")
+    n_chapters = IntegerField("Chapters", default=3, validators=[
+        InputRequired("Say how many chapters."), NumberRange(1, 20, "Between 1 and 20 chapters.")])
+    l_chapter = IntegerField("Words per chapter", default=300, validators=[
+        InputRequired("Say how long a chapter is."), NumberRange(50, 5000, "Between 50 and 5,000 words.")])
+    primary_characters = StringField("Main characters", validators=[Optional(), Length(max=500)],
+                                     description="Names, separated by commas.")
+    secondary_characters = StringField("Supporting characters", validators=[Optional(), Length(max=500)],
+                                       description="Names, separated by commas.")
+    submit = SubmitField("Generate the story")
+
+
+class CancelForm(FlaskForm):
+    submit = SubmitField("Cancel generation")
+
+
+def run_page_url(run_id: Any) -> str | None:
+    """The core's page of a run, where the studio has one."""
+    try:
+        return url_for("studio.run_page", run_id=run_id)
+    except BuildError:
+        return None
+
+
+def show_problem(form: StoryRequestForm, error: AppError) -> str:
+    """Put an error's field problems beside the fields; return what is left to say at the top."""
+    for key, messages in ((error.details or {}).get("fields") or {}).items():
+        field = getattr(form, key.removeprefix("inputs."), None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, *messages]
+    return error.message
+
+
+@pages.route("/")
+@login_required
+def index():
+    current_principal().require("stories", "read")
+    found, total = repositories().get(StoryRepository).search(limit=100)
+    return render_template("stories/index.html", stories=found, total=total)
+
+
+@pages.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    principal = current_principal()
+    principal.require("stories", "read")
+    form = StoryRequestForm()
+    problem = None
+    if form.validate_on_submit():
+        request = StoryRequestSchema().load({
+            "n_chapters": form.n_chapters.data, "story_instructions": form.story_instructions.data,
+            "primary_characters": form.primary_characters.data or "",
+            "secondary_characters": form.secondary_characters.data or "", "l_chapter": form.l_chapter.data})
+        try:
+            story, _run = StoryGeneration(repositories()).start(request)
+        except AppError as error:
+            problem = show_problem(form, error)
+            return render_template("stories/new.html", form=form, problem=problem), error.status_code
+        return redirect(url_for("stories.show", story_id=story.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("stories/new.html", form=form, problem=problem), status
+
+
+@pages.route("/<story_id>")
+@login_required
+def show(story_id: str):
+    current_principal().require("stories", "read")
+    story = repositories().get(StoryRepository).get(story_id)
+    if story is None:
+        abort(404)
+    progress = None
+    if story.status == StoryStatus.GENERATING and story.run_id is not None:
+        try:
+            progress = StoryGeneration(repositories()).status(story.run_id)
+        except NotFoundError:
+            progress = None
+    return render_template("stories/show.html", story=story, progress=progress, cancel_form=CancelForm(),
+                           run_url=run_page_url(story.run_id) if story.run_id else None)
+
+
+@pages.route("/<story_id>/cancel", methods=["POST"])
+@login_required
+def cancel(story_id: str):
+    form = CancelForm()
+    if not form.validate_on_submit():
+        abort(400)
+    story = repositories().get(StoryRepository).get(story_id)
+    if story is None:
+        abort(404)
+    if story.status != StoryStatus.GENERATING or story.run_id is None:
+        flash("This story is not being generated.", "info")
+    else:
+        try:
+            StoryGeneration(repositories()).cancel(story.run_id)
+        except AppError as error:
+            flash(error.message, "error")
+        else:
+            flash("Generation cancelled.", "success")
+    return redirect(url_for("stories.show", story_id=story_id))
