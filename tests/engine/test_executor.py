@@ -123,11 +123,11 @@ def test_a_step_with_three_candidates_makes_three_distinct_ones_and_goes_on_with
 
 
 def test_candidates_named_by_model_record_each_model(studio, run_jobs):
-    run = studio.start(CANDIDATES.replace("CANDIDATES", '["alpha:small", "beta:large"]'))
+    run = studio.start(CANDIDATES.replace("CANDIDATES", '["offline:writer", "openai:gpt-4o-mini"]'))
     run_jobs()
 
     candidates = studio.steps(run.id)["draft"].candidates
-    assert [(c["index"], c["model"]) for c in candidates] == [(0, "alpha:small"), (1, "beta:large")]
+    assert [(c["index"], c["model"]) for c in candidates] == [(0, "offline:writer"), (1, "openai:gpt-4o-mini")]
     assert studio.steps(run.id)["next"].output["text"] == "owls / 2"
 
 
