@@ -1,0 +1,113 @@
+"""An article as Markdown, and a run of it as seed 001's YAML (the PipelineRun with its steps).
+
+Pure functions over what the engine's run service returns; nothing here writes.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+import yaml
+
+from .models import Article, ArticleStatus
+
+FORMATS = ("markdown", "yaml")
+STEP_ORDER = ("angles", "outline", "draft", "polish")
+
+
+def final_markdown(title: str, body: str) -> str:
+    """The article's Markdown: its title as the top heading, then the polished sections."""
+    return f"# {title.strip()}\n\n{body.strip()}\n"
+
+
+def filename(article: Article, extension: str) -> str:
+    """A download name from the title (or topic): lower-case words joined by dashes."""
+    stem = re.sub(r"[^a-z0-9]+", "-", (article.title or article.topic).lower()).strip("-")[:60] or "article"
+    return f"{stem}.{extension}"
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _number(value: Any) -> float | int | None:
+    if value is None:
+        return None
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def response_record(response: Any) -> dict[str, Any]:
+    """One AI response as seed 001's AIResponse."""
+    return {
+        "response_id": str(response.id),
+        "candidate_index": response.candidate_index,
+        "model_name": response.model_name,
+        "provider": response.provider,
+        "prompt_used": response.prompt_used,
+        "raw_output": response.raw_output,
+        "processed_content": response.processed_content,
+        "created_at": _iso(response.created_at),
+        "usage_stats": {"input_tokens": response.tokens_input, "output_tokens": response.tokens_output,
+                        "total_tokens": response.tokens_total, "cost_usd": _number(response.cost_usd)},
+        "processing_time": round((response.processing_ms or 0) / 1000, 3),
+        "quality_score": response.quality_score,
+        "offline": bool(response.offline),
+    }
+
+
+def step_record(step: Any) -> dict[str, Any]:
+    """One step as seed 001's StepState: its responses, the writer's selection and feedback."""
+    candidates = step.candidates or []
+    return {
+        "step_name": step.step_id,
+        "status": step.status.value,
+        "started_at": _iso(step.started_at),
+        "completed_at": _iso(step.ended_at),
+        "duration_ms": step.duration_ms,
+        "retry_count": max(0, (step.attempt or 0) - 1),
+        "reused_from_parent": step.reused_from_step_id is not None,
+        "candidates": [{"index": c.get("index"), "model": (c.get("output") or {}).get("model") or c.get("model"),
+                        "offline": bool(c.get("offline")), "text": (c.get("output") or {}).get("text")}
+                       for c in candidates],
+        "ai_responses": [response_record(r) for r in step.responses],
+        "user_selection": step.user_selection,
+        "user_feedback": step.user_feedback,
+        "merged_content": step.merged_content,
+    }
+
+
+def current_step(steps: list[Any]) -> str | None:
+    """The first step not completed yet, else the last one (seed 001's current_step)."""
+    for step in steps:
+        if step.status.value != "completed":
+            return step.step_id
+    return steps[-1].step_id if steps else None
+
+
+def pipeline_run(article: Article, detail: Any) -> dict[str, Any]:
+    """A run of the article as seed 001's PipelineRun, with its steps in pipeline order."""
+    steps = sorted(detail.steps, key=lambda s: (STEP_ORDER.index(s.step_id) if s.step_id in STEP_ORDER else 99))
+    inputs = {key: value for key, value in (detail.inputs or {}).items() if key != "style_guide"}
+    return {
+        "pipeline_run_id": str(detail.id),
+        "configuration_id": detail.workflow_name,
+        "configuration_version": str(detail.workflow_version),
+        "parent_pipeline_run_id": str(detail.parent_run_id) if detail.parent_run_id else None,
+        "branch_point": detail.branch_point,
+        "created_at": _iso(detail.created_at),
+        "completed_at": _iso(detail.completed_at),
+        "current_step": current_step(steps),
+        "status": ArticleStatus.of_run(detail.status.value).value,
+        "article": {"id": str(article.id), "title": article.title, "topic": article.topic,
+                    "style_primer": article.primer_id},
+        "user_inputs": inputs,
+        "usage": {"tokens_input": detail.tokens_input, "tokens_output": detail.tokens_output,
+                  "cost_usd": _number(detail.cost_usd), "model_calls": detail.model_calls},
+        "steps": {step.step_id: step_record(step) for step in steps},
+    }
+
+
+def as_yaml(record: dict[str, Any]) -> str:
+    return yaml.safe_dump(record, sort_keys=False, allow_unicode=True, width=100)

@@ -1,0 +1,40 @@
+"""The WriteIt plugin object: what the package adds to Inkwright."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.toolkit import Plugin
+
+from .api import api
+from .articles import on_run_cancelled, on_run_completed, on_run_created
+from .models import Article, PrimerRecord
+from .web import pages
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+class WriteItPlugin(Plugin):
+    """Articles from angles to polish (seed 001), in the browser and over JSON."""
+
+    name = "writeit"
+    version = "0.1.0"
+    models = [Article, PrimerRecord]
+    migrations = PACKAGE / "migrations"
+    workflows = PACKAGE / "workflows"
+    templates = PACKAGE / "templates"
+
+    def blueprints(self):
+        return [pages]
+
+    def api_blueprints(self):
+        return [api]
+
+    def navigation(self):
+        return [("Articles", "writeit.index"), ("Style primers", "writeit.primers")]
+
+    def event_handlers(self):
+        # On a worker: the final text is assembled from the run's steps, after the commit
+        # that completed the run, whichever process made it.
+        return [("run.created", on_run_created, True), ("run.completed", on_run_completed, True),
+                ("run.cancelled", on_run_cancelled, True)]
