@@ -52,11 +52,11 @@ class WrittenChapter(Schema):
 
 
 def characters_line(primary: str | None, secondary: str | None) -> str:
-    # Lower-case lead-ins: a capitalised "Main Characters" reads as a name to a model (the
-    # offline one would write about it).
+    # Plain lead-ins: a capitalised label ("Main Characters:") reads as a name to a model,
+    # and the offline one would write about it.
     main = ", ".join(character_names(primary)) or "characters of your choosing"
     others = ", ".join(character_names(secondary))
-    return f"the story follows {main}" + (f", with {others} alongside." if others else ".")
+    return f"It follows {main}" + (f", with {others} alongside." if others else ".")
 
 
 def outline_schema(n_chapters: int) -> dict[str, Any]:
@@ -94,8 +94,8 @@ class OutlineStory(Skill):
 
     def run(self, ctx: StepContext, inputs: dict[str, Any]) -> dict[str, Any]:
         count = inputs["n_chapters"]
-        prompt = (f"Plan a story of {count} chapters. {inputs['story_instructions'].strip()}\n"
-                  f"Cast: {characters_line(inputs['primary_characters'], inputs['secondary_characters'])}\n"
+        prompt = (f"Write the plan of a story in {count} chapters. {inputs['story_instructions'].strip()}\n"
+                  f"{characters_line(inputs['primary_characters'], inputs['secondary_characters'])}\n"
                   "Answer in JSON: the story's title, its genre, its theme, and for each chapter in order a "
                   "title and a two-sentence summary of what happens.")
         completion = ctx.generate(prompt, system="You are a novelist who plans stories chapter by chapter.",
@@ -137,9 +137,9 @@ class WriteChapter(Skill):
         prompt = (f"Write chapter {number}, \"{inputs['title']}\", of the story \"{inputs['story_title']}\" "
                   f"in about {target} words of prose.\n"
                   f"What happens in it: {inputs['summary']}\n"
-                  f"Cast: {characters_line(inputs['primary_characters'], inputs['secondary_characters'])}\n"
-                  f"The writer's instructions: {inputs['story_instructions'].strip()}"
-                  + (f"\nSo far:\n{earlier}" if earlier else ""))
+                  f"{characters_line(inputs['primary_characters'], inputs['secondary_characters'])}\n"
+                  f"{inputs['story_instructions'].strip()}"
+                  + (f"\nBefore this chapter:\n{earlier}" if earlier else ""))
         system = "You are a novelist. Answer with the chapter's prose only, no heading."
         max_tokens = int(target * 2) + 200
         completion = ctx.generate(prompt, system=system, max_tokens=max_tokens)

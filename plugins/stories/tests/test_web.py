@@ -1,0 +1,91 @@
+"""The stories' pages: the list, the StoryRequest form with errors beside the fields, the reader."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from inkwright_stories.models import Story
+
+FORM = {"story_instructions": "A lighthouse keeper finds a message in a bottle.", "n_chapters": "3",
+        "l_chapter": "100", "primary_characters": "Mara, Tobias", "secondary_characters": ""}
+
+
+def post_form(browser, csrf_token, data):
+    return browser.post("/stories/new", data={**data, "csrf_token": csrf_token(browser, "/stories/new")})
+
+
+def error_beside(page: str, field: str) -> str:
+    match = re.search(rf'<ul class="errors" id="{field}-errors" role="alert">(.*?)</ul>', page, re.S)
+    assert match, f"no errors beside {field}"
+    return re.sub(r"<[^>]+>", " ", match.group(1)).strip()
+
+
+def test_pages_need_a_signed_in_person(client):
+    for path in ("/stories/", "/stories/new"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_an_empty_list_points_to_the_form(browser):
+    page = browser.get("/stories/").get_data(as_text=True)
+    assert "No stories yet" in page and 'href="/stories/new"' in page
+
+
+@pytest.mark.parametrize(("change", "field", "message"), [
+    ({"n_chapters": "0"}, "n_chapters", "Between 1 and 20 chapters."),
+    ({"n_chapters": "99"}, "n_chapters", "Between 1 and 20 chapters."),
+    ({"n_chapters": "three"}, "n_chapters", "Not a valid integer value."),
+    ({"story_instructions": ""}, "story_instructions", "Tell us what the story is about."),
+    ({"l_chapter": "10"}, "l_chapter", "Between 50 and 5,000 words."),
+])
+def test_bad_requests_come_back_with_the_error_beside_the_field(browser, csrf_token, row_count, change, field,
+                                                                message):
+    response = post_form(browser, csrf_token, {**FORM, **change})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert message in error_beside(page, field)
+    assert 'aria-invalid="true"' in page
+    assert row_count(Story) == 0
+
+
+def test_a_post_without_its_csrf_token_is_refused(browser, row_count):
+    response = browser.post("/stories/new", data=FORM)
+    assert response.status_code == 400 and row_count(Story) == 0
+
+
+def test_generating_from_the_form_leads_to_the_reader(browser, csrf_token, run_jobs):
+    response = post_form(browser, csrf_token, FORM)
+    assert response.status_code == 302
+    reader = response.headers["Location"]
+    assert re.fullmatch(r"/stories/[0-9a-f-]{36}", reader)
+
+    waiting = browser.get(reader).get_data(as_text=True)
+    assert "<progress" in waiting and "Writing…" in waiting and "Cancel generation" in waiting
+    assert 'data-status-url="/api/workflows/' in waiting
+
+    run_jobs()
+    page = browser.get(reader).get_data(as_text=True)
+    headings = re.findall(r"<h2>Chapter (\d): ([^<]+)</h2>", page)
+    assert [number for number, _ in headings] == ["1", "2", "3"]
+    assert "<progress" not in page and "Reading time" in page and "Mara, Tobias" in page
+    assert "offline output" in page  # the offline provider wrote it, and the reader says so
+    listing = browser.get("/stories/").get_data(as_text=True)
+    assert reader in listing and 'data-status="completed"' in listing
+
+
+def test_cancel_from_the_reader(browser, csrf_token, run_jobs):
+    reader = post_form(browser, csrf_token, FORM).headers["Location"]
+    token = csrf_token(browser, reader)
+    response = browser.post(f"{reader}/cancel", data={"csrf_token": token}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "Generation cancelled." in page and "The generation was cancelled." in page
+
+
+def test_another_tenants_story_is_not_found(app, browser, make_user, login_api):
+    other = login_api(make_user())
+    story = other.post("/api/stories", json={"title": "Not yours"}).json["data"]
+    assert browser.get(f"/stories/{story['id']}").status_code == 404
+    assert browser.get("/stories/not-a-uuid").status_code == 404
+    assert "Not yours" not in browser.get("/stories/").get_data(as_text=True)

@@ -1,0 +1,56 @@
+"""Seed 000 in a real browser: register → ask for a three-chapter story → watch it → read it.
+
+Runs the real ``flask inkwright studio`` process (web and one worker) with the stories plugin
+installed, and Debian's headless Chromium; no API key anywhere (the offline model writes).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "a long enough password"
+SCREENSHOT = "/tmp/e2e-story.png"
+
+
+def test_generate_a_three_chapter_story_and_read_it(page, studio_url):
+    page.goto(f"{studio_url}/register")
+    page.get_by_label("Name").fill("Ursula Le Guin")
+    page.get_by_label("Email").fill("ursula@example.com")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url(f"{studio_url}/")
+
+    page.goto(f"{studio_url}/stories/new")
+    page.get_by_label("Chapters").fill("0")
+    page.get_by_role("button", name="Generate the story").click()
+    assert "Between 1 and 20 chapters." in page.locator("#n_chapters-errors").inner_text()
+    assert "Tell us what the story is about." in page.locator("#story_instructions-errors").inner_text()
+
+    page.get_by_label("What should the story be about?").fill(
+        "A cartographer maps an island that changes shape every night.")
+    page.get_by_label("Chapters").fill("3")
+    page.get_by_label("Words per chapter").fill("150")
+    page.get_by_label("Main characters").fill("Ged, Tenar")
+    page.get_by_role("button", name="Generate the story").click()
+    page.wait_for_url(re.compile(rf"{re.escape(studio_url)}/stories/[0-9a-f-]{{36}}$"))
+
+    # The page follows the run and shows the story once it is written (it may already be).
+    story = page.locator("article.story")
+    assert story.get_attribute("data-status") in ("generating", "completed")
+    page.wait_for_selector('article.story[data-status="completed"]', timeout=60_000)
+
+    headings = page.locator("section.chapter h2").all_inner_texts()
+    assert [h.split(":")[0] for h in headings] == ["Chapter 1", "Chapter 2", "Chapter 3"], headings
+    assert all(len(p.split()) > 5 for p in page.locator("section.chapter p:not(.help)").all_inner_texts())
+    assert "Ged, Tenar" in page.locator(".story-metadata").inner_text()
+    assert "min" in page.locator("#reading-time").inner_text()
+    assert page.locator(".badge-offline").count() >= 1  # the offline provider wrote it, and it says so
+    page.screenshot(path=SCREENSHOT, full_page=True)
+
+    page.goto(f"{studio_url}/stories/")
+    assert page.locator('[data-status="completed"]').count() == 1
