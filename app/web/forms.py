@@ -135,3 +135,10 @@ class ProviderKeyForm(FlaskForm):
     owner = SelectField("For", choices=[SelectChoice(value="me", label="Just me")], default="me",
                         description="Your own key is used before the tenant's.")
     submit = SubmitField("Add key")
+
+
+class ResumeForm(FlaskForm):
+    """Go on with a run paused for payment, optionally with a higher token budget."""
+
+    budget_tokens = BudgetField("New token budget (optional)", validators=[Optional(), NumberRange(1, 10**12)])
+    submit = SubmitField("Resume")

@@ -15,13 +15,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from ..auth.principal import current_principal
-from ..engine.service import RunService, RunView
+from ..engine.service import Budget, RunService, RunView
 from ..engine.states import RunStatus, StepStatus
-from ..errors import AppError, ConflictError, IllegalTransitionError, NotFoundError, ValidationError
+from ..errors import ConflictError, IllegalTransitionError, NotFoundError, ValidationError
 from ..models import Run
 from ..state import current_state, repositories
 from ..workflows.definition import WorkflowDefinition
-from .forms import ConfirmForm, SelectionForm
+from .forms import ConfirmForm, ResumeForm, SelectionForm
 from .input_forms import InputsForm, inputs_form_class
 from .studio import blp
 
@@ -135,15 +135,19 @@ def cancel_run(run_id: str):
 def resume_run(run_id: str):
     service = run_service()
     run = service.get(run_id)
-    if _confirmed():
-        try:
-            service.resume(run.id)
-        except AppError as error:
-            if isinstance(error, NotFoundError):
-                raise
-            flash(error.message, "error")
-        else:
-            flash("The run goes on.", "success")
+    form = ResumeForm()
+    if not form.validate_on_submit():
+        flash(" ".join(message for messages in form.errors.values() for message in messages), "error")
+        return render_run_page(run, 400)
+    budget = None
+    if form.budget_tokens.data:
+        budget = Budget(tokens=form.budget_tokens.data, cost_usd=run.budget_cost_usd)
+    try:
+        service.resume(run.id, budget)
+    except ConflictError as error:
+        flash(error.message, "error")
+    else:
+        flash("The run goes on.", "success")
     return redirect(url_for("studio.run_page", run_id=run.id))
 
 

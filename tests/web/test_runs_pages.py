@@ -251,3 +251,26 @@ def test_the_dashboard_lists_recent_runs_with_status_and_a_link(browser, paused)
 
 def csrf_of(page: str) -> str:
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def test_a_run_paused_on_its_budget_resumes_with_a_higher_one_from_the_page(browser, api_client, submit, run_jobs):
+    uploaded = api_client.post("/api/workflows", data=OFFLINE_PICK.replace("    candidates: 2\n    select: user\n", ""),
+                               content_type="application/yaml")
+    assert uploaded.status_code == 201, uploaded.get_data(as_text=True)
+    started = api_client.post("/api/runs", json={"workflow": "offline.pick", "inputs": {"topic": "tides"},
+                                                 "budget": {"tokens": 5}})
+    assert started.status_code == 202, started.get_data(as_text=True)
+    run_id = started.json["data"]["id"]
+    run_jobs()
+    page = browser.get(f"/runs/{run_id}").get_data(as_text=True)
+    assert 'data-status="paused"' in page and "budget" in page.split('class="pause-reason"')[1][:300]
+    assert 'action="/runs/' + run_id + '/resume"' in page
+
+    bad = submit(browser, f"/runs/{run_id}/resume", {"budget_tokens": "-3"}, page=f"/runs/{run_id}")
+    assert bad.status_code == 400 and "Number must be between 1 and 1000000000000." in bad.get_data(as_text=True)
+
+    response = submit(browser, f"/runs/{run_id}/resume", {"budget_tokens": "5000"}, page=f"/runs/{run_id}")
+    assert response.status_code == 302
+    run_jobs()
+    page = browser.get(f"/runs/{run_id}").get_data(as_text=True)
+    assert 'data-status="completed"' in page and "5000 tokens" in page

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from app.state import repositories
+from app.state import current_state, repositories
+from app.toolkit import Plugin
 
 EVERY_TYPE = """\
 name: every.type
@@ -165,3 +166,37 @@ def test_the_navigation_links_the_catalog_and_the_account_pages(browser):
     for href in ("/workflows", "/account/credits", "/account/provider-keys", "/api-keys"):
         assert f'href="{href}"' in page
     assert "/admin/rq/" not in page
+
+
+class Linked(Plugin):
+    name = "linked"
+
+    def navigation(self):
+        return [("Catalogue", "studio.workflows"), ("Nowhere", "no_such.endpoint"), ("Needs an id", "studio.run_page")]
+
+
+class Broken(Plugin):
+    name = "broken_nav"
+
+    def navigation(self):
+        raise RuntimeError("navigation exploded")
+
+
+def test_plugins_add_navigation_links_after_the_cores_and_a_broken_one_costs_only_its_links(app, browser):
+    plugins = current_state(app).registry.plugins
+    plugins["broken_nav"], plugins["linked"] = Broken(), Linked()
+
+    response = browser.get("/workflows")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    nav = re.search(r'<nav aria-label="Main">.*?</nav>', page, re.S).group(0)
+    assert re.search(r'href="/workflows"[^>]*>Workflows</a>.*class="plugin-link" aria-current="page">Catalogue</a>',
+                     nav, re.S)
+    assert "Nowhere" not in nav and "Needs an id" not in nav
+
+
+def test_signed_out_visitors_see_no_plugin_links(app, client):
+    current_state(app).registry.plugins["linked"] = Linked()
+
+    assert "Catalogue" not in client.get("/login").get_data(as_text=True)
