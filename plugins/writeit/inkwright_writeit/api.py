@@ -7,7 +7,7 @@ from typing import Any
 
 from app.toolkit import ApiBlueprint, NotFoundError, current_principal, repositories, workflow_runs
 
-from .articles import branch_article, find_article, render_export, start_article
+from .articles import branch_article, find_article, render_export, start_article, with_live_status
 from .history import branch_tree, tree_record
 from .models import Article, ArticleStatus
 from .primers import PrimerLibrary
@@ -43,7 +43,7 @@ def article_detail(article: Article) -> "ArticleView":
     service = workflow_runs()
     current = service.get(article.current_run_id)
     detail = service.detail(current)
-    return ArticleView(article, status=ArticleStatus.of_run(current.status.value).value, run=run_summary(detail),
+    return ArticleView(article, shown_status=ArticleStatus.of_run(current.status.value).value, run=run_summary(detail),
                        tree=[tree_record(node, article.current_run_id)
                              for node in branch_tree(service.lineage(article.root_run_id))])
 
@@ -75,7 +75,7 @@ def list_articles(query: dict[str, Any]):
     """The tenant's articles, newest first."""
     current_principal().require("articles", "read")
     items, total = repositories().get(ArticleRepository).newest(query["limit"], query["offset"])
-    return {"items": items, "total": total, "limit": query["limit"], "offset": query["offset"]}
+    return {"items": with_live_status(items), "total": total, "limit": query["limit"], "offset": query["offset"]}
 
 
 @api.route("/articles/<article_id>", methods=["GET"])

@@ -60,6 +60,18 @@ def find_article(article_id: Any) -> Article:
     return repositories().get(ArticleRepository).require(article_id)
 
 
+def with_live_status(articles: list[Article]) -> list[Article]:
+    """Give each article the status its current run has now (one query for the page):
+    the stored status only changes at the ends of a run, not while it waits for a choice."""
+    runs = repositories().runs
+    ids = [article.current_run_id for article in articles]
+    statuses = {run.id: run.status.value for run in runs.list(Run.id.in_(ids))} if ids else {}
+    for article in articles:
+        if article.current_run_id in statuses:
+            article.live_status = ArticleStatus.of_run(statuses[article.current_run_id]).value
+    return articles
+
+
 def check_models(models: dict[str, str | None]) -> dict[str, str]:
     """Each step's model as ``provider:model``; a missing one falls back to the preferences."""
     preferred = preferred_models()

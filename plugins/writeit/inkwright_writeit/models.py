@@ -47,6 +47,13 @@ class Article(UUIDPrimaryKey, Timestamps, TenantScoped, Model):
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
 
+    #: The current run's status as an article status, when read with it (``with_live_status``).
+    live_status = None
+
+    @property
+    def shown_status(self) -> str:
+        return self.live_status or self.status
+
 
 class PrimerRecord(UUIDPrimaryKey, Timestamps, TenantScoped, Model):
     """A tenant's own style primer (seed 001's StylePrimer); its ``primer_id`` is unique in the tenant."""

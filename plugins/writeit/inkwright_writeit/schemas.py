@@ -82,7 +82,8 @@ class ArticleSchema(WireSchema):
     audience = fields.String(required=True)
     title = fields.String(allow_none=True)
     primer_id = fields.String(required=True)
-    status = fields.String(required=True, metadata={"description": "running, paused, completed, error, cancelled"})
+    status = fields.String(attribute="shown_status", required=True,
+                           metadata={"description": "running, paused, completed, error, cancelled"})
     root_run_id = fields.UUID(required=True)
     current_run_id = fields.UUID(required=True)
     offline = fields.Boolean(metadata={"description": "The text came (at least partly) from the offline provider"})

@@ -18,6 +18,7 @@ from .articles import (
     preferred_primer,
     render_export,
     start_article,
+    with_live_status,
 )
 from .export import FORMATS
 from .forms import ArticleForm, BranchForm, ConfirmForm, PrimerForm
@@ -49,7 +50,7 @@ def place_error(form: Any, error: AppError) -> None:
 @login_required
 def index():
     articles, total = repositories().get(ArticleRepository).newest(100)
-    return render_template("writeit/articles.html", articles=articles, total=total)
+    return render_template("writeit/articles.html", articles=with_live_status(articles), total=total)
 
 
 @pages.route("/articles/new", methods=["GET", "POST"])

@@ -146,11 +146,15 @@ def test_a_branch_made_on_the_core_run_page_is_followed_by_the_article(api_clien
     assert detail["currentRunId"] == response.json["data"]["id"]
 
 
-def test_articles_list_newest_first_and_stay_in_their_tenant(api_client, make_user, login_api):
+def test_articles_list_newest_first_and_stay_in_their_tenant(api_client, make_user, login_api, run_jobs):
     first = start(api_client)
     second = start(api_client, topic="Notes on writing migrations")
     listed = api_client.get("/api/writeit/articles").json["data"]
     assert [a["id"] for a in listed["items"]] == [second["id"], first["id"]] and listed["total"] == 2
+    run_jobs()  # the angles are written: each article waits for a choice
+    assert [a["status"] for a in api_client.get("/api/writeit/articles").json["data"]["items"]] == ["paused", "paused"]
+    bad_page = api_client.get("/api/writeit/articles?limit=0")
+    assert bad_page.status_code == 400 and "query.limit" in bad_page.json["error"]["details"]["fields"]
 
     other = login_api(make_user())
     assert other.get("/api/writeit/articles").json["data"]["total"] == 0
