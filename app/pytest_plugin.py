@@ -137,9 +137,17 @@ def _empty_tables(app: Flask) -> None:
 
 
 @pytest.fixture
-def inkwright_config(inkwright_database: TestDatabase, inkwright_redis_url: str) -> dict[str, Any]:
+def inkwright_plugins() -> tuple[str, ...]:
+    """Entry-point or distribution names the test app enables (``PLUGINS``): every installed
+    one by default; a suite that must not see other packages' plugins narrows it."""
+    return ("*",)
+
+
+@pytest.fixture
+def inkwright_config(inkwright_database: TestDatabase, inkwright_redis_url: str,
+                     inkwright_plugins: tuple[str, ...]) -> dict[str, Any]:
     """Override in a conftest to change the test app's settings."""
-    return base_test_config(inkwright_database.url, inkwright_redis_url)
+    return {**base_test_config(inkwright_database.url, inkwright_redis_url), "PLUGINS": inkwright_plugins}
 
 
 @pytest.fixture

@@ -13,6 +13,14 @@ from app.state import auth_service, repositories
 
 
 @pytest.fixture
+def inkwright_plugins() -> tuple[str, ...]:
+    """The core's own suite sees only the core's entry points: an installed plugin (the
+    first-party ones in plugins/ included) adds event handlers, jobs and pages the core's
+    tests must not depend on. Each plugin's own tests enable it."""
+    return ("inkwright",)
+
+
+@pytest.fixture
 def sessions(app, user) -> tuple[uuid.UUID, uuid.UUID]:
     """Two API sessions of one user: ``(lapsed, live)``; the first one's refresh token expired."""
     with app.app_context():

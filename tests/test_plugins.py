@@ -32,6 +32,13 @@ SAMPLES = "inkwright_sample_plugins"
 
 
 @pytest.fixture
+def inkwright_plugins() -> tuple[str, ...]:
+    """The core and the sample packages these tests install (the first-party plugins in
+    plugins/ stay out, as they do for the rest of the core's suite)."""
+    return ("inkwright", "inkwright-samples", THROWAWAY)
+
+
+@pytest.fixture
 def samples_importable(monkeypatch):
     monkeypatch.syspath_prepend(str(SUPPORT))
 
