@@ -198,3 +198,13 @@ def test_bad_branches_are_refused(api_client, make_user, login_api, row_count):
     assert bad_primer.status_code == 400
     assert api_client.get("/api/writeit/articles/not-a-uuid").status_code == 404
     assert row_count(Run) == 2
+
+
+def test_cancelling_the_run_cancels_the_article(api_client, run_jobs):
+    article = start(api_client)
+    assert api_client.post(f"/api/runs/{article['currentRunId']}/cancel").status_code == 200
+    run_jobs()  # the run.cancelled handler
+    detail = api_client.get(f"/api/writeit/articles/{article['id']}").json["data"]
+    assert detail["status"] == "cancelled"
+    listed = api_client.get("/api/writeit/articles").json["data"]["items"]
+    assert listed[0]["status"] == "cancelled"
