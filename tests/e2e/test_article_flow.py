@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -122,6 +123,6 @@ def test_write_an_article_choosing_candidates_branching_and_exporting(page, stud
         page.get_by_role("link", name="Download YAML").click()
     download = download_info.value
     assert download.suggested_filename.endswith(".yaml")
-    content = open(download.path(), encoding="utf-8").read()
+    content = Path(download.path()).read_text(encoding="utf-8")
     assert "configuration_id: writeit.article" in content and "branch_point: outline" in content
     assert "user_feedback: Shorter." in content

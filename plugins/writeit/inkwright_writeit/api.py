@@ -5,22 +5,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.toolkit import ApiBlueprint, NotFoundError, current_principal, repositories, workflow_runs
+from app.toolkit import (
+    ApiBlueprint,
+    NotFoundError,
+    current_principal,
+    repositories,
+    workflow_runs,
+)
 
-from .articles import branch_article, find_article, render_export, start_article, with_live_status
+from .articles import (
+    branch_article,
+    find_article,
+    render_export,
+    start_article,
+    with_live_status,
+)
 from .history import branch_tree, tree_record
 from .models import Article, ArticleStatus
 from .primers import PrimerLibrary
 from .repositories import ArticleRepository
 from .schemas import (
+    ArticleBranchSchema,
     ArticleCreateSchema,
     ArticleDetailSchema,
+    ArticleExportQuerySchema,
+    ArticleExportSchema,
     ArticlePageSchema,
     ArticleQuerySchema,
     ArticleSchema,
-    ArticleBranchSchema,
-    ArticleExportQuerySchema,
-    ArticleExportSchema,
     StylePrimerSchema,
     StylePrimerUpdateSchema,
 )
@@ -38,7 +50,7 @@ def run_summary(detail: Any) -> dict[str, Any]:
     }
 
 
-def article_detail(article: Article) -> "ArticleView":
+def article_detail(article: Article) -> ArticleView:
     """The article with its current run's progress and the tree of its runs."""
     service = workflow_runs()
     current = service.get(article.current_run_id)

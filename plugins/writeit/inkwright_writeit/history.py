@@ -12,10 +12,10 @@ class BranchNode:
     """One run of the family and the runs branched (or updated) from it."""
 
     run: Any
-    children: list["BranchNode"] = field(default_factory=list)
+    children: list[BranchNode] = field(default_factory=list)
 
     @property
-    def depth_first(self) -> list[tuple[int, "BranchNode"]]:
+    def depth_first(self) -> list[tuple[int, BranchNode]]:
         """This node and its descendants with their depth, in reading order."""
         found: list[tuple[int, BranchNode]] = []
         stack: list[tuple[int, BranchNode]] = [(0, self)]

@@ -9,7 +9,14 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.toolkit import JSONType, Model, TenantScoped, Timestamps, UTCDateTime, UUIDPrimaryKey
+from app.toolkit import (
+    JSONType,
+    Model,
+    TenantScoped,
+    Timestamps,
+    UTCDateTime,
+    UUIDPrimaryKey,
+)
 
 
 class ArticleStatus(str, enum.Enum):
@@ -22,7 +29,7 @@ class ArticleStatus(str, enum.Enum):
     CANCELLED = "cancelled"
 
     @classmethod
-    def of_run(cls, run_status: str) -> "ArticleStatus":
+    def of_run(cls, run_status: str) -> ArticleStatus:
         """The article's status while its current run has ``run_status``."""
         return {"queued": cls.RUNNING, "running": cls.RUNNING, "paused": cls.PAUSED,
                 "completed": cls.COMPLETED, "cancelled": cls.CANCELLED}.get(run_status, cls.ERROR)

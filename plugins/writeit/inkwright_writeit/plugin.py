@@ -19,7 +19,7 @@ class WriteItPlugin(Plugin):
 
     name = "writeit"
     version = "0.1.0"
-    models = [Article, PrimerRecord]
+    models = (Article, PrimerRecord)
     migrations = PACKAGE / "migrations"
     workflows = PACKAGE / "workflows"
     templates = PACKAGE / "templates"

@@ -14,7 +14,13 @@ from typing import Any
 
 import yaml
 
-from app.toolkit import ConflictError, NotFoundError, Repositories, ValidationError, utcnow
+from app.toolkit import (
+    ConflictError,
+    NotFoundError,
+    Repositories,
+    ValidationError,
+    utcnow,
+)
 
 from .models import PrimerRecord
 from .repositories import PrimerRepository
@@ -55,7 +61,7 @@ class StylePrimer:
         return formatted
 
     @classmethod
-    def from_record(cls, record: PrimerRecord) -> "StylePrimer":
+    def from_record(cls, record: PrimerRecord) -> StylePrimer:
         return cls(primer_id=record.primer_id, name=record.name, description=record.description,
                    content=record.content, voice_attributes=dict(record.voice_attributes or {}),
                    example_openings=list(record.example_openings or []),

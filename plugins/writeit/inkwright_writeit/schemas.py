@@ -6,8 +6,13 @@ from typing import Any
 
 from marshmallow import RAISE
 
-from app.toolkit import Schema, fields, validate, validates_schema
-from app.toolkit import SchemaValidationError
+from app.toolkit import (
+    Schema,
+    SchemaValidationError,
+    fields,
+    validate,
+    validates_schema,
+)
 
 from .articles import STEPS
 from .export import FORMATS

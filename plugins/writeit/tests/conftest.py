@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -57,7 +58,7 @@ def browser(client: FlaskClient, user, submit) -> FlaskClient:
 def errors_beside(response: Any, field_id: str) -> list[str]:
     """The messages a page shows beside one form field (``<ul id="<field>-errors">``)."""
     block = re.search(rf'<ul class="errors" id="{field_id}-errors"[^>]*>(.*?)</ul>', response.get_data(as_text=True),
-                      re.S)
+                      re.DOTALL)
     return [html.unescape(m) for m in re.findall(r"<li>(.*?)</li>", block.group(1))] if block else []
 
 

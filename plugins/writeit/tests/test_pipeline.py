@@ -3,8 +3,9 @@ and feedback carried forward, preferences, branches and the tree."""
 
 from __future__ import annotations
 
-from app.toolkit import Run
 from inkwright_writeit.models import Article
+
+from app.toolkit import Run
 
 TOPIC = "Why small teams ship faster"
 
@@ -99,7 +100,7 @@ def test_branch_from_the_outline_reuses_the_angles_and_reruns_what_follows(api_c
     article = start(api_client)
     first_run = article["currentRunId"]
     pick(first_run, "angles", 0, "Keep it concrete")
-    run = pick(first_run, "outline", 1, None)
+    pick(first_run, "outline", 1, None)
     before = api_client.get(f"/api/runs/{first_run}").json["data"]
 
     response = api_client.post(f"/api/writeit/articles/{article['id']}/branch",
