@@ -96,7 +96,7 @@ class EngineStepContext(StepContext):
             model=model or self.model, messages=tuple(chat),
             temperature=temperature if temperature is not None else self.options.get("temperature"),
             max_tokens=max_tokens or self.options.get("max_tokens"), stop=tuple(stop),
-            json_schema=json_schema, seed=self.options.get("seed"))
+            json_schema=json_schema, seed=self.seed)
         completion = self.meter.complete(model or self.model, request, on_chunk=on_chunk)
         self.tokens_input += completion.input_tokens
         self.tokens_output += completion.output_tokens
@@ -105,6 +105,15 @@ class EngineStepContext(StepContext):
         self.cost_usd += self.state.models.info(model or self.model).cost(completion.input_tokens,
                                                                           completion.output_tokens)
         return completion
+
+    @property
+    def seed(self) -> int | None:
+        """The step's seed, else one per candidate: N candidates of one model are N different
+        answers (the offline provider is deterministic per seed), each reproducible."""
+        seed = self.options.get("seed")
+        if seed is None and self.candidate_index:
+            return self.candidate_index
+        return seed
 
     def score_response(self, response_id: str, score: float) -> None:
         if not 0.0 <= float(score) <= 1.0:

@@ -326,3 +326,15 @@ def test_the_person_who_started_a_run_pays_for_it_not_the_tenants_owner(studio, 
     assert account_of(app, member).tokens_used_this_period == 20
     assert account_of(app, user).tokens_used_this_period == 0
     assert usage_rows(app)[0].user_id == member.user.id
+
+
+def test_candidates_of_one_model_are_different_answers_each_reproducible(studio, run_jobs):
+    two = ask().replace("openai:gpt-4o-mini", "offline:writer").replace("    cache: off\n", "    cache: off\n"
+                                                                           "    candidates: 2\n")
+    first = studio.start(two.replace("CACHE", "off"))
+    again = studio.start(two.replace("CACHE", "off"))
+    run_jobs()
+
+    texts = [c["output"]["text"] for c in studio.steps(first.id)["ask"].candidates]
+    assert len(texts) == 2 and texts[0] != texts[1]
+    assert [c["output"]["text"] for c in studio.steps(again.id)["ask"].candidates] == texts
