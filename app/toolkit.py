@@ -35,9 +35,12 @@ from marshmallow import (
 )
 from marshmallow import ValidationError as SchemaValidationError
 
+from .agent import Agent, ReviewIssue, ReviewReport, Severity
 from .api.blueprint import EnvelopeBlueprint, public
 from .auth.principal import Principal, current_principal
 from .config import Setting, parse_bool, parse_int, parse_list
+from .engine.service import Budget, RunService, caller_run_service
+from .engine.states import RunStatus, StepStatus
 from .errors import (
     AppError,
     BudgetExceededError,
@@ -61,11 +64,19 @@ from .errors import (
     ValidationError,
     WorkflowExecutionError,
 )
-from .agent import Agent, ReviewIssue, ReviewReport, Severity
-from .engine.service import Budget, RunService
-from .engine.states import RunStatus, StepStatus
 from .events import DomainEvent
 from .models import Artifact, Run, RunStep
+from .models.base import (
+    CreatedAt,
+    JSONType,
+    Model,
+    SoftDelete,
+    TenantScoped,
+    Timestamps,
+    UTCDateTime,
+    UUIDPrimaryKey,
+    utcnow,
+)
 from .plugin import EventHandlerSpec, Plugin
 from .provider import (
     Completion,
@@ -78,18 +89,8 @@ from .provider import (
     Provider,
     ProviderCredentials,
 )
-from .models.base import (
-    CreatedAt,
-    JSONType,
-    Model,
-    SoftDelete,
-    TenantScoped,
-    Timestamps,
-    UTCDateTime,
-    UUIDPrimaryKey,
-    utcnow,
-)
 from .repositories import Repositories, Repository, ScopedRepository, operation
+from .schemas.base import ApiSchema
 from .skill import Skill, StepContext
 from .state import current_state, repositories
 from .version import TOOLKIT_VERSION
@@ -102,7 +103,7 @@ def workflow_runs() -> RunService:
 
     :raises UnauthorizedError: outside a signed-in request.
     """
-    return RunService(repositories(), current_state(), current_principal())
+    return caller_run_service()
 
 
 def start_workflow(name: str, inputs: dict[str, Any] | None = None, *, version: str | None = None,
@@ -124,7 +125,7 @@ def start_workflow(name: str, inputs: dict[str, Any] | None = None, *, version: 
 ApiBlueprint = EnvelopeBlueprint
 
 __all__ = [
-    "Artifact", "Budget", "EventHandlerSpec", "Run", "RunService", "RunStatus", "RunStep", "StepStatus",
+    "ApiSchema", "Artifact", "Budget", "EventHandlerSpec", "Run", "RunService", "RunStatus", "RunStep", "StepStatus",
     "start_workflow", "workflow_runs",
     "BudgetExceededError", "CompletionChunk", "MediaPoll", "MediaRequest", "MediaSubmission", "ModelInfo",
     "ModelNotPricedError", "ModelOutputInvalidError", "ProviderAuthError", "ProviderCredentials",

@@ -9,9 +9,8 @@ from typing import Any
 
 from flask import Response, request, stream_with_context
 
-from ..auth.principal import current_principal
 from ..engine.progress import RunEvents
-from ..engine.service import Budget, RunService, RunView
+from ..engine.service import Budget, RunView, caller_run_service
 from ..errors import ValidationError
 from ..extensions import db
 from ..models import Run
@@ -58,10 +57,6 @@ def with_generation_jobs(view: RunView) -> RunView:
     return view
 
 
-def run_service() -> RunService:
-    return RunService(repositories(), current_state(), current_principal())
-
-
 def idempotency_key() -> str | None:
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is None:
@@ -78,7 +73,7 @@ def idempotency_key() -> str | None:
 def start_run(body: dict[str, Any]):
     """Start a run of a workflow. Send an ``Idempotency-Key`` header to make retries safe:
     the same key with the same body answers with the run it started the first time."""
-    service = run_service()
+    service = caller_run_service()
     service.authorize("create")
     entry = current_state().catalog.resolve(repositories(), body["workflow"], body.get("version"))
     run, created = service.start(entry, body.get("inputs"), idempotency_key(), request_body=body,
@@ -92,7 +87,7 @@ def start_run(body: dict[str, Any]):
 @blp.response(200, page_of(RunSchema))
 def list_runs(query: dict[str, Any]):
     """The tenant's runs, filtered and sorted (newest first by default), a page at a time."""
-    run_service().authorize("read")
+    caller_run_service().authorize("read")
     criteria = []
     if query.get("status"):
         criteria.append(Run.status == query["status"])
@@ -111,7 +106,7 @@ def list_runs(query: dict[str, Any]):
 @blp.response(200, RunDetailSchema)
 def get_run(run_id: str):
     """A run with every step: status, candidates, attempts, timings, cache hits, totals."""
-    service = run_service()
+    service = caller_run_service()
     return with_generation_jobs(service.detail(service.get(run_id)))
 
 
@@ -119,7 +114,7 @@ def get_run(run_id: str):
 @blp.response(200, RunDetailSchema)
 def cancel_run(run_id: str):
     """Stop the run: queued work at once, running skills at their next cancellation check."""
-    service = run_service()
+    service = caller_run_service()
     return with_generation_jobs(service.detail(service.cancel(run_id)))
 
 
@@ -129,7 +124,7 @@ def cancel_run(run_id: str):
 def resume_run(body: dict[str, Any], run_id: str):
     """Go on with a run paused because a model call could not be paid for (out of credits,
     or its budget); send ``budget`` to raise the cap first."""
-    service = run_service()
+    service = caller_run_service()
     return service.detail(service.resume(run_id, as_budget(body.get("budget"))))
 
 
@@ -138,7 +133,7 @@ def resume_run(body: dict[str, Any], run_id: str):
 @blp.response(200, RunDetailSchema)
 def select_candidate(body: dict[str, Any], run_id: str, step_key: str):
     """Pick a candidate of a step awaiting selection, with feedback for the steps after it."""
-    service = run_service()
+    service = caller_run_service()
     return service.detail(service.select(run_id, step_key, body["index"], body.get("feedback")))
 
 
@@ -146,7 +141,7 @@ def select_candidate(body: dict[str, Any], run_id: str, step_key: str):
 @blp.response(202, RunDetailSchema)
 def regenerate_candidates(run_id: str, step_key: str):
     """Ask a step awaiting selection for more candidates; they join the ones it has."""
-    service = run_service()
+    service = caller_run_service()
     return service.detail(service.regenerate(run_id, step_key))
 
 
@@ -155,7 +150,7 @@ def regenerate_candidates(run_id: str, step_key: str):
 @blp.response(202, RunDetailSchema)
 def branch_run(body: dict[str, Any], run_id: str):
     """A new run from a step of this one, with changed inputs; earlier steps are reused."""
-    service = run_service()
+    service = caller_run_service()
     return service.detail(service.branch(run_id, body["step"], body.get("inputs")))
 
 
@@ -164,7 +159,7 @@ def branch_run(body: dict[str, Any], run_id: str):
 @blp.response(202, RunDetailSchema)
 def update_run(body: dict[str, Any], run_id: str):
     """Re-run with edited inputs: only steps whose input hash changed execute."""
-    service = run_service()
+    service = caller_run_service()
     return service.detail(service.update(run_id, body.get("inputs")))
 
 
@@ -172,7 +167,7 @@ def update_run(body: dict[str, Any], run_id: str):
 @blp.response(200, LineageSchema)
 def run_lineage(run_id: str):
     """The whole family of a run: the first run, its branches and its updates, oldest first."""
-    service = run_service()
+    service = caller_run_service()
     runs = service.lineage(run_id)
     return {"root_run_id": runs[0].root_run_id, "runs": runs}
 
@@ -184,7 +179,7 @@ def run_lineage(run_id: str):
                              "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
 def run_events(query: dict[str, Any], run_id: str):
     """Live progress as Server-Sent Events, resumable with ``Last-Event-ID``."""
-    run = run_service().get(run_id)
+    run = caller_run_service().get(run_id)
     after = request.headers.get("Last-Event-ID") or query.get("after") or "0"
     if not _EVENT_ID.match(after):
         raise ValidationError("Last-Event-ID is not an event id of this stream.",

@@ -95,12 +95,18 @@ def fan_out_key(step_id: str, index: int) -> str:
     return f"{step_id}[{index}]"
 
 
-def merged_content(output: Any) -> str:
-    """The text a person picked: a candidate's ``text`` (or ``content``), else its JSON."""
+def text_of(output: Any) -> str | None:
+    """An output's text as a person reads it (its ``text``, ``content`` or ``markdown``), if any."""
     if isinstance(output, dict):
         for key in ("text", "content", "markdown"):
             if isinstance(output.get(key), str):
                 return output[key]
     if isinstance(output, str):
         return output
-    return canonical_json(output)
+    return None
+
+
+def merged_content(output: Any) -> str:
+    """The text a person picked: a candidate's ``text`` (or ``content``), else its JSON."""
+    text = text_of(output)
+    return text if text is not None else canonical_json(output)

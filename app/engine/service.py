@@ -16,7 +16,7 @@ from typing import Any, Callable
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from ..auth.principal import Principal
+from ..auth.principal import Principal, current_principal
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..events import DomainEvent
 from ..models import (
@@ -30,7 +30,7 @@ from ..models import (
 )
 from ..repositories import Repositories
 from ..repositories.records import remember
-from ..state import InkwrightState
+from ..state import InkwrightState, current_state, repositories
 from ..workflows.catalog import CatalogEntry
 from ..workflows.definition import WorkflowDefinition
 from ..workflows.inputs import resolve_inputs
@@ -54,6 +54,12 @@ class Budget:
 
 def request_fingerprint(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+
+
+def caller_run_service() -> "RunService":
+    """The run service acting for the signed-in caller, in their tenant (views, the API and
+    plugins' pages all use this one)."""
+    return RunService(repositories(), current_state(), current_principal())
 
 
 class RunService:
@@ -376,4 +382,4 @@ class RunView:
         return getattr(self._run, name)
 
 
-__all__ = ["RunService", "RunView", "StepView", "request_fingerprint"]
+__all__ = ["RunService", "caller_run_service", "RunView", "StepView", "request_fingerprint"]

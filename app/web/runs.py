@@ -14,12 +14,11 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from ..auth.principal import current_principal
-from ..engine.service import Budget, RunService, RunView
+from ..engine.planner import text_of
+from ..engine.service import Budget, RunService, RunView, caller_run_service
 from ..engine.states import RunStatus, StepStatus
 from ..errors import ConflictError, IllegalTransitionError, NotFoundError, ValidationError
 from ..models import Run
-from ..state import current_state, repositories
 from ..workflows.definition import WorkflowDefinition
 from .forms import ConfirmForm, ResumeForm, SelectionForm
 from .input_forms import InputsForm, inputs_form_class
@@ -33,19 +32,11 @@ class BranchForm(InputsForm):
     """Branch from one step, with the run's inputs shown for changing."""
 
 
-def run_service() -> RunService:
-    return RunService(repositories(), current_state(), current_principal())
-
-
 def readable(output: Any) -> str:
-    """A step's or candidate's output as a person reads it: its text when it has one."""
-    if isinstance(output, dict):
-        for key in ("text", "content", "markdown"):
-            if isinstance(output.get(key), str):
-                return output[key]
-    if isinstance(output, str):
-        return output
-    return json.dumps(output, indent=2, ensure_ascii=False, default=str)
+    """A step's or candidate's output as a person reads it: its text when it has one, else
+    its JSON laid out for reading."""
+    text = text_of(output)
+    return text if text is not None else json.dumps(output, indent=2, ensure_ascii=False, default=str)
 
 
 blp.add_app_template_filter(readable, "readable")
@@ -82,7 +73,7 @@ def live_context(service: RunService, run: Run, selection_forms: dict | None = N
 
 def render_run_page(run: Run, status: int = 200, selection_forms: dict | None = None,
                     branch_forms: dict[str, BranchForm] | None = None):
-    service = run_service()
+    service = caller_run_service()
     context = live_context(service, run, selection_forms)
     definition = WorkflowDefinition.from_dict(run.definition)
     forms = {step_id: branch_form(definition, run, step_id) for step_id in _finished_steps(context["run"])}
@@ -99,14 +90,14 @@ def render_run_page(run: Run, status: int = 200, selection_forms: dict | None = 
 @blp.route("/runs/<run_id>")
 @login_required
 def run_page(run_id: str):
-    return render_run_page(run_service().get(run_id))
+    return render_run_page(caller_run_service().get(run_id))
 
 
 @blp.route("/runs/<run_id>/live")
 @login_required
 def run_live(run_id: str):
     """The parts of the run page that change, for the page's script to swap in."""
-    service = run_service()
+    service = caller_run_service()
     return render_template("studio/_run_live.html", **live_context(service, service.get(run_id)))
 
 
@@ -118,7 +109,7 @@ def _confirmed() -> bool:
 @blp.route("/runs/<run_id>/cancel", methods=["POST"])
 @login_required
 def cancel_run(run_id: str):
-    service = run_service()
+    service = caller_run_service()
     run = service.get(run_id)
     if _confirmed():
         try:
@@ -133,7 +124,7 @@ def cancel_run(run_id: str):
 @blp.route("/runs/<run_id>/resume", methods=["POST"])
 @login_required
 def resume_run(run_id: str):
-    service = run_service()
+    service = caller_run_service()
     run = service.get(run_id)
     form = ResumeForm()
     if not form.validate_on_submit():
@@ -154,7 +145,7 @@ def resume_run(run_id: str):
 @blp.route("/runs/<run_id>/steps/<step_key>/select", methods=["POST"])
 @login_required
 def select_candidate(run_id: str, step_key: str):
-    service = run_service()
+    service = caller_run_service()
     run = service.get(run_id)
     form = SelectionForm()
     if not form.validate_on_submit():
@@ -177,7 +168,7 @@ def select_candidate(run_id: str, step_key: str):
 @blp.route("/runs/<run_id>/steps/<step_key>/regenerate", methods=["POST"])
 @login_required
 def regenerate_candidates(run_id: str, step_key: str):
-    service = run_service()
+    service = caller_run_service()
     run = service.get(run_id)
     if _confirmed():
         try:
@@ -194,7 +185,7 @@ def regenerate_candidates(run_id: str, step_key: str):
 @blp.route("/runs/<run_id>/branch/<step_id>", methods=["POST"])
 @login_required
 def branch_run(run_id: str, step_id: str):
-    service = run_service()
+    service = caller_run_service()
     run = service.get(run_id)
     definition = WorkflowDefinition.from_dict(run.definition)
     if step_id not in {spec.id for spec in definition.steps}:

@@ -12,20 +12,27 @@ from typing import Any
 
 from marshmallow import RAISE
 
-from app.toolkit import ApiBlueprint, ConflictError, current_principal, repositories, utcnow, workflow_runs
-from app.toolkit import AppError
+from app.toolkit import (
+    ApiBlueprint,
+    AppError,
+    ConflictError,
+    current_principal,
+    repositories,
+    utcnow,
+    workflow_runs,
+)
 
 from .generation import StoryGeneration, publish_created
 from .models import Story, StoryStatus, story_metadata
 from .repositories import StoryRepository
 from .schemas import (
-    StorySuccessSchema,
     StoryCreateSchema,
     StoryListSchema,
     StoryRequestSchema,
     StoryResponseSchema,
     StorySchema,
     StorySearchQuerySchema,
+    StorySuccessSchema,
     StoryUpdateSchema,
     WorkflowStatusSchema,
 )

@@ -8,31 +8,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE
-
-from app.toolkit import Schema, fields, pre_load, validate, validates_schema
-from app.toolkit import SchemaValidationError
+from app.toolkit import (
+    ApiSchema,
+    SchemaValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 from .models import StoryStatus, character_names
 
-def camelcase(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
-
-class WireSchema(Schema):
-    """camelCase on the wire, but for the fields a seed spells in snake_case; unknown fields
-    are refused (marshmallow's default, RAISE)."""
+class WireSchema(ApiSchema):
+    """The core's wire convention (camelCase, unknown fields refused), but for the fields a
+    seed spells in snake_case."""
 
     snake_case_fields: frozenset[str] = frozenset()
 
-    class Meta:
-        unknown = RAISE
-        ordered = True
-
     def on_bind_field(self, field_name: str, field_obj: Any) -> None:
         if field_name not in self.snake_case_fields:
-            field_obj.data_key = camelcase(field_obj.data_key or field_name)
+            super().on_bind_field(field_name, field_obj)
 
 
 def _not_blank(value: str) -> None:

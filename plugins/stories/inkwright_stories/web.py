@@ -9,7 +9,13 @@ from flask_login import login_required
 from flask_wtf import FlaskForm
 from werkzeug.routing import BuildError
 from wtforms import IntegerField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 
 from app.toolkit import AppError, NotFoundError, current_principal, repositories
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from inkwright_stories.models import Chapter, Story
 
 STORY = {"title": "The Salt Road", "metadata": {"primaryCharacters": ["Mara"], "genre": "adventure"}}
@@ -120,8 +119,8 @@ def test_another_tenants_stories_are_not_found(api_client, make_user, login_api,
 
 
 def test_a_viewer_may_read_but_not_write(app, api_client, user, make_user, login_api):
-    from app.toolkit import repositories
     from app.models import Membership, Role
+    from app.toolkit import repositories
     viewer = make_user()
     with app.app_context():
         repos = repositories(user.tenant_id)

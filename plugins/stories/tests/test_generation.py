@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from app.toolkit import repositories
-from inkwright_stories.models import Story, StoryStatus
+from inkwright_stories.models import StoryStatus
 from inkwright_stories.repositories import StoryRepository
+
+from app.toolkit import repositories
 
 
 def event_types(api_client) -> list[str]:

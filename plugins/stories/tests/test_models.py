@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
-from app.toolkit import IllegalTransitionError
 from inkwright_stories.models import (
     STORY_TRANSITIONS,
     Chapter,
@@ -15,6 +13,8 @@ from inkwright_stories.models import (
     reading_minutes,
 )
 from inkwright_stories.repositories import StoryRepository
+
+from app.toolkit import IllegalTransitionError
 
 
 @pytest.mark.parametrize(("current", "new"), [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from inkwright_stories.skills import AssembleStory, OutlineStory, WriteChapter
 
 REQUEST = {"n_chapters": 4, "story_instructions": "A lighthouse keeper finds a message in a bottle.",

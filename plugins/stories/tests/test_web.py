@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from inkwright_stories.models import Story
 
 FORM = {"story_instructions": "A lighthouse keeper finds a message in a bottle.", "n_chapters": "3",

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE
-
 from app.toolkit import (
-    Schema,
+    ApiSchema,
     SchemaValidationError,
     fields,
     validate,
@@ -21,20 +19,8 @@ PRIMER_ID = validate.Regexp(r"^[a-z0-9][a-z0-9\-]{1,63}$",
                             error="1 to 64 lower-case letters, digits and dashes, starting with a letter or digit.")
 
 
-def camelcase(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-class WireSchema(Schema):
-    """snake_case in Python, camelCase on the wire (the core's convention)."""
-
-    class Meta:
-        unknown = RAISE
-        ordered = True
-
-    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
-        field_obj.data_key = camelcase(field_obj.data_key or field_name)
+#: snake_case in Python, camelCase on the wire, unknown fields refused: the core's convention.
+WireSchema = ApiSchema
 
 
 class ArticleModelsSchema(WireSchema):
@@ -140,8 +126,7 @@ class StylePrimerSchema(WireSchema):
 
 
 class StylePrimerUpdateSchema(StylePrimerSchema):
-    class Meta:
-        unknown = RAISE
+    class Meta(ApiSchema.Meta):
         exclude = ("primer_id",)
 
     name = fields.String(validate=validate.Length(min=1, max=200))

@@ -7,8 +7,8 @@ Revision ID: 3b7e91c4d2a8
 Revises:
 Create Date: 2026-11-22 06:00:00
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "3b7e91c4d2a8"
