@@ -74,6 +74,8 @@ class BenchDatabase:
             "PASSWORD_HASH_MEMORY_KIB": 8,
             "ARTIFACT_DIR": str(folder / "artifacts"),
             "LOG_LEVEL": "WARNING",
+            # The engine alone: an installed plugin's event handlers would add their own jobs.
+            "PLUGINS": ("inkwright",),
         }, instance_path=str(folder / "instance"))
         with self.app.app_context():
             logging.disable(logging.INFO)  # Alembic's env.py configures its own INFO logging
