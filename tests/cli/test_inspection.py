@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app import create_app
 from app.config import MASK, SETTINGS
 
@@ -12,6 +14,12 @@ SECRET_KEY = "cli-test-secret-key-that-nobody-may-read-0123456789"
 
 def unwrapped(text: str) -> str:
     return text.replace(" ", "")
+
+
+@pytest.fixture
+def inkwright_plugins() -> tuple[str, ...]:
+    """The probe distributions these tests install must load as in a real deployment."""
+    return ("*",)
 
 
 def test_config_lists_every_setting_with_its_source_and_doc(run_command, read_table):
