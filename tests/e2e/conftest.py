@@ -48,6 +48,9 @@ def _studio_environment(database_url: str, redis_url: str, instance: Path, base_
         "INKWRIGHT_INSTANCE_PATH": str(instance),
         "INKWRIGHT_EXTERNAL_URL": base_url,
         "INKWRIGHT_LOG_LEVEL": "WARNING",
+        # A queue of its own: should the studio's worker outlive the test by a moment, it
+        # must not take the jobs of the tests that follow on the same Redis.
+        "INKWRIGHT_QUEUE_NAME": f"e2e-{base_url.rsplit(':', 1)[-1]}",
     })
     return env
 
