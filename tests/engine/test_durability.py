@@ -228,8 +228,10 @@ steps:
     steps = scene.wait("one side runs while the other waits in the queue", one_running_one_queued)
     waiting = next(steps[key] for key in ("left", "right") if steps[key].status == StepStatus.QUEUED)
     client = redis.Redis.from_url(inkwright_redis_url)
-    client.flushdb()
-    assert client.dbsize() == 0
+    assert client.flushdb()
+    # Live workers write their heartbeats again at once, so the store is not empty for long;
+    # what matters is that the waiting step's job is gone.
+    assert not client.exists(f"rq:job:{waiting.job_id}")
     client.close()
 
     run = scene.ended()
