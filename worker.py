@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from app import create_app
-from app.state import current_state
+from app.runtime import current_state
 from app.workers import WORKER_CLASSES, run_worker
 
 

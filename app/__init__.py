@@ -25,11 +25,11 @@ from .events import EventBus
 from .extensions import csrf, db, login_manager, migrate
 from .migrations import MIGRATIONS_DIRECTORY
 from .model_catalog import ModelCatalog
-from .plugins import discover, install_plugins
+from .registry import discover, install_plugins
 from .queue import RedisConnector
 from .repositories import RepositoryCache, RepositoryMetrics
 from .secrets import SecretBox
-from .state import EXTENSION_KEY, InkwrightState
+from .runtime import EXTENSION_KEY, InkwrightState
 from .storage import LocalArtifactStorage
 from .version import __version__
 from .web import register_web

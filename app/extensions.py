@@ -1,7 +1,7 @@
 """Flask extensions, created unbound; ``create_app`` binds them to each app.
 
 They never hold an app (Flask's extension guide): per-app state lives in
-``app.extensions["inkwright"]`` (see :mod:`app.state`).
+``app.extensions["inkwright"]`` (see :mod:`app.runtime`).
 """
 
 from flask_login import LoginManager

@@ -17,7 +17,7 @@ from .engine.reconciler import Reconciler
 from .errors import NotFoundError
 from .events import DomainEvent
 from .models.base import utcnow
-from .state import current_state, repositories
+from .runtime import current_state, repositories
 
 log = logging.getLogger(__name__)
 

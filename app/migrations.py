@@ -21,7 +21,7 @@ from alembic.util import CommandError
 from flask import current_app
 
 from .extensions import db, migrate
-from .state import current_state
+from .runtime import current_state
 
 MIGRATIONS_DIRECTORY = Path(__file__).resolve().parent.parent / "migrations"
 CORE_VERSIONS = MIGRATIONS_DIRECTORY / "versions"

@@ -49,7 +49,7 @@ from .extensions import db
 from .migrations import upgrade_all
 from .models import User
 from .redis_server import RedisServer
-from .state import auth_service, current_state, repositories
+from .runtime import auth_service, current_state, repositories
 from .workers import build_worker
 
 TEST_PASSWORD = "correct horse battery staple"

@@ -40,7 +40,7 @@ from .api.blueprint import EnvelopeBlueprint, public
 from .auth.principal import Principal, current_principal
 from .config import Setting, parse_bool, parse_int, parse_list
 from .engine.service import Budget, RunService, caller_run_service
-from .engine.states import RunStatus, StepStatus
+from .statuses import RunStatus, StepStatus
 from .errors import (
     AppError,
     BudgetExceededError,
@@ -77,7 +77,7 @@ from .models.base import (
     UUIDPrimaryKey,
     utcnow,
 )
-from .plugin import EventHandlerSpec, Plugin
+from .plugin_contract import EventHandlerSpec, Plugin
 from .provider import (
     Completion,
     CompletionChunk,
@@ -92,7 +92,7 @@ from .provider import (
 from .repositories import Repositories, Repository, ScopedRepository, operation
 from .schemas.base import ApiSchema
 from .skill import Skill, StepContext
-from .state import current_state, repositories
+from .runtime import current_state, repositories
 from .version import TOOLKIT_VERSION
 
 

@@ -31,7 +31,7 @@ from .extensions import db
 from .models import utcnow
 from .repositories import statements
 from .repositories.runs import RunStepLocator
-from .state import current_state, repositories
+from .runtime import current_state, repositories
 
 log = logging.getLogger(__name__)
 

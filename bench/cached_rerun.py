@@ -26,7 +26,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.state import current_state
+from app.runtime import current_state
 from bench.environment import (
     BenchDatabase,
     BenchEnvironment,

@@ -44,7 +44,7 @@ from app.migrations import upgrade_all
 from app.models import Role, Run, RunStep, StepAttempt
 from app.queue import make_queue
 from app.redis_server import RedisServer
-from app.state import auth_service, current_state, repositories
+from app.runtime import auth_service, current_state, repositories
 from app.workers import build_worker
 
 DATABASE_URL_VARIABLE = "INKWRIGHT_BENCH_DATABASE_URL"

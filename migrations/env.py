@@ -11,7 +11,7 @@ from alembic import context
 from flask import current_app
 
 from app.models.base import UTCDateTime
-from app.state import current_state
+from app.runtime import current_state
 
 config = context.config
 # Keep the app's own loggers alive: fileConfig disables existing loggers by default.

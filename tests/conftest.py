@@ -9,7 +9,7 @@ from typing import Callable
 import pytest
 
 from app.models import utcnow
-from app.state import auth_service, repositories
+from app.runtime import auth_service, repositories
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from app import create_app
 from app.config import MASK, SETTINGS, Setting, load_config, shown_value
 from app.errors import ConfigError
-from app.plugins import PLUGINS, discover
+from app.registry import PLUGINS, discover
 from app.toolkit import Plugin
 
 SETTING = {setting.key: setting for setting in SETTINGS}

@@ -9,7 +9,7 @@ from rq import get_current_job
 
 from app.events import ANY, DomainEvent, EventBus
 from app.models import DomainEventRecord
-from app.state import current_state, repositories
+from app.runtime import current_state, repositories
 
 
 def probe_event(tenant_id, type_: str = "probe.happened", **payload) -> DomainEvent:

@@ -9,7 +9,7 @@ import pytest
 from app.errors import NotFoundError
 from app.jobs import deliver_event, purge_expired_sessions
 from app.models import DomainEventRecord
-from app.state import current_state, repositories
+from app.runtime import current_state, repositories
 
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 pytest_plugins = ["pytester"]
 
 PLUGIN_AUTHORS_TESTS = '''
-from app.state import current_state
+from app.runtime import current_state
 
 
 def test_app_is_built_for_testing(app, registry):

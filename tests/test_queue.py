@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from app.jobs import deliver_event
-from app.state import current_state
+from app.runtime import current_state
 
 
 @pytest.fixture

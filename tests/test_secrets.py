@@ -8,7 +8,7 @@ from cryptography.fernet import Fernet
 from app import create_app
 from app.errors import ConfigError
 from app.secrets import SecretBox, SecretUnreadableError
-from app.state import current_state
+from app.runtime import current_state
 
 PLAIN = "sk-live-0123456789abcdef"
 

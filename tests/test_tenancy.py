@@ -9,7 +9,7 @@ import pytest
 from app.auth.principal import Principal
 from app.errors import ConflictError, ForbiddenError, NotFoundError
 from app.models import DomainEventRecord, Membership, Role, TenantKind
-from app.state import repositories
+from app.runtime import repositories
 from app.tenancy import TenancyService
 
 

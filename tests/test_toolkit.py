@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import app.toolkit as toolkit
-from app.state import current_state
+from app.runtime import current_state
 from app.toolkit import (
     Agent, ApiBlueprint, Completion, ModelInfo, Provider, ProviderCredentials, ReviewIssue, ReviewReport, Schema,
     Setting, Severity, Skill, fields,

@@ -13,7 +13,7 @@ from rq.job import JobStatus
 from sqlalchemy import text
 
 from app.extensions import db
-from app.state import current_state
+from app.runtime import current_state
 from app.workers import build_worker
 
 ROOT = Path(__file__).resolve().parent.parent

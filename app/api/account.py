@@ -30,7 +30,7 @@ from ..schemas.account import (
     start_of,
 )
 from ..schemas.base import camelcase
-from ..state import current_state, repositories
+from ..runtime import current_state, repositories
 from .blueprint import EnvelopeBlueprint
 
 blp = EnvelopeBlueprint("account", __name__, url_prefix="/api/account",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..auth.api_keys import ApiKeyService
 from ..auth.principal import current_principal
 from ..schemas.api_keys import ApiKeyCreateSchema, ApiKeySchema, IssuedApiKeySchema
-from ..state import repositories
+from ..runtime import repositories
 from .blueprint import EnvelopeBlueprint
 
 blp = EnvelopeBlueprint("api_keys", __name__, url_prefix="/api/api-keys", description="Tenant API keys")

@@ -8,7 +8,7 @@ from ..auth.principal import current_principal
 from ..errors import NotFoundError
 from ..models import Artifact
 from ..schemas.artifacts import ArtifactSchema
-from ..state import current_state, repositories
+from ..runtime import current_state, repositories
 from .blueprint import EnvelopeBlueprint
 
 blp = EnvelopeBlueprint("artifacts", __name__, url_prefix="/api", description="Files steps produced")

@@ -19,7 +19,7 @@ from ..schemas.auth import (
     RegisterRequestSchema,
 )
 from ..schemas.base import OkSchema
-from ..state import auth_service, mailer, password_reset_link_base, repositories
+from ..runtime import auth_service, mailer, password_reset_link_base, repositories
 from .blueprint import EnvelopeBlueprint, public
 
 blp = EnvelopeBlueprint("auth", __name__, url_prefix="/api/auth", description="Sign-in for API clients")

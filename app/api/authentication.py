@@ -14,7 +14,7 @@ from flask_login import current_user
 from ..auth.authentication import principal_from_bearer, principal_from_browser
 from ..auth.principal import set_principal
 from ..errors import UnauthorizedError
-from ..state import repositories
+from ..runtime import repositories
 from .blueprint import PUBLIC_ATTRIBUTE
 
 TENANT_HEADER = "X-Tenant-ID"

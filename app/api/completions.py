@@ -15,7 +15,7 @@ from ..engine.metering import CallMeter
 from ..engine.model_access import billing_user_id
 from ..provider import CompletionRequest
 from ..schemas.completions import CompletionCreateSchema, CompletionResultSchema
-from ..state import current_state, repositories
+from ..runtime import current_state, repositories
 from .blueprint import EnvelopeBlueprint
 
 blp = EnvelopeBlueprint("completions", __name__, url_prefix="/api/completions",

@@ -6,7 +6,7 @@ from ..auth.principal import current_principal
 from ..models import DomainEventRecord
 from ..schemas.base import page_of
 from ..schemas.events import DomainEventSchema, EventQuerySchema
-from ..state import repositories
+from ..runtime import repositories
 from .blueprint import EnvelopeBlueprint
 
 blp = EnvelopeBlueprint("events", __name__, url_prefix="/api/events", description="Recorded domain events")

@@ -8,7 +8,7 @@ from flask import current_app
 
 from ..auth.principal import current_principal
 from ..schemas.models import ModelListSchema
-from ..state import current_state
+from ..runtime import current_state
 from .blueprint import EnvelopeBlueprint
 
 blp = EnvelopeBlueprint("models", __name__, url_prefix="/api/models",

@@ -27,7 +27,7 @@ from ..schemas.runs import (
     RunSchema,
     SelectionSchema,
 )
-from ..state import current_state, repositories
+from ..runtime import current_state, repositories
 from .blueprint import EnvelopeBlueprint
 
 blp = EnvelopeBlueprint("runs", __name__, url_prefix="/api/runs", description="Workflow runs")

@@ -10,7 +10,7 @@ from ..envelope import success
 from ..errors import ForbiddenError, ServiceUnavailableError
 from ..extensions import db
 from ..schemas.system import MetricsSchema
-from ..state import current_state
+from ..runtime import current_state
 from .blueprint import EnvelopeBlueprint
 
 probes = Blueprint("probes", __name__)

@@ -15,7 +15,7 @@ from ..schemas.tenancy import (
     TenantCreateSchema,
     TenantSchema,
 )
-from ..state import repositories
+from ..runtime import repositories
 from ..tenancy import TenancyService
 from .blueprint import EnvelopeBlueprint
 

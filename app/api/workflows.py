@@ -12,7 +12,7 @@ from ..schemas.workflows import (
     WorkflowVersionSchema,
     WorkflowVersionsSchema,
 )
-from ..state import current_state, repositories
+from ..runtime import current_state, repositories
 from .blueprint import EnvelopeBlueprint
 
 blp = EnvelopeBlueprint("workflows", __name__, url_prefix="/api/workflows",

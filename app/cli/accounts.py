@@ -9,7 +9,7 @@ from rich.table import Table
 
 from ..jobs import purge_expired_sessions
 from ..models import OutboxMessage
-from ..state import repositories
+from ..runtime import repositories
 
 
 def _set_admin(email: str, value: bool) -> None:

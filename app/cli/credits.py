@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..models import CreditAccount, SubscriptionTier, User
-from ..state import repositories
+from ..runtime import repositories
 
 #: A grant larger than this is a typo, and the column is a 32-bit integer on PostgreSQL.
 MAX_GRANT = 1_000_000_000

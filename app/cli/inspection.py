@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from ..config import shown_value
-from ..state import current_state
+from ..runtime import current_state
 
 
 @click.command("config")

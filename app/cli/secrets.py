@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from ..state import current_state, repositories
+from ..runtime import current_state, repositories
 
 
 @click.group("secrets")

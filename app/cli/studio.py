@@ -14,7 +14,7 @@ from werkzeug.serving import run_simple
 
 from ..migrations import MigrationError, upgrade_all
 from ..processes import die_with_parent
-from ..state import current_state
+from ..runtime import current_state
 from ..workers import WORKER_CLASSES, run_worker
 
 

@@ -17,11 +17,11 @@ from rich.table import Table
 from ..auth.principal import Principal, set_principal
 from ..engine.reconciler import Reconciler
 from ..engine.service import RunService
-from ..engine.states import RunStatus
+from ..statuses import RunStatus
 from ..errors import AppError
 from ..extensions import db
 from ..models import Role
-from ..state import current_state, repositories
+from ..runtime import current_state, repositories
 from ..workflows.inputs import parse_cli_value
 from ..workflows.loader import parse_workflow
 

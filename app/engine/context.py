@@ -17,10 +17,10 @@ from ..skill import StepContext
 from .generation.requests import StepGenerations
 from .metering import CallMeter
 from .progress import RunEvents
-from .states import RunStatus
+from ..statuses import RunStatus
 
 if TYPE_CHECKING:
-    from ..state import InkwrightState
+    from ..runtime import InkwrightState
 
 _CHECK_EVERY_SECONDS = 0.5
 _PROGRESS_EVERY_SECONDS = 0.5

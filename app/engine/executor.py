@@ -32,7 +32,7 @@ from ..models import AttemptOutcome, Run, RunStep, StepCacheEntry, utcnow
 from ..repositories import Repositories
 from ..repositories.records import StepRecord
 from ..repositories.runs import RunStepLocator
-from ..state import InkwrightState, repositories
+from ..runtime import InkwrightState, repositories
 from ..workflows.definition import StepSpec
 from .context import EngineStepContext, StepCancelled
 from .definitions import RunSnapshot
@@ -41,8 +41,8 @@ from .generation.requests import AwaitingGeneration
 from .planner import merged_content, model_options
 from .progress import RunEvents
 from .scheduler import AfterCommit, Scheduler, new_job_id, scheduler_for
-from .schemas import input_schema, output_schema
-from .states import StepStatus
+from .skill_schemas import input_schema, output_schema
+from ..statuses import StepStatus
 
 log = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ from ..repositories import Repositories
 from .model_access import ResolvedModel, billing_user_id, resolve_model
 
 if TYPE_CHECKING:
-    from ..state import InkwrightState
+    from ..runtime import InkwrightState
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from ..provider import ModelInfo, Provider, ProviderCredentials
 from ..repositories import Repositories
 
 if TYPE_CHECKING:
-    from ..state import InkwrightState
+    from ..runtime import InkwrightState
 
 #: Core settings every provider receives, under these names, beside its own.
 _CORE_PROVIDER_SETTINGS = {"timeout": "PROVIDER_TIMEOUT", "max_retries": "PROVIDER_MAX_RETRIES",

@@ -28,12 +28,12 @@ from rq.job import Job, JobStatus
 from ..models import AttemptOutcome, GenerationJob, Run, RunStep, StepAttempt, utcnow
 from ..repositories.generation_jobs import GenerationJobLocator
 from ..repositories.runs import RunLocator, RunStepLocator, StepCacheJanitor
-from ..state import InkwrightState, repositories
+from ..runtime import InkwrightState, repositories
 from .executor import dispatch
 from .generation.poller import GenerationPoller
 from .generation.polls import deadline_of
 from .scheduler import Scheduler, scheduler_for
-from .states import RunStatus, StepStatus
+from ..statuses import RunStatus, StepStatus
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from marshmallow import ValidationError as SchemaValidationError
 from ..errors import NotFoundError
 from ..events import DomainEvent
 from ..models import Run, RunStep, utcnow
-from ..plugins import PluginRegistry
+from ..registry import PluginRegistry
 from ..repositories import Repositories
 from ..repositories.records import remember
 from ..workflows.definition import StepSpec, WorkflowDefinition
@@ -39,8 +39,8 @@ from .planner import (
     model_options,
     template_context,
 )
-from .schemas import input_schema
-from .states import RunStatus, StepStatus, check_run_move
+from .skill_schemas import input_schema
+from ..statuses import RunStatus, StepStatus, check_run_move
 
 log = logging.getLogger(__name__)
 

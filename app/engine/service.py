@@ -30,14 +30,14 @@ from ..models import (
 )
 from ..repositories import Repositories
 from ..repositories.records import remember
-from ..state import InkwrightState, current_state, repositories
+from ..runtime import InkwrightState, current_state, repositories
 from ..workflows.catalog import CatalogEntry
 from ..workflows.definition import WorkflowDefinition
 from ..workflows.inputs import resolve_inputs
 from .executor import dispatch
 from .planner import branch_redo, canonical_json, merged_content, waiting_counts
 from .scheduler import Scheduler, scheduler_for
-from .states import RunStatus, StepStatus
+from ..statuses import RunStatus, StepStatus
 
 
 #: Error codes of a step held because its model call could not be paid for.

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..engine.states import RunStatus, StepStatus
+from ..statuses import RunStatus, StepStatus
 from .base import JSONType, Model, Money, TenantScoped, Timestamps, UTCDateTime, UUIDPrimaryKey
 from .tenant import enum_column
 

@@ -1,7 +1,7 @@
 """The repository layer: the only door to the database (seed 002).
 
 Views, services and jobs get a :class:`Repositories` factory — from
-:func:`app.state.repositories` — and never build queries of their own.
+:func:`app.runtime.repositories` — and never build queries of their own.
 """
 
 from .base import Repository, ScopedRepository, as_uuid, operation

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 from sqlalchemy import select
 
-from ..engine.states import RunStatus, StepStatus
+from ..statuses import RunStatus, StepStatus
 from ..models import GenerationJob, GenerationStatus, Run, RunStep
 from .base import Repository, ScopedRepository, as_uuid, operation
 

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from sqlalchemy import delete, func, select, update
 
-from ..engine.states import RunStatus, StepStatus, check_step_move
+from ..statuses import RunStatus, StepStatus, check_step_move
 from ..errors import NotFoundError
 from ..models import (
     Artifact,

@@ -12,7 +12,7 @@ import functools
 
 from sqlalchemy import Update, bindparam, func, select
 
-from ..engine.states import StepStatus
+from ..statuses import StepStatus
 from ..models import Run, RunStep, StepAttempt
 
 STEPS = RunStep.__table__

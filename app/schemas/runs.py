@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from ..engine.states import RunStatus, StepStatus
+from ..statuses import RunStatus, StepStatus
 from ..models import AttemptOutcome, GenerationStatus, TriggerType
 from .base import ApiSchema, PageQuerySchema
 

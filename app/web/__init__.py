@@ -10,7 +10,7 @@ from ..auth.authentication import principal_from_browser
 from ..auth.principal import optional_principal, set_principal
 from ..errors import ValidationError
 from ..extensions import csrf, login_manager
-from ..state import repositories
+from ..runtime import repositories
 from . import account, accounts, admin, runs, studio, workflows  # noqa: F401 - they add pages to studio.blp
 from .forms import ConfirmForm
 from .navigation import plugin_links

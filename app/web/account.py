@@ -16,7 +16,7 @@ from ..auth.principal import current_principal
 from ..errors import AppError, IllegalTransitionError, NotFoundError
 from ..models import Role, UsageStatus
 from ..repositories import UsageFilter
-from ..state import current_state, repositories
+from ..runtime import current_state, repositories
 from .feedback import show_error
 from .forms import ConfirmForm, ProviderKeyForm, UsageFilterForm
 from .studio import blp

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import AppError, RateLimitedError
-from ..state import auth_service, mailer, password_reset_link_base
+from ..runtime import auth_service, mailer, password_reset_link_base
 from .feedback import show_error
 from .forms import (
     ConfirmForm,

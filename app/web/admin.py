@@ -13,7 +13,7 @@ from flask_login import current_user
 from rq.serializers import JSONSerializer
 from rq_dashboard.web import setup_rq_connection
 
-from ..state import current_state
+from ..runtime import current_state
 
 PREFIX = "/admin/rq"
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask import request, url_for
 from werkzeug.routing import BuildError
 
-from ..state import current_state
+from ..runtime import current_state
 
 log = logging.getLogger(__name__)
 

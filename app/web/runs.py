@@ -16,7 +16,7 @@ from flask_login import login_required
 
 from ..engine.planner import text_of
 from ..engine.service import Budget, RunService, RunView, caller_run_service
-from ..engine.states import RunStatus, StepStatus
+from ..statuses import RunStatus, StepStatus
 from ..errors import ConflictError, IllegalTransitionError, NotFoundError, ValidationError
 from ..models import Run
 from ..workflows.definition import WorkflowDefinition

@@ -13,7 +13,7 @@ from ..auth.api_keys import ApiKeyService
 from ..auth.principal import current_principal
 from ..errors import AppError
 from ..models import DomainEventRecord, Role, Run
-from ..state import repositories
+from ..runtime import repositories
 from .feedback import show_error
 from .forms import ApiKeyForm, ConfirmForm, role_choices
 

@@ -10,7 +10,7 @@ from wtforms.validators import NumberRange, Optional
 from ..auth.principal import current_principal
 from ..engine.service import Budget, RunService
 from ..errors import AppError, ValidationError
-from ..state import current_state, repositories
+from ..runtime import current_state, repositories
 from ..workflows.catalog import CatalogEntry
 from ..workflows.loader import WorkflowInvalid
 from .forms import BudgetField, UploadWorkflowForm

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import ConflictError, NotFoundError
 from ..models import WorkflowVersion
-from ..plugins import PluginRegistry
+from ..registry import PluginRegistry
 from ..repositories import Repositories
 from .definition import WorkflowDefinition
 from .loader import WorkflowInvalid, load_workflow, parse_workflow

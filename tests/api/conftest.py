@@ -15,7 +15,7 @@ from flask import Flask
 
 from app.pytest_plugin import Account, ApiClient
 from app.repositories import Repositories
-from app.state import repositories
+from app.runtime import repositories
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import KeySource, ProviderKey, UsageLogEntry, UsageStatus
 from app.provider import Completion, CompletionRequest, Provider
-from app.state import current_state
+from app.runtime import current_state
 
 PLAIN_KEY = "sk-acme-live-5f2c9a81d4e7b3aa-wxyz"
 

@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from app.state import current_state
+from app.runtime import current_state
 
 NOTES = """\
 name: notes

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from app.engine.progress import RunEvents
-from app.state import current_state
+from app.runtime import current_state
 
 SLOW = """\
 name: slow

@@ -11,7 +11,7 @@ from app.auth.authentication import principal_from_bearer
 from app.auth.principal import Principal
 from app.errors import ForbiddenError, UnauthorizedError
 from app.models import ApiKeyStatus, Membership, Role, utcnow
-from app.state import auth_service, repositories
+from app.runtime import auth_service, repositories
 
 
 def sign_in(app, account) -> tuple:

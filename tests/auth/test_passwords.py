@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.auth.passwords import PasswordHasher
-from app.state import auth_service, current_state, repositories
+from app.runtime import auth_service, current_state, repositories
 
 PASSWORD = "correct horse battery staple"
 

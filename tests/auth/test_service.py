@@ -12,7 +12,7 @@ from app.errors import ConflictError, ForbiddenError, RateLimitedError, Unauthor
 from app.models import (
     AuthSession, DomainEventRecord, Membership, OutboxMessage, Role, Tenant, TenantKind, User, utcnow,
 )
-from app.state import auth_service, mailer, password_reset_link_base, repositories
+from app.runtime import auth_service, mailer, password_reset_link_base, repositories
 
 ADDRESS = "198.51.100.7"
 PASSWORD = "a long enough password"

@@ -9,7 +9,7 @@ import pytest
 
 from app.auth.tokens import hash_secret
 from app.models import AuthSession, utcnow
-from app.state import auth_service, mailer, password_reset_link_base, repositories
+from app.runtime import auth_service, mailer, password_reset_link_base, repositories
 
 
 def is_admin(app, account) -> bool:

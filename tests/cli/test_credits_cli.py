@@ -8,7 +8,7 @@ from cryptography.fernet import Fernet
 
 from app.models import ProviderKey
 from app.secrets import SecretBox
-from app.state import current_state, repositories
+from app.runtime import current_state, repositories
 
 ADA_KEY = "sk-ada-0123456789-abcd"
 TEAM_KEY = "sk-team-9876543210-wxyz"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import inspect, text
 
 from app.extensions import db
-from app.state import auth_service, repositories
+from app.runtime import auth_service, repositories
 
 
 def test_migrate_builds_the_schema_on_an_empty_database(make_app, fresh_database_url, run_command):

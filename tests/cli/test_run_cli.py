@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Run
-from app.state import current_state, repositories
+from app.runtime import current_state, repositories
 from app.workers import AppSimpleWorker
 
 PITCH = """\

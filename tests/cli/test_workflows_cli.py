@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.state import current_state
+from app.runtime import current_state
 from app.toolkit import Plugin
 
 VALID = """\

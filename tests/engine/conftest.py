@@ -24,7 +24,7 @@ from app.engine.service import RunService
 from app.extensions import db
 from app.models import Run, RunStep, StepAttempt
 from app.models.tenant import Role
-from app.state import current_state, repositories
+from app.runtime import current_state, repositories
 from app.workers import AppSimpleWorker
 
 

@@ -11,9 +11,9 @@ import uuid
 import pytest
 
 from app.engine.progress import RunEvents
-from app.engine.states import RunStatus, StepStatus
+from app.statuses import RunStatus, StepStatus
 from app.models import AttemptOutcome
-from app.state import current_state
+from app.runtime import current_state
 from tests.engine.worker_processes import fast_engine_config, wait_until, worker_pool
 
 pytestmark = pytest.mark.timeout(60)

@@ -12,10 +12,10 @@ import pytest
 
 from app.engine.context import EngineStepContext, StepCancelled
 from app.engine.progress import RunEvents
-from app.engine.states import RunStatus
+from app.statuses import RunStatus
 from app.errors import NotFoundError, ValidationError
 from app.models import Artifact
-from app.state import current_state, repositories
+from app.runtime import current_state, repositories
 from app.toolkit import Completion, CompletionRequest, ModelInfo, Provider, Schema, Skill, fields
 
 TWO_STEPS = """

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from app.engine.states import RunStatus, StepStatus
+from app.statuses import RunStatus, StepStatus
 from app.extensions import db
 from app.models import Artifact, AttemptOutcome
 from tests.engine.worker_processes import alive, fast_engine_config, wait_until, worker_pool

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from app.engine.states import RunStatus, StepStatus
+from app.statuses import RunStatus, StepStatus
 from app.models import AttemptOutcome, utcnow
 from app.workers import run_worker
 

@@ -13,7 +13,7 @@ import pytest
 from app.chat_server import completion_body
 from app.engine.metering import most_tokens, parse_json_output
 from app.engine.service import Budget
-from app.engine.states import RunStatus, StepStatus
+from app.statuses import RunStatus, StepStatus
 from app.errors import ModelOutputInvalidError
 from app.models import (
     AIResponse, CreditAccount, KeySource, Membership, ProviderKeyStatus, Role, UsageLogEntry, UsageStatus,
@@ -21,7 +21,7 @@ from app.models import (
 from app.provider import CompletionRequest
 from app.pytest_plugin import Account
 from app.repositories import Repository
-from app.state import current_state, repositories
+from app.runtime import current_state, repositories
 from app.workflows import WorkflowInvalid
 
 

@@ -15,10 +15,10 @@ from rq.job import Job
 from sqlalchemy import update
 
 from app.engine.reconciler import Reconciler
-from app.engine.states import RunStatus, StepStatus
+from app.statuses import RunStatus, StepStatus
 from app.extensions import db
 from app.models import AttemptOutcome, CreditHold, Run, RunStep, StepCacheEntry, utcnow
-from app.state import current_state, repositories
+from app.runtime import current_state, repositories
 from tests.engine.worker_processes import TIMINGS, fast_engine_config
 
 STALE_AFTER = TIMINGS["STEP_STALE_AFTER"]

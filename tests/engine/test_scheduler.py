@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.engine.states import RunStatus, StepStatus
+from app.statuses import RunStatus, StepStatus
 from app.errors import IllegalTransitionError
 from app.models import AttemptOutcome
 

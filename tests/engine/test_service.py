@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import inspect
 
 from app.engine.progress import RunEvents
-from app.engine.states import RunStatus, StepStatus
+from app.statuses import RunStatus, StepStatus
 from app.errors import (
     ConflictError,
     IllegalTransitionError,
@@ -15,7 +15,7 @@ from app.errors import (
     ValidationError,
 )
 from app.models import TriggerType
-from app.state import current_state
+from app.runtime import current_state
 
 
 def snapshot(row) -> dict:

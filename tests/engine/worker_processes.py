@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterator
 
 from rq import Worker
 
-from app.state import current_state
+from app.runtime import current_state
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,7 @@ from app.errors import NotFoundError, RepositoryError
 from app.extensions import db
 from app.models import ApiKey, OutboxMessage, User
 from app.repositories.api_keys import ApiKeyRepository
-from app.state import current_state, repositories
+from app.runtime import current_state, repositories
 
 
 def add_keys(app, tenant_id, new_key, *names) -> list[uuid.UUID]:

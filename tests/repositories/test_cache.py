@@ -9,7 +9,7 @@ from sqlalchemy import update
 from app.extensions import db
 from app.models import Tenant, TenantKind
 from app.repositories import RepositoryCache, TenantInfo
-from app.state import current_state, repositories
+from app.runtime import current_state, repositories
 
 
 def rename_behind_the_caches_back(app, tenant_id, name: str) -> None:

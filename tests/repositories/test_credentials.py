@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from app.auth.tokens import hash_secret
 from app.models import AuthSession, PasswordResetToken, utcnow
-from app.state import repositories
+from app.runtime import repositories
 
 
 def open_session(app, account, family_id=None, refresh_in=timedelta(days=1)) -> tuple[uuid.UUID, str, str]:

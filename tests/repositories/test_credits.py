@@ -19,7 +19,7 @@ import pytest
 from app.errors import NotFoundError
 from app.models import CreditAccount, CreditHold, SubscriptionPeriod, utcnow
 from app.repositories.credits import add_months
-from app.state import repositories
+from app.runtime import repositories
 
 pytestmark = pytest.mark.timeout(120)
 

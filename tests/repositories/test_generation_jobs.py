@@ -8,12 +8,12 @@ from datetime import timedelta
 
 import pytest
 
-from app.engine.states import RunStatus, StepStatus
+from app.statuses import RunStatus, StepStatus
 from app.errors import IllegalTransitionError, RepositoryError
 from app.extensions import db
 from app.models import GenerationJob, GenerationStatus, Run, RunStep, TriggerType, utcnow
 from app.repositories.generation_jobs import GenerationJobLocator
-from app.state import repositories
+from app.runtime import repositories
 
 
 def run_with_step(app, tenant_id, run_status=RunStatus.RUNNING, step_status=StepStatus.WAITING):

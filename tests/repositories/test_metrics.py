@@ -7,7 +7,7 @@ import pytest
 from app.errors import RepositoryError
 from app.models import OutboxMessage
 from app.repositories import RepositoryMetrics
-from app.state import current_state, repositories
+from app.runtime import current_state, repositories
 
 
 def test_calls_errors_and_timings_are_kept_per_entity_and_operation():

@@ -14,7 +14,7 @@ from app.errors import IllegalTransitionError
 from app.extensions import db
 from app.models import ProviderKey, ProviderKeyStatus, utcnow
 from app.secrets import SecretBox
-from app.state import current_state, repositories
+from app.runtime import current_state, repositories
 
 ADA_KEY = "sk-ada-0123456789-abcd"
 TEAM_KEY = "sk-team-9876543210-wxyz"

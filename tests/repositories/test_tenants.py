@@ -9,7 +9,7 @@ import pytest
 from app.errors import RepositoryError
 from app.models import Membership, Role, Tenant, TenantKind
 from app.repositories.tenants import slugify
-from app.state import repositories
+from app.runtime import repositories
 
 
 def add_organisation(app, name: str, members: dict) -> uuid.UUID:

@@ -9,7 +9,7 @@ import pytest
 from app.errors import ConflictError
 from app.events import DomainEvent
 from app.models import DomainEventRecord, OutboxMessage, User
-from app.state import current_state, repositories
+from app.runtime import current_state, repositories
 
 
 def mail(to: str) -> OutboxMessage:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from app.models import KeySource, UsageLogEntry, UsageStatus
 from app.repositories import UsageFilter
-from app.state import repositories
+from app.runtime import repositories
 
 DAY = datetime(2026, 11, 10, 12, 0, tzinfo=timezone.utc)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.models import utcnow
-from app.state import repositories
+from app.runtime import repositories
 
 
 def test_find_by_email_ignores_case_and_surrounding_spaces(app, make_user):

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from app.models import ProviderKeyStatus
-from app.state import repositories
+from app.runtime import repositories
 
 ONE_CALL = """\
 name: one.call

@@ -7,7 +7,7 @@ from flask import Flask
 
 from app.extensions import db
 from app.models import Membership, Role, Tenant, TenantKind, User
-from app.state import repositories
+from app.runtime import repositories
 
 NEW_PASSWORD = "a long enough password"
 

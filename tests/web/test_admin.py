@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 
-from app.state import current_state
+from app.runtime import current_state
 
 
 @pytest.fixture

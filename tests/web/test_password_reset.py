@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 
 from app.models import OutboxMessage
-from app.state import repositories
+from app.runtime import repositories
 
 NEW_PASSWORD = "a brand new long password"
 RESET_LINK = re.compile(r"(\S+/reset-password/\S+)")

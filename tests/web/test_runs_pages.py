@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from app.state import repositories
+from app.runtime import repositories
 
 STORY = """\
 name: story

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 
 from app.models import ApiKey, ApiKeyStatus, Role
-from app.state import repositories
+from app.runtime import repositories
 
 SECRET = re.compile(r'<code id="new-api-key"[^>]*>([^<]+)</code>')
 REVOKE_ACTION = re.compile(r'action="/api-keys/([0-9a-f-]{36})/revoke"')

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from app.state import current_state, repositories
+from app.runtime import current_state, repositories
 from app.toolkit import Plugin
 
 EVERY_TYPE = """\

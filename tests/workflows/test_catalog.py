@@ -9,8 +9,8 @@ import pytest
 from app.errors import ConflictError, NotFoundError
 from app.extensions import db
 from app.models import WorkflowVersion
-from app.plugins import PluginRegistry
-from app.state import current_state, repositories
+from app.registry import PluginRegistry
+from app.runtime import current_state, repositories
 from app.toolkit import Plugin
 from app.workflows import TemplateEngine, WorkflowInvalid
 from app.workflows.catalog import WorkflowCatalog, checksum

@@ -21,17 +21,17 @@ from ...models import Artifact, GenerationJob, GenerationStatus, RunStep, utcnow
 from ...repositories import Repositories
 from ...repositories.generation_jobs import GenerationJobLocator
 from ...repositories.runs import RunStepLocator
-from ...state import repositories
+from ...runtime import repositories
 from ...storage import StoredContent
 from ..model_access import resolve_model
 from ..scheduler import AfterCommit, Scheduler, scheduler_for
-from ..states import StepStatus
+from ...statuses import StepStatus
 from .polls import PollSchedule, deadline_of, enqueue_polls, schedule_poll
 from .requests import GenerationFailedError, GenerationTimedOutError
 from .usage import record_ended_job
 
 if TYPE_CHECKING:
-    from ...state import InkwrightState
+    from ...runtime import InkwrightState
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from ...models import GenerationJob, utcnow
 from ...repositories import Repositories
 
 if TYPE_CHECKING:
-    from ...state import InkwrightState
+    from ...runtime import InkwrightState
     from .requests import AwaitingGeneration
 
 POLL_FUNCTION = "app.jobs.poll_generation"

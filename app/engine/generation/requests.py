@@ -26,7 +26,7 @@ from .polls import poll_interval
 from .usage import generation_meter
 
 if TYPE_CHECKING:
-    from ...state import InkwrightState
+    from ...runtime import InkwrightState
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from ..metering import CallMeter, cents
 from ..model_access import billing_user_id, resolve_model
 
 if TYPE_CHECKING:
-    from ...state import InkwrightState
+    from ...runtime import InkwrightState
 
 #: The usage log's ``context_type`` of a media generation.
 CONTEXT_TYPE = "media_generation"

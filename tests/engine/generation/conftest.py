@@ -8,7 +8,7 @@ import yaml
 
 from app.engine.reconciler import Reconciler
 from app.extensions import db
-from app.state import current_state, repositories
+from app.runtime import current_state, repositories
 from tests.engine.generation.scenes import MEDIA_DELAY, Darkroom
 from tests.engine.worker_processes import (
     TIMINGS,

@@ -17,14 +17,14 @@ from sqlalchemy import update
 
 from app.engine.executor import dispatch
 from app.engine.generation.poller import GenerationPoller
-from app.engine.states import StepStatus
+from app.statuses import StepStatus
 from app.extensions import db
 from app.models import (
     Artifact,
     GenerationJob,
     UsageLogEntry,
 )
-from app.state import current_state, repositories
+from app.runtime import current_state, repositories
 from app.toolkit import MediaPoll, MediaRequest, MediaSubmission, ModelInfo, Provider
 from app.workers import build_worker
 

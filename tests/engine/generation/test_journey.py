@@ -13,12 +13,12 @@ from PIL import Image
 
 from app.engine.generation.requests import request_hash
 from app.engine.progress import RunEvents
-from app.engine.states import RunStatus, StepStatus
+from app.statuses import RunStatus, StepStatus
 from app.models import (
     AttemptOutcome,
     GenerationStatus,
 )
-from app.state import current_state
+from app.runtime import current_state
 from tests.engine.generation.scenes import (
     MEDIA_DELAY,
     PNG_MAGIC,

@@ -12,7 +12,7 @@ import redis
 from app.engine.executor import dispatch
 from app.engine.generation.poller import GenerationPoller, Observation, Seen
 from app.engine.scheduler import scheduler_for
-from app.engine.states import RunStatus, StepStatus
+from app.statuses import RunStatus, StepStatus
 from app.extensions import db
 from app.models import (
     Artifact,
@@ -21,7 +21,7 @@ from app.models import (
     UsageStatus,
     utcnow,
 )
-from app.state import current_state
+from app.runtime import current_state
 from tests.engine.generation.scenes import (
     MEDIA_DELAY,
     drive,

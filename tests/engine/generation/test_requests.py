@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.engine.generation.requests import request_hash
-from app.engine.states import RunStatus
+from app.statuses import RunStatus
 from app.models import (
     AttemptOutcome,
 )

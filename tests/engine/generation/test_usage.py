@@ -10,13 +10,13 @@ import pytest
 from app.engine.executor import dispatch
 from app.engine.generation.poller import GenerationPoller, Observation, Seen
 from app.engine.service import Budget
-from app.engine.states import RunStatus, StepStatus
+from app.statuses import RunStatus, StepStatus
 from app.models import (
     GenerationStatus,
     KeySource,
     UsageStatus,
 )
-from app.state import current_state
+from app.runtime import current_state
 from tests.engine.generation.scenes import (
     MEDIA_DELAY,
     drive,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 
-from ..errors import IllegalTransitionError
+from .errors import IllegalTransitionError
 
 
 class RunStatus(str, enum.Enum):

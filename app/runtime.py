@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from .engine.definitions import DefinitionCache
     from .model_catalog import ModelCatalog
-    from .plugins import PluginRegistry
+    from .registry import PluginRegistry
     from .secrets import SecretBox
     from .storage import ArtifactStorage
     from .workflows.catalog import WorkflowCatalog

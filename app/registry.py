@@ -20,14 +20,14 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from .config import Setting
 from .errors import NotFoundError
 from .agent import Agent
-from .plugin import Plugin
+from .plugin_contract import Plugin
 from .provider import Provider
 from .skill import Skill
 
 if TYPE_CHECKING:
     from flask import Flask
 
-    from .state import InkwrightState
+    from .runtime import InkwrightState
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from app.engine.states import (
+from app.statuses import (
     RUN_TRANSITIONS,
     STEP_TRANSITIONS,
     RunStatus,

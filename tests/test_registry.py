@@ -1,4 +1,4 @@
-"""Plugin discovery and installation (app/plugins.py): what loads, what is refused and why.
+"""Plugin discovery and installation (app/registry.py): what loads, what is refused and why.
 
 Entry points are given to ``discover(found=...)`` directly, or installed for real as a
 generated ``*.dist-info`` folder on ``sys.path`` that ``importlib.metadata`` finds.
@@ -24,8 +24,8 @@ from app.errors import NotFoundError
 from app.extensions import db
 from app.migrations import MigrationError, upgrade_all
 from app.models.base import Model
-from app.plugins import AGENTS, PLUGINS, PROVIDERS, SKILLS, discover, entry_for
-from app.state import current_state
+from app.registry import AGENTS, PLUGINS, PROVIDERS, SKILLS, discover, entry_for
+from app.runtime import current_state
 
 SUPPORT = Path(__file__).resolve().parent / "plugins"
 SAMPLES = "inkwright_sample_plugins"
