@@ -116,8 +116,16 @@ class RunStep(UUIDPrimaryKey, Timestamps, TenantScoped, Model):
     user_feedback: Mapped[str | None] = mapped_column(Text, nullable=True)
     merged_content: Mapped[str | None] = mapped_column(Text, nullable=True)
     output_artifact_ids: Mapped[list] = mapped_column(JSONType, nullable=False, default=list)
+    #: Attempts of the retry budget used: an execution that failed or was lost spends one;
+    #: asking for more candidates (a regeneration) does not.
     attempt: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    #: Every time a worker ran the step, regenerations included (numbers its attempt rows).
+    executions: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    regenerations: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    #: Time the step spent waiting for a person to choose a candidate; not in ``duration_ms``,
+    #: which is the machine's time.
+    waiting_ms: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     cache_hit: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     reused_from_step_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     error: Mapped[dict | None] = mapped_column(JSONType, nullable=True)
@@ -156,7 +164,10 @@ class StepAttempt(UUIDPrimaryKey, TenantScoped, Model):
 
     run_step_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("run_steps.id", ondelete="CASCADE"),
                                                    nullable=False, index=True)
+    #: The step's execution number (1, 2, ...), regenerations included.
     number: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: This execution made more candidates on a person's request; it spent no attempt.
+    regeneration: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     outcome: Mapped[AttemptOutcome] = mapped_column(enum_column(AttemptOutcome, "step_attempt_outcome"),
                                                     nullable=False)
     worker_name: Mapped[str | None] = mapped_column(String(100), nullable=True)

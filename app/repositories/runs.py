@@ -31,7 +31,8 @@ from .records import RunRecord, StepRecord, remember
 STEP_DEFAULTS: dict[str, Any] = {
     "fan_index": None, "is_fan_out": False, "skill_version": None, "waiting_on": 0, "inputs": None,
     "input_hash": None, "output": None, "candidates": [], "user_selection": None, "user_feedback": None,
-    "merged_content": None, "output_artifact_ids": [], "attempt": 0, "max_attempts": 1, "cache_hit": False,
+    "merged_content": None, "output_artifact_ids": [], "attempt": 0, "max_attempts": 1, "executions": 0,
+    "regenerations": 0, "waiting_ms": 0, "cache_hit": False,
     "reused_from_step_id": None, "error": None, "job_id": None, "worker_name": None, "heartbeat_at": None,
     "attempt_started_at": None, "next_attempt_at": None, "progress": 0.0, "progress_message": None,
     "tokens_input": 0, "tokens_output": 0, "cost_usd": Decimal("0"), "model_calls": 0, "started_at": None,
