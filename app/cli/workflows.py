@@ -17,11 +17,10 @@ from rich.table import Table
 from ..auth.principal import Principal, set_principal
 from ..engine.reconciler import Reconciler
 from ..engine.service import RunService
-from ..statuses import RunStatus
 from ..errors import AppError
-from ..extensions import db
 from ..models import Role
 from ..runtime import current_state, repositories
+from ..statuses import RunStatus
 from ..workflows.inputs import parse_cli_value
 from ..workflows.loader import parse_workflow
 
@@ -120,7 +119,7 @@ def _follow(repos, run_id, timeout: float) -> None:
         task = progress.add_task("queued", total=1)
         while True:
             run = repos.runs.get(run_id)
-            db.session.rollback()
+            repos.transaction().end_read()
             progress.update(task, total=max(1, run.steps_total), completed=run.steps_done,
                             description=run.status.value)
             if run.status.is_terminal or run.status == RunStatus.PAUSED or time.monotonic() > deadline:

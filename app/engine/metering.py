@@ -22,7 +22,7 @@ import math
 import re
 import time
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import jsonschema
 from flask import current_app
@@ -39,10 +39,8 @@ from ..errors import (
 from ..models import AIResponse, KeySource, UsageLogEntry, UsageStatus
 from ..provider import Completion, CompletionRequest
 from ..repositories import Repositories
+from ..runtime import InkwrightState
 from .model_access import ResolvedModel, billing_user_id, resolve_model
-
-if TYPE_CHECKING:
-    from ..runtime import InkwrightState
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +108,7 @@ class CallMeter:
     :param context_type: what made the calls, for the usage log (``workflow_step``, ``manual``...).
     """
 
-    def __init__(self, state: "InkwrightState", repos: Repositories, run: Any = None, step: Any = None, *,
+    def __init__(self, state: InkwrightState, repos: Repositories, run: Any = None, step: Any = None, *,
                  payer: Any = ..., candidate_index: int | None = None,
                  context_type: str = "workflow_step") -> None:
         self.state = state
@@ -179,7 +177,7 @@ class CallMeter:
         :raises PaymentRequiredError: when the payer's credits cannot cover it.
         """
         prompt, output = most_tokens(request, resolved.info.context_window)
-        with self.repos.transaction():
+        with self.repos.transaction().outermost():  # committed before the call is sent
             if self.run is not None:
                 self.check_budget(resolved, prompt, output)
             if not resolved.draws_credits or self.payer is None:
@@ -282,7 +280,7 @@ class CallMeter:
                        started: float) -> None:
         """A call that produced nothing: give the hold back, log the failure with its code."""
         elapsed_ms = int((time.perf_counter() - started) * 1000)
-        self.repos.session.rollback()  # whatever the failed step left half-done is not ours to commit
+        self.repos.transaction().end_read()  # whatever the failed call left half-done is not ours to commit
         with self.repos.transaction():
             if hold_id is not None:
                 self.repos.credit_accounts.release(hold_id)

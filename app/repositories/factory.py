@@ -13,11 +13,7 @@ from .ai_responses import AIResponseRepository
 from .api_keys import ApiKeyRepository
 from .base import Repository, ScopedRepository
 from .cache import RepositoryCache
-from .credentials import (
-    ApiKeyLookupRepository,
-    AuthSessionRepository,
-    PasswordResetRepository,
-)
+from .credentials import ApiKeyLookupRepository, AuthSessionRepository, PasswordResetRepository
 from .credits import CreditAccountRepository
 from .events import DomainEventRepository, EventLogRepository
 from .generation_jobs import GenerationJobRepository
@@ -59,7 +55,6 @@ class Repositories:
         self.metrics = metrics
         self.cache = cache
         self.on_committed = on_committed
-        self._unit_of_work: UnitOfWork | None = None
 
     def get(self, repository_class: type[R]) -> R:
         """Build any repository, a plugin's included, with this factory's session and scope."""
@@ -74,10 +69,12 @@ class Repositories:
                             on_committed=self.on_committed)
 
     def transaction(self) -> UnitOfWork:
-        """The unit of work of this factory; ``with`` it to commit or roll back as one."""
-        if self._unit_of_work is None:
-            self._unit_of_work = UnitOfWork(self.session, self.get(EventLogRepository), self.on_committed)
-        return self._unit_of_work
+        """The unit of work of this factory's session; ``with`` it to commit or roll back as one.
+
+        Every factory over the session, whatever its tenant, shares it: a nested ``with`` is
+        a SAVEPOINT of the one transaction, never a commit of someone else's work.
+        """
+        return UnitOfWork.of(self.session, lambda: self.get(EventLogRepository), self.on_committed)
 
     def get_event_record(self, event_id: object):
         """A recorded event by id, whatever its tenant (for the worker delivering it)."""
