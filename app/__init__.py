@@ -19,17 +19,18 @@ from .api import build_api
 from .auth.passwords import PasswordHasher
 from .auth.throttle import LoginThrottle
 from .cli import register_cli
+from .clock import Clock, SystemClock
 from .config import SETTINGS, load_config, sqlalchemy_url, validate
 from .engine.definitions import DefinitionCache
 from .events import EventBus
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import begin_before_savepoint, csrf, db, login_manager, migrate
 from .migrations import MIGRATIONS_DIRECTORY
 from .model_catalog import ModelCatalog
-from .registry import discover, install_plugins
 from .queue import RedisConnector
+from .registry import discover, install_plugins
 from .repositories import RepositoryCache, RepositoryMetrics
-from .secrets import SecretBox
 from .runtime import EXTENSION_KEY, InkwrightState
+from .secrets import SecretBox
 from .storage import LocalArtifactStorage
 from .version import __version__
 from .web import register_web
@@ -86,12 +87,15 @@ def _configure_logging(app: Flask) -> None:
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | None = None) -> Flask:
+def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | None = None,
+               clock: Clock | None = None) -> Flask:
     """Build an Inkwright app.
 
     :param config: values that win over the instance file and the environment.
     :param instance_path: the instance folder (secret key, SQLite file, inkwright.toml);
         ``INKWRIGHT_INSTANCE_PATH`` or Flask's ``instance/`` beside the package by default.
+    :param clock: what the app's expiries and waits read the time from; the system's by
+        default (tests pass a :class:`~app.clock.ManualClock`).
     :raises ConfigError: listing every invalid setting, core and plugin alike.
     """
     app = Flask(__name__, instance_path=instance_path or os.environ.get("INKWRIGHT_INSTANCE_PATH") or None)
@@ -112,20 +116,23 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+            event.listen(db.engine, "savepoint", begin_before_savepoint)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY))
     login_manager.init_app(app)
     csrf.init_app(app)
     redis_url = app.config["REDIS_URL"]
     templates = TemplateEngine()
+    clock = clock or SystemClock()
     state = InkwrightState(
         config=loaded, settings=settings, registry=registry, events=EventBus(),
-        metrics=RepositoryMetrics(), cache=RepositoryCache(app.config["REPOSITORY_CACHE_TTL"]),
+        metrics=RepositoryMetrics(), cache=RepositoryCache(app.config["REPOSITORY_CACHE_TTL"], clock=clock),
         redis=RedisConnector(redis_url, app.config["REDIS_SERVER_BINARY"]),
         passwords=PasswordHasher(app.config["PASSWORD_HASH_TIME_COST"], app.config["PASSWORD_HASH_MEMORY_KIB"]),
         throttle=LoginThrottle(app.config["LOGIN_RATE_LIMIT"], redis_url),
         queue_name=app.config["QUEUE_NAME"], templates=templates,
         storage=LocalArtifactStorage(app.config["ARTIFACT_DIR"]), catalog=WorkflowCatalog(registry, templates),
-        definitions=DefinitionCache(), models=ModelCatalog.load(registry.providers, app.config["MODEL_CATALOG"]),
+        definitions=DefinitionCache(), clock=clock,
+        models=ModelCatalog.load(registry.providers, app.config["MODEL_CATALOG"]),
     )
     state.secrets = SecretBox.from_config(app.config)
     app.extensions[EXTENSION_KEY] = state
@@ -138,6 +145,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
 
     # 4. Plugins add their blueprints, templates, commands and handlers last; then their
     #    packaged workflows are read, now that every skill is known.
-    install_plugins(app, state)
+    install_plugins(app, registry, state.api, state.events)
     state.catalog.load_packaged()
     return app

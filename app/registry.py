@@ -13,21 +13,19 @@ import traceback
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
+from flask import Flask
+from flask_smorest import Api
 from jinja2 import ChoiceLoader, FileSystemLoader
 
+from .agent import Agent
 from .config import Setting
 from .errors import NotFoundError
-from .agent import Agent
+from .events import EventBus
 from .plugin_contract import Plugin
 from .provider import Provider
 from .skill import Skill
-
-if TYPE_CHECKING:
-    from flask import Flask
-
-    from .runtime import InkwrightState
 
 log = logging.getLogger(__name__)
 
@@ -192,13 +190,15 @@ def entry_for(registry: PluginRegistry, group: str, name: str) -> PluginEntry | 
     return next((e for e in registry.entries if e.group == group and e.name == name), None)
 
 
-def install_plugins(app: "Flask", state: "InkwrightState") -> None:
+def install_plugins(app: Flask, registry: PluginRegistry, api: Api, events: EventBus) -> None:
     """Add each enabled feature plugin's blueprints, templates, commands and handlers.
 
     A plugin whose hook raises is reported as failed and the rest of it is skipped; the
     app still starts (DESIGN.md: a broken plugin must not take the app down).
+
+    :param api: where the plugins' JSON blueprints are registered.
+    :param events: the bus their event handlers subscribe to.
     """
-    registry = state.registry
     for name, plugin in list(registry.plugins.items()):
         entry = next(e for e in registry.entries if e.obj is plugin)
         try:
@@ -208,12 +208,12 @@ def install_plugins(app: "Flask", state: "InkwrightState") -> None:
             for blueprint in plugin.blueprints():
                 app.register_blueprint(blueprint)
             for blueprint in plugin.api_blueprints():
-                state.api.register_blueprint(blueprint)
+                api.register_blueprint(blueprint)
             for command in plugin.cli_commands():
                 app.cli.add_command(command)
             for spec in plugin.event_handlers():
                 event_type, handler, *background = spec
-                state.events.subscribe(event_type, handler, background=bool(background and background[0]))
+                events.subscribe(event_type, handler, background=bool(background and background[0]))
             plugin.init_app(app)
         except Exception as exc:  # noqa: BLE001 - reported, and the app goes on without it
             registry.fail(entry, f"failed to install: {type(exc).__name__}: {exc}", traceback.format_exc())

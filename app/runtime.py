@@ -8,32 +8,30 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Flask, current_app, g
+from flask_smorest import Api
 from rq import Queue
 
 from .auth.passwords import PasswordHasher
 from .auth.principal import optional_principal
 from .auth.service import AuthService
 from .auth.throttle import LoginThrottle
+from .clock import Clock
 from .config import LoadedConfig, Setting
+from .engine.definitions import DefinitionCache
 from .events import DomainEvent, EventBus
 from .extensions import db
 from .mail import Mailer
+from .model_catalog import ModelCatalog
 from .queue import RedisConnector, enqueue, make_queue
+from .registry import PluginRegistry
 from .repositories import Repositories, RepositoryCache, RepositoryMetrics, as_uuid
-
-if TYPE_CHECKING:
-    from flask_smorest import Api
-
-    from .engine.definitions import DefinitionCache
-    from .model_catalog import ModelCatalog
-    from .registry import PluginRegistry
-    from .secrets import SecretBox
-    from .storage import ArtifactStorage
-    from .workflows.catalog import WorkflowCatalog
-    from .workflows.templates import TemplateEngine
+from .secrets import SecretBox
+from .storage import ArtifactStorage
+from .workflows.catalog import WorkflowCatalog
+from .workflows.templates import TemplateEngine
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +42,7 @@ EXTENSION_KEY = "inkwright"
 class InkwrightState:
     config: LoadedConfig
     settings: tuple[Setting, ...]
-    registry: "PluginRegistry"
+    registry: PluginRegistry
     events: EventBus
     metrics: RepositoryMetrics
     cache: RepositoryCache
@@ -52,14 +50,17 @@ class InkwrightState:
     passwords: PasswordHasher
     throttle: LoginThrottle
     queue_name: str
-    templates: "TemplateEngine"
-    storage: "ArtifactStorage"
-    catalog: "WorkflowCatalog"
-    definitions: "DefinitionCache"
-    models: "ModelCatalog | None" = None
-    api: "Api | None" = None
+    templates: TemplateEngine
+    storage: ArtifactStorage
+    catalog: WorkflowCatalog
+    definitions: DefinitionCache
+    #: The one source of "now" for what expires or waits (:mod:`app.clock`); tests pass
+    #: a :class:`~app.clock.ManualClock` to ``create_app`` and advance it.
+    clock: Clock
+    models: ModelCatalog | None = None
+    api: Api | None = None
     #: Encrypts provider keys at rest (:mod:`app.secrets`).
-    secrets: "SecretBox | None" = None
+    secrets: SecretBox | None = None
 
     def queue(self) -> Queue:
         return make_queue(self.redis.client(), self.queue_name)
@@ -83,8 +84,9 @@ def current_state(app: Flask | None = None) -> InkwrightState:
 def repositories(tenant_id: Any = None) -> Repositories:
     """The repository factory for a tenant, defaulting to the current caller's tenant.
 
-    Within one app context the same factory (and so the same unit of work) is returned
-    for the same tenant, so nested services share one transaction.
+    Within one app context the same factory is returned for the same tenant, and every
+    factory, whatever its tenant, shares the one unit of work of ``db.session``: nested
+    services, even of different tenants, work in one transaction.
 
     :param tenant_id: scope to this tenant; ``None`` means the signed-in caller's tenant,
         or no tenant at all (global repositories only) when nobody is signed in.

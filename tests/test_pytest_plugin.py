@@ -35,6 +35,22 @@ def test_run_jobs_runs_what_was_queued(app, run_jobs):
 
 def test_each_test_starts_from_an_empty_database(repos):
     assert repos.users.count() == 0
+
+
+def test_the_app_runs_on_the_clock_a_test_asks_for(app, clock):
+    before = clock.now()
+    clock.advance(3600)
+    assert current_state(app).clock is clock
+    assert (clock.now() - before).total_seconds() == 3600
+
+
+def test_run_jobs_can_run_what_was_scheduled_for_later(app, run_jobs):
+    from datetime import timedelta
+
+    with app.app_context():
+        current_state().queue().enqueue_in(timedelta(hours=1), "app.jobs.purge_expired_sessions")
+    assert run_jobs() == 0
+    assert run_jobs(scheduled=True) == 1
 '''
 
 
@@ -46,5 +62,5 @@ def test_a_plugin_authors_tests_pass_with_no_conftest_of_their_own(pytester, fre
     pytester.makepyfile(test_my_plugin=PLUGIN_AUTHORS_TESTS)
     assert not list(pytester.path.glob("conftest.py"))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error::DeprecationWarning:app.*")
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=7)
 

@@ -2,6 +2,11 @@
 
 Storage is Redis when a shared ``REDIS_URL`` is configured (several web processes see the
 same counts) and process memory in the embedded single-process studio.
+
+The windows are counted by ``limits`` itself, which reads the system's time (Redis's, for
+the Redis storage), so the app's clock (:mod:`app.clock`) is not passed in here: a reading
+of another clock could only disagree with the windows. Tests exhaust an allowance rather
+than wait for a window to pass.
 """
 
 from __future__ import annotations

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from flask import current_app
 
 from ..errors import NotFoundError, ValidationError
 from ..models import Artifact, Run, RunStep
-from ..repositories import Repositories, as_uuid
-from ..storage import ArtifactStorage
 from ..provider import Completion, CompletionRequest
+from ..repositories import Repositories, as_uuid
+from ..runtime import InkwrightState
 from ..skill import StepContext
+from ..statuses import RunStatus
+from ..storage import ArtifactStorage
 from .generation.requests import StepGenerations
 from .metering import CallMeter
 from .progress import RunEvents
-from ..statuses import RunStatus
-
-if TYPE_CHECKING:
-    from ..runtime import InkwrightState
 
 _CHECK_EVERY_SECONDS = 0.5
 _PROGRESS_EVERY_SECONDS = 0.5
@@ -33,13 +30,13 @@ class StepCancelled(Exception):
 class EngineStepContext(StepContext):
     """One attempt at one step (and, with candidates, one candidate of it).
 
-    :param state: the app's machinery (providers, model catalog, secrets); every model call
-        goes through :class:`app.engine.metering.CallMeter`.
+    :param state: the app's machinery (providers, model catalog, secrets, clock); every model
+        call goes through :class:`app.engine.metering.CallMeter`.
     :param model: the candidate's model, when the step names a list of models.
     """
 
     def __init__(self, repos: Repositories, run: Run, step: RunStep, storage: ArtifactStorage,
-                 events: RunEvents, state: "InkwrightState", options: dict[str, Any],
+                 events: RunEvents, state: InkwrightState, options: dict[str, Any],
                  candidate_index: int = 0, model: str | None = None,
                  on_first_call: Callable[[], None] | None = None) -> None:
         self.repos = repos
@@ -60,8 +57,10 @@ class EngineStepContext(StepContext):
         self.cost_usd = Decimal("0")
         self.model_calls = 0
         self.offline = False
-        self._checked_at = 0.0
-        self._reported_at = 0.0
+        # Never yet: the first check and the first report always go through, whatever the
+        # clock reads (a test's clock may start at 0).
+        self._checked_at = float("-inf")
+        self._reported_at = float("-inf")
         self._on_first_call = on_first_call
 
     def _working(self) -> None:
@@ -77,6 +76,11 @@ class EngineStepContext(StepContext):
     @property
     def attempt(self) -> int:
         return self.step.attempt
+
+    @property
+    def execution(self) -> int:
+        """The how-manieth time a worker runs this step (regenerations and retries included)."""
+        return getattr(self.step, "executions", 0) or 0
 
     @property
     def step_key(self) -> str:
@@ -141,19 +145,19 @@ class EngineStepContext(StepContext):
 
     def check_cancelled(self) -> None:
         self._working()
-        now = time.monotonic()
+        now = self.state.clock.monotonic()
         if now - self._checked_at < _CHECK_EVERY_SECONDS:
             return
         self._checked_at = now
         status = self.repos.runs.status_of(self.run.id)
-        self.repos.session.rollback()  # end the read: no transaction stays open while the skill works
+        self.repos.transaction().end_read()  # no transaction stays open while the skill works
         if status is None or RunStatus(status).is_terminal:
             raise StepCancelled(f"The run is {status.value if status else 'gone'}.")
 
     def report_progress(self, fraction: float, message: str = "") -> None:
         self._working()
         fraction = min(1.0, max(0.0, float(fraction)))
-        now = time.monotonic()
+        now = self.state.clock.monotonic()
         if now - self._reported_at < _PROGRESS_EVERY_SECONDS and fraction < 1.0:
             return
         self._reported_at = now

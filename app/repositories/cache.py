@@ -7,6 +7,8 @@ from typing import Any, Callable, Hashable
 
 from cachetools import TTLCache
 
+from ..clock import Clock, SystemClock
+
 _MISSING = object()
 
 
@@ -15,12 +17,18 @@ class RepositoryCache:
 
     Writes through a repository invalidate their own keys; other processes see a change
     after at most ``ttl`` seconds, so only data that may be that stale is cached.
+
+    :param ttl: seconds a value is served before it is loaded again; 0 switches caching off.
+    :param clock: measures the TTL (the app's clock, so a test can let a value expire);
+        the system's by default. Repositories reach the app's clock through this cache.
     """
 
-    def __init__(self, ttl: int, maxsize: int = 4096) -> None:
+    def __init__(self, ttl: int, maxsize: int = 4096, *, clock: Clock | None = None) -> None:
         self.ttl = ttl
+        self.clock = clock or SystemClock()
         self._lock = threading.Lock()
-        self._data: TTLCache | None = TTLCache(maxsize=maxsize, ttl=ttl) if ttl > 0 else None
+        self._data: TTLCache | None = (TTLCache(maxsize=maxsize, ttl=ttl, timer=self.clock.monotonic)
+                                       if ttl > 0 else None)
         self.hits = 0
         self.misses = 0
 

@@ -21,15 +21,9 @@ from sqlalchemy import case, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..clock import Clock
 from ..errors import NotFoundError
-from ..models import (
-    TIER_LIMITS,
-    CreditAccount,
-    CreditHold,
-    SubscriptionPeriod,
-    SubscriptionTier,
-    utcnow,
-)
+from ..models import TIER_LIMITS, CreditAccount, CreditHold, SubscriptionPeriod, SubscriptionTier
 from .base import Repository, as_uuid, operation
 from .cache import RepositoryCache
 from .metrics import RepositoryMetrics
@@ -72,13 +66,17 @@ class CreditAccountRepository(Repository[CreditAccount]):
 
     :param default_tier: tier of a new account; ``DEFAULT_SUBSCRIPTION_TIER`` by default.
     :param hold_ttl: seconds a hold lives; ``CREDIT_HOLD_TTL`` by default.
+    :param clock: when holds expire and periods roll over; the app's clock, which every
+        repository receives with the cache, by default.
     """
 
     model = CreditAccount
 
     def __init__(self, session: Session, *, metrics: RepositoryMetrics, cache: RepositoryCache,
-                 default_tier: SubscriptionTier | str | None = None, hold_ttl: int | None = None) -> None:
+                 default_tier: SubscriptionTier | str | None = None, hold_ttl: int | None = None,
+                 clock: Clock | None = None) -> None:
         super().__init__(session, metrics=metrics, cache=cache)
+        self.clock = clock or cache.clock
         config = current_app.config if has_app_context() else {}
         self.default_tier = SubscriptionTier(default_tier or config.get("DEFAULT_SUBSCRIPTION_TIER", FALLBACK_TIER))
         self.hold_ttl = int(hold_ttl or config.get("CREDIT_HOLD_TTL", FALLBACK_HOLD_TTL))
@@ -96,7 +94,7 @@ class CreditAccountRepository(Repository[CreditAccount]):
         account = self._read(key)
         if account is None:
             account = self._open(key)
-        return self._roll(account, utcnow())
+        return self._roll(account, self.clock.now())
 
     def _user_key(self, user_id: Any) -> uuid.UUID:
         key = as_uuid(user_id)
@@ -111,7 +109,7 @@ class CreditAccountRepository(Repository[CreditAccount]):
         return self.session.scalars(statement.execution_options(populate_existing=True)).first()
 
     def _open(self, user_id: uuid.UUID) -> CreditAccount:
-        now = utcnow()
+        now = self.clock.now()
         tier = self.default_tier
         try:
             # Two first calls at once both find no account; the unique user_id lets one
@@ -163,7 +161,7 @@ class CreditAccountRepository(Repository[CreditAccount]):
             raise ValueError("a bonus is at least 1 token")
         account = self.account_for(user_id)
         self.session.execute(ACCOUNTS.update().where(ACCOUNTS.c.id == account.id)
-                             .values(credits_bonus=ACCOUNTS.c.credits_bonus + tokens, updated_at=utcnow()))
+                             .values(credits_bonus=ACCOUNTS.c.credits_bonus + tokens, updated_at=self.clock.now()))
         return self._read(account.user_id)
 
     @operation
@@ -181,7 +179,7 @@ class CreditAccountRepository(Repository[CreditAccount]):
         account = self.account_for(user_id)
         self.session.execute(ACCOUNTS.update().where(ACCOUNTS.c.id == account.id)
                              .values(subscription_tier=tier, tokens_limit_per_period=TIER_LIMITS[tier],
-                                     updated_at=utcnow()))
+                                     updated_at=self.clock.now()))
         return self._read(account.user_id)
 
     # Holds ---------------------------------------------------------------------------------
@@ -207,7 +205,7 @@ class CreditAccountRepository(Repository[CreditAccount]):
         if tokens < 0:
             raise ValueError("cannot reserve a negative number of tokens")
         account = self.account_for(user_id)
-        now = utcnow()
+        now = self.clock.now()
         available = _allowance_left() + ACCOUNTS.c.credits_bonus - ACCOUNTS.c.tokens_reserved
         reserved = self.session.execute(
             ACCOUNTS.update()
@@ -246,7 +244,7 @@ class CreditAccountRepository(Repository[CreditAccount]):
         account = self._read(user_id)
         if account is None:  # the person was deleted (their holds went with them)
             return 0
-        account = self._roll(account, utcnow())
+        account = self._roll(account, self.clock.now())
         # The hold is gone (that DELETE is this transaction's claim to settle it); now lock
         # the account row so the split below is computed from values nobody else changes.
         row = self.session.execute(
@@ -265,7 +263,7 @@ class CreditAccountRepository(Repository[CreditAccount]):
                 tokens_used_this_period=ACCOUNTS.c.tokens_used_this_period + from_allowance,
                 credits_bonus=ACCOUNTS.c.credits_bonus - from_bonus,
                 tokens_used_total=ACCOUNTS.c.tokens_used_total + actual_tokens,
-                updated_at=utcnow(),
+                updated_at=self.clock.now(),
             )
         )
         return from_allowance + from_bonus
@@ -286,10 +284,10 @@ class CreditAccountRepository(Repository[CreditAccount]):
 
         Holds another transaction is settling right now are skipped, not waited for.
 
-        :param now: the time to compare expiries with; now by default.
+        :param now: the time to compare expiries with; the clock's now by default.
         :returns: how many holds were released.
         """
-        now = now or utcnow()
+        now = now or self.clock.now()
         expired = (select(HOLDS.c.id).where(HOLDS.c.expires_at <= now).order_by(HOLDS.c.id)
                    .with_for_update(skip_locked=True))
         ids = list(self.session.scalars(expired))
@@ -330,4 +328,5 @@ class CreditAccountRepository(Repository[CreditAccount]):
             per_user[user_id] = per_user.get(user_id, 0) + tokens
         for user_id in sorted(per_user):  # one order for every transaction: no deadlocks
             self.session.execute(ACCOUNTS.update().where(ACCOUNTS.c.user_id == user_id)
-                                 .values(tokens_reserved=_less_reserved(per_user[user_id]), updated_at=utcnow()))
+                                 .values(tokens_reserved=_less_reserved(per_user[user_id]),
+                                         updated_at=self.clock.now()))

@@ -3,7 +3,6 @@ progress and model calls, on real steps of real runs."""
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
@@ -12,10 +11,10 @@ import pytest
 
 from app.engine.context import EngineStepContext, StepCancelled
 from app.engine.progress import RunEvents
-from app.statuses import RunStatus
 from app.errors import NotFoundError, ValidationError
 from app.models import Artifact
 from app.runtime import current_state, repositories
+from app.statuses import RunStatus
 from app.toolkit import Completion, CompletionRequest, ModelInfo, Provider, Schema, Skill, fields
 
 TWO_STEPS = """
@@ -64,13 +63,15 @@ def test_storing_the_same_bytes_twice_keeps_one_file_and_one_row_per_step(studio
         assert current_state().storage.read(row.uri) == b"chapter one"
 
 
-def test_check_cancelled_raises_at_the_next_check_after_the_run_is_cancelled(studio, app):
+def test_check_cancelled_raises_at_the_next_check_after_the_run_is_cancelled(studio, app, clock):
     run = studio.start(TWO_STEPS)
     with app.app_context():
         ctx = context_for(studio, run.id, "one")
         ctx.check_cancelled()  # the run goes on: nothing happens
         studio.call(lambda service: service.cancel(run.id))
-        time.sleep(0.55)  # checks are at most twice a second
+        clock.advance(0.4)
+        ctx.check_cancelled()  # checks are at most twice a second: this one reads nothing
+        clock.advance(0.1)
         with pytest.raises(StepCancelled, match="cancelled"):
             ctx.check_cancelled()
 
@@ -86,6 +87,22 @@ def test_report_progress_updates_the_step_and_publishes_an_event(studio, app):
     assert (step.progress, step.progress_message) == (0.4, "drafting")
     assert [data for _id, kind, data in events if kind == "step.progress"] == [
         {"step": "one", "progress": 0.4, "message": "drafting"}]
+
+
+def test_progress_is_reported_at_most_twice_a_second_but_completion_always(studio, app, clock):
+    run = studio.start(TWO_STEPS)
+    with app.app_context():
+        ctx = context_for(studio, run.id, "one")
+        ctx.report_progress(0.1, "outlining")
+        ctx.report_progress(0.2, "too soon after the last")
+        clock.advance(0.5)
+        ctx.report_progress(0.5, "halfway")
+        ctx.report_progress(1.0, "done")
+        events = RunEvents(current_state().redis.client()).read(run.id)
+
+    assert [data["message"] for _id, kind, data in events if kind == "step.progress"] == [
+        "outlining", "halfway", "done"]
+    assert studio.steps(run.id)["one"].progress == 1.0
 
 
 class CountingProvider(Provider):

@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 from PIL import Image
 
+from app.clock import ManualClock
 from app.providers.offline import OfflineProvider
 from app.toolkit import CompletionRequest, MediaRequest, ProviderRequestError
 
@@ -182,15 +183,16 @@ def test_json_text_speaks_of_the_prompts_topics():
 
 
 def test_an_image_is_processing_until_the_delay_passes_then_a_png_of_the_asked_size():
-    provider = OfflineProvider({"media_delay": 0.3})
+    clock = ManualClock()
+    provider = OfflineProvider({"media_delay": 0.3}, clock=clock)
     submission = provider.submit(MediaRequest(model="image", media_type="image",
                                               params={"prompt": "A lighthouse in a storm", "width": 320,
                                                       "height": 200}))
 
     assert len(submission.job_id) <= 255 and submission.poll_interval > 0
-    assert OfflineProvider({"media_delay": 0.3}).poll(submission.job_id).status == "processing"
-    time.sleep(0.35)
-    done = OfflineProvider().poll(submission.job_id)  # a new instance: the job id carries everything
+    assert OfflineProvider({"media_delay": 0.3}, clock=clock).poll(submission.job_id).status == "processing"
+    clock.advance(seconds=0.35)
+    done = OfflineProvider(clock=clock).poll(submission.job_id)  # a new instance: the job id carries everything
 
     assert done.status == "completed" and done.content_type == "image/png"
     image = Image.open(io.BytesIO(done.content))

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy import update
 
+from app.clock import ManualClock
 from app.extensions import db
 from app.models import Tenant, TenantKind
 from app.repositories import RepositoryCache, TenantInfo
@@ -58,11 +57,14 @@ def test_invalidate_and_clear_make_the_next_lookup_load_again():
     assert cache.get_or_load("b", lambda: 20) == 20
 
 
-def test_a_cached_value_expires_after_its_ttl():
-    cache = RepositoryCache(ttl=1)
+def test_a_cached_value_is_served_until_its_ttl_has_passed_on_the_cache_clock():
+    clock = ManualClock()
+    cache = RepositoryCache(ttl=30, clock=clock)
     cache.get_or_load("key", lambda: "old")
-    time.sleep(1.05)
 
+    clock.advance(29.9)
+    assert cache.get_or_load("key", lambda: "new") == "old"
+    clock.advance(0.1)
     assert cache.get_or_load("key", lambda: "new") == "new"
 
 
@@ -96,6 +98,16 @@ def test_tenant_info_stays_stale_until_forgotten(app, user):
     with app.app_context():
         repositories().tenants.forget(user.tenant_id)
     assert tenant_info(app, as_text).name == "Renamed studio"
+
+
+def test_a_change_made_elsewhere_shows_once_the_apps_ttl_has_passed(app, user, clock):
+    tenant_info(app, user.tenant_id)
+    rename_behind_the_caches_back(app, user.tenant_id, "Renamed studio")
+
+    clock.advance(app.config["REPOSITORY_CACHE_TTL"] - 1)
+    assert tenant_info(app, user.tenant_id).name == "Ada Writer's studio"
+    clock.advance(1)
+    assert tenant_info(app, user.tenant_id).name == "Renamed studio"
 
 
 def test_writes_through_the_tenant_repository_invalidate_its_cached_info(app, user):

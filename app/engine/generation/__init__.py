@@ -18,9 +18,12 @@ A generation is a model call, metered like one (issue 4): the run's budget is ch
 before it is submitted, and each job leaves one usage-log row when it ends, as does a
 submission that fails at once.
 
+* :mod:`.awaiting` — ``AwaitingGeneration``, the signal that ends an attempt that waits
+  (below both of the next two, which need it).
 * :mod:`.requests` — the step's side: the request's hash, its job, submitting it, picking
-  the result up (``StepGenerations``, ``AwaitingGeneration``).
-* :mod:`.polls` — when a job is polled next, and putting the poll on the queue.
+  the result up (``StepGenerations``).
+* :mod:`.polls` — when a job is polled next (by the app's clock), and putting the poll on
+  the queue.
 * :mod:`.poller` — the poll's side: ask the provider, finish the job into an artifact, time
   it out or give it up, wake its step (``GenerationPoller``).
 * :mod:`.usage` — the usage-log row of a job that ended.

@@ -13,25 +13,22 @@ import mimetypes
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from ...errors import AppError
 from ...extensions import db
-from ...models import Artifact, GenerationJob, GenerationStatus, RunStep, utcnow
+from ...models import Artifact, GenerationJob, GenerationStatus, RunStep
 from ...repositories import Repositories
 from ...repositories.generation_jobs import GenerationJobLocator
 from ...repositories.runs import RunStepLocator
-from ...runtime import repositories
+from ...runtime import InkwrightState, repositories
+from ...statuses import StepStatus
 from ...storage import StoredContent
 from ..model_access import resolve_model
 from ..scheduler import AfterCommit, Scheduler, scheduler_for
-from ...statuses import StepStatus
 from .polls import PollSchedule, deadline_of, enqueue_polls, schedule_poll
 from .requests import GenerationFailedError, GenerationTimedOutError
 from .usage import record_ended_job
-
-if TYPE_CHECKING:
-    from ...runtime import InkwrightState
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +70,7 @@ class GenerationPoller:
         the executor).
     """
 
-    def __init__(self, state: "InkwrightState", dispatch: Callable[["InkwrightState", AfterCommit], None]) -> None:
+    def __init__(self, state: InkwrightState, dispatch: Callable[[InkwrightState, AfterCommit], None]) -> None:
         self.state = state
         self.dispatch = dispatch
 
@@ -147,7 +144,7 @@ class GenerationPoller:
             if current is None or current.attempts != seen.attempts or current.poll_job_id != seen.poll_job_id:
                 return "duplicate"
             step = repos.get(RunStepLocator).find(current.run_step_id)
-            now = utcnow()
+            now = self.state.clock.now()
             was_terminal = current.status.is_terminal
             if observation is not None:
                 current.attempts += 1
@@ -163,7 +160,7 @@ class GenerationPoller:
                 elif observation is not None or requeue:
                     interval = current.poll_interval_ms / 1000
                     delay = 0.0 if requeue else min(interval, (deadline_of(current) - now).total_seconds())
-                    polls.append(schedule_poll(current, delay))
+                    polls.append(schedule_poll(current, delay, now))
                     outcome = "requeued" if requeue else outcome
             repos.generation_jobs.save(current)
             if current.status.is_terminal and not was_terminal:
@@ -229,11 +226,11 @@ class GenerationPoller:
     def wake(scheduler: Scheduler, step: RunStep, job: GenerationJob) -> None:
         """Queue the waiting step again: its skill picks the result (or the failure) up.
 
-        The attempt that waited keeps its row (outcome ``waiting``), so the next attempt
-        has the next number; the step's budget grows by one so that a handover does not
-        count as a try (giving the attempt number back instead would collide with that row).
+        The execution that waited keeps its row (outcome ``waiting``) and the next one has the
+        next number; the attempt is given back (the claim counts one), so a handover is not a
+        try of the step's retry budget.
         """
-        scheduler.enqueue(step, StepStatus.WAITING, max_attempts=step.max_attempts + 1, worker_name=None)
+        scheduler.enqueue(step, StepStatus.WAITING, attempt=step.attempt - 1, worker_name=None)
         scheduler.note(f"generation.{job.status.value}", step=step.step_key, generationJobId=str(job.id),
                        attempts=job.attempts, artifactId=str(job.artifact_id) if job.artifact_id else None,
                        error=job.error_message)

@@ -1,7 +1,8 @@
 """Polls of generation jobs: when each is due, which RQ job makes it, and enqueueing it.
 
 A poll is recorded on its job (``poll_job_id``, ``next_poll_at``) in the transaction that
-decides it, and put on the queue only once that transaction has committed.
+decides it, and put on the queue only once that transaction has committed. Due times are
+counted from the app's clock (the caller's ``now``), never read from the wall here.
 """
 
 from __future__ import annotations
@@ -9,14 +10,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-from ...models import GenerationJob, utcnow
+from ...models import GenerationJob
 from ...repositories import Repositories
-
-if TYPE_CHECKING:
-    from ...runtime import InkwrightState
-    from .requests import AwaitingGeneration
+from ...runtime import InkwrightState
+from .awaiting import AwaitingGeneration
 
 POLL_FUNCTION = "app.jobs.poll_generation"
 #: Bounds on the interval a provider asks to be polled at: no tighter loop than the first,
@@ -46,25 +44,27 @@ class PollSchedule:
     delay: float
 
 
-def schedule_poll(job: GenerationJob, delay: float) -> PollSchedule:
-    """Record on the job which RQ job polls it next, and when (in the caller's transaction)."""
+def schedule_poll(job: GenerationJob, delay: float, now: datetime) -> PollSchedule:
+    """Record on the job which RQ job polls it next, and that it is due ``delay`` seconds
+    after ``now`` (in the caller's transaction)."""
     delay = max(0.0, delay)
     job.poll_job_id = f"generation-{job.id}-{uuid.uuid4().hex[:8]}"
-    job.next_poll_at = utcnow() + timedelta(seconds=delay)
+    job.next_poll_at = now + timedelta(seconds=delay)
     return PollSchedule(job.id, job.poll_job_id, delay)
 
 
-def schedule_first_poll(repos: Repositories, awaiting: "AwaitingGeneration") -> PollSchedule | None:
-    """For a step that just went waiting: its job's first poll (a newer one than any before)."""
+def schedule_first_poll(repos: Repositories, awaiting: AwaitingGeneration) -> PollSchedule | None:
+    """For a step that just went waiting: its job's first poll (a newer one than any before),
+    due the provider's interval after the attempt began to wait."""
     job = repos.generation_jobs.find(awaiting.job_id)
     if job is None:
         return None
-    poll = schedule_poll(job, awaiting.delay)
+    poll = schedule_poll(job, awaiting.delay, awaiting.since)
     repos.generation_jobs.save(job)
     return poll
 
 
-def enqueue_polls(state: "InkwrightState", polls: list[PollSchedule]) -> None:
+def enqueue_polls(state: InkwrightState, polls: list[PollSchedule]) -> None:
     """After the commit: put recorded polls on the queue, each as a delayed job."""
     if not polls:
         return

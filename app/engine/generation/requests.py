@@ -2,7 +2,7 @@
 
 A request is known by its hash (model, media type, parameters, candidate), so the same
 ``generate_media`` call in a later attempt finds the job an earlier one submitted: it waits
-for it (:class:`AwaitingGeneration`), takes its artifact, or raises its failure.
+for it (:class:`~.awaiting.AwaitingGeneration`), takes its artifact, or raises its failure.
 """
 
 from __future__ import annotations
@@ -11,22 +11,20 @@ import hashlib
 import json
 import logging
 import time
-import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from ...errors import AppError, ExternalServiceError, RepositoryError, ValidationError
-from ...models import GenerationJob, GenerationStatus, utcnow
+from ...models import GenerationJob, GenerationStatus
 from ...provider import MediaRequest
 from ...repositories import Repositories
+from ...runtime import InkwrightState
 from ..model_access import ResolvedModel, resolve_model
 from ..planner import canonical_json
+from .awaiting import AwaitingGeneration
 from .polls import poll_interval
 from .usage import generation_meter
-
-if TYPE_CHECKING:
-    from ...runtime import InkwrightState
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +49,6 @@ class GenerationTimedOutError(ExternalServiceError):
 
     def default_message(self) -> str:
         return "The media generation did not finish in time."
-
-
-class AwaitingGeneration(Exception):
-    """Ends an attempt whose skill waits on a generation job: not a failure. The executor
-    moves the step to ``waiting`` and schedules the job's first poll ``delay`` seconds on."""
-
-    def __init__(self, job_id: uuid.UUID, delay: float) -> None:
-        super().__init__(f"waiting for generation job {job_id}")
-        self.job_id = job_id
-        self.delay = delay
 
 
 def request_hash(model: str, media_type: str, params: dict[str, Any], candidate_index: int) -> str:
@@ -97,7 +85,7 @@ def _json_params(params: dict[str, Any] | None) -> dict[str, Any]:
 class StepGenerations:
     """What a step attempt asks of generation jobs: start one, or pick up the one it started."""
 
-    def __init__(self, state: "InkwrightState", repos: Repositories, run: Any, step: Any) -> None:
+    def __init__(self, state: InkwrightState, repos: Repositories, run: Any, step: Any) -> None:
         self.state = state
         self.repos = repos
         self.run = run
@@ -139,7 +127,7 @@ class StepGenerations:
             if resolved.info.kind != media_type:
                 raise ValidationError(f"Model {model} generates {resolved.info.kind}, not {media_type}.",
                                       {"model": model, "media_type": media_type})
-            self.repos.session.rollback()  # no transaction stays open while the provider answers
+            self.repos.transaction().end_read()  # no transaction stays open while the provider answers
             with self.repos.transaction():
                 meter.check_cost(resolved.info.price_per_item)
             submission = resolved.provider.submit(MediaRequest(model=resolved.model, media_type=media_type,
@@ -151,7 +139,7 @@ class StepGenerations:
             run_id=self.run.id, run_step_id=self.step.id, request_hash=digest, provider_id=resolved.provider_name,
             model_name=model, provider_job_id=submission.job_id, media_type=media_type,
             status=GenerationStatus.PENDING, poll_interval_ms=int(poll_interval(submission.poll_interval) * 1000),
-            timeout_ms=timeout_ms, attempts=0, input_params=params, started_at=utcnow())
+            timeout_ms=timeout_ms, attempts=0, input_params=params, started_at=self.state.clock.now())
         try:
             with self.repos.transaction():
                 self.repos.generation_jobs.add(job)
@@ -180,7 +168,7 @@ class StepGenerations:
             raise GenerationFailedError(f"Generation job {job.id} ({job.model_name}) failed: {reason}",
                                         self._details(job))
         # Still at work: an attempt that died before it could wait submitted it. Wait again.
-        raise AwaitingGeneration(job.id, job.poll_interval_ms / 1000)
+        raise AwaitingGeneration(job.id, job.poll_interval_ms / 1000, self.state.clock.now())
 
     def retire(self, job: GenerationJob) -> None:
         """This attempt reports the failure; a retry must start a new job."""

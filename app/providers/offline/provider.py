@@ -7,10 +7,10 @@ import json
 import math
 import random
 import re
-import time
 from decimal import Decimal
 from typing import Any, Iterator
 
+from app.clock import Clock, SystemClock
 from app.toolkit import (
     Completion,
     CompletionChunk,
@@ -66,6 +66,12 @@ class OfflineProvider(Provider):
                 "it completes, as a real backend's would", parse=_parse_seconds),
     )
 
+    def __init__(self, config: Any = None, credentials: Any = None, *, clock: Clock | None = None) -> None:
+        super().__init__(config, credentials)
+        # Image jobs stay "processing" for the media delay; a test hands in a ManualClock to
+        # pass that delay without sleeping.
+        self.clock = clock or SystemClock()
+
     # -- text ---------------------------------------------------------------------------
 
     def complete(self, request: CompletionRequest) -> Completion:
@@ -120,7 +126,7 @@ class OfflineProvider(Provider):
         delay = self._media_delay()
         payload = {"m": request.model, "w": width, "h": height, "f": bool(params.get("fail")),
                    "s": int.from_bytes(_digest(request.model, params, seed)[:8], "big"),
-                   "t": math.floor(time.time() * 1000) / 1000, "d": delay, "p": str(params.get("prompt") or "")[:300]}
+                   "t": math.floor(self.clock.now().timestamp() * 1000) / 1000, "d": delay, "p": str(params.get("prompt") or "")[:300]}
         # The seed covers the whole prompt, so the job id may shorten the caption to fit.
         job_id = encode_job(payload)
         return MediaSubmission(job_id=job_id, poll_interval=max(0.1, min(1.0, delay / 2)),
@@ -132,7 +138,7 @@ class OfflineProvider(Provider):
         :raises ProviderRequestError: when ``job_id`` is not one this provider issued.
         """
         job = decode_job(job_id)
-        if time.time() < job["t"] + job["d"]:
+        if self.clock.now().timestamp() < job["t"] + job["d"]:
             return MediaPoll(status="processing")
         if job["f"]:
             return MediaPoll(status="failed", error="The offline image generation failed, as its params "

@@ -17,14 +17,10 @@ from sqlalchemy import update
 
 from app.engine.executor import dispatch
 from app.engine.generation.poller import GenerationPoller
-from app.statuses import StepStatus
 from app.extensions import db
-from app.models import (
-    Artifact,
-    GenerationJob,
-    UsageLogEntry,
-)
+from app.models import Artifact, GenerationJob, UsageLogEntry
 from app.runtime import current_state, repositories
+from app.statuses import StepStatus
 from app.toolkit import MediaPoll, MediaRequest, MediaSubmission, ModelInfo, Provider
 from app.workers import build_worker
 
@@ -101,6 +97,8 @@ def drive(app, until, timeout: float = 20.0) -> None:
     while not until():
         assert time.monotonic() < deadline, "timed out driving the workers"
         work_once(app)
+        # Polls are RQ scheduled jobs, due by the Redis server's clock rather than the app's,
+        # so this waits for RQ's scheduler to move them, not for an expiry of ours.
         time.sleep(0.05)
 
 

@@ -12,16 +12,10 @@ import redis
 from app.engine.executor import dispatch
 from app.engine.generation.poller import GenerationPoller, Observation, Seen
 from app.engine.scheduler import scheduler_for
-from app.statuses import RunStatus, StepStatus
 from app.extensions import db
-from app.models import (
-    Artifact,
-    AttemptOutcome,
-    GenerationStatus,
-    UsageStatus,
-    utcnow,
-)
+from app.models import Artifact, AttemptOutcome, GenerationStatus, UsageStatus, utcnow
 from app.runtime import current_state
+from app.statuses import RunStatus, StepStatus
 from tests.engine.generation.scenes import (
     MEDIA_DELAY,
     drive,
@@ -36,21 +30,19 @@ from tests.engine.generation.scenes import (
     waiting_step,
     work_once,
 )
-from tests.engine.worker_processes import (
-    TIMINGS,
-    wait_until,
-)
+from tests.engine.worker_processes import TIMINGS, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
 # Durability: duplicate polls, lost polls, re-waiting -----------------------------------
 
 
-def test_a_poll_the_job_does_not_expect_and_a_repeated_poll_do_nothing(app, studio, run_jobs):
-    run, step, job = waiting_step(app, studio, run_jobs, image_workflow("repeat"), subject="ice")
+def test_a_poll_the_job_does_not_expect_and_a_repeated_poll_do_nothing(app, studio, run_jobs, darkroom):
+    # A backend done at once (hold 0): the first expected poll finds the result, no waiting.
+    run, step, job = waiting_step(app, studio, run_jobs, image_workflow("repeat", model="darkroom:photo",
+                                                                        params="{hold: 0}"), subject="ice")
 
     assert poll(app, job.id, "generation-somebody-else") == {"outcome": "superseded"}
-    time.sleep(MEDIA_DELAY + 0.05)
     assert poll(app, job.id, job.poll_job_id)["outcome"] == "completed"
     assert poll(app, job.id, job.poll_job_id) == {"outcome": "step_not_waiting"}  # a duplicate of the same poll
 
@@ -110,7 +102,7 @@ def test_redis_flushed_while_waiting_the_reconciler_polls_again_and_the_run_comp
     current_state(app).redis.client().flushdb()  # the scheduled poll is gone with everything else
 
     assert reconcile().requeued_polls == []  # not overdue yet: its poll may just be late
-    time.sleep(MEDIA_DELAY)
+    assert scheduled_polls(app) == [] and studio.queued_jobs() == 0
     work_once(app)
     assert studio.steps(run.id)["picture"].status == StepStatus.WAITING  # nothing polls it
 
@@ -142,6 +134,24 @@ def test_a_job_past_its_timeout_whose_poll_was_lost_is_timed_out_by_the_reconcil
     assert (step.status, step.error["code"]) == (StepStatus.FAILED, "GENERATION_TIMED_OUT")
     assert jobs_of(app, run.id)[0].status == GenerationStatus.TIMED_OUT
     assert [(u.status, u.error_code) for u in usage_of(app, run.id)] == [(UsageStatus.TIMEOUT, "GENERATION_TIMED_OUT")]
+
+
+def test_polls_are_due_and_jobs_time_out_by_the_apps_clock(app, studio, run_jobs, darkroom, clock):
+    run, step, job = waiting_step(app, studio, run_jobs, image_workflow(
+        "deadline", model="darkroom:photo", params="{hold: -1}", timeout="30"), subject="fog")
+    assert job.next_poll_at == clock.now() + timedelta(seconds=0.1)  # the interval darkroom asks for
+
+    clock.advance(29.95)
+    assert poll(app, job.id, job.poll_job_id)["outcome"] == "processing"
+    [polled] = jobs_of(app, run.id)
+    assert polled.next_poll_at == clock.now() + timedelta(seconds=0.05)  # never past the deadline
+
+    clock.advance(0.05)
+    assert poll(app, polled.id, polled.poll_job_id)["outcome"] == "timed_out"
+    run_jobs()
+    step = studio.steps(run.id)["picture"]
+    assert (step.status, step.error["code"]) == (StepStatus.FAILED, "GENERATION_TIMED_OUT")
+    assert [(u.status, u.response_time_ms) for u in usage_of(app, run.id)] == [(UsageStatus.TIMEOUT, 30_000)]
 
 
 def test_with_worker_processes_waiting_steps_complete_and_survive_redis_being_flushed(app, studio, workers,
