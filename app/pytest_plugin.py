@@ -8,7 +8,13 @@ package gets, with no conftest of its own:
 ``inkwright_config``
     the configuration ``app`` is built from; override the fixture to change it.
 ``make_app``
-    build further apps on the same database (e.g. with other plugins enabled).
+    build further apps on the same database (e.g. with other plugins enabled);
+    ``make_app(clock=...)`` builds one on a clock of the test's choosing.
+``clock``
+    a :class:`~app.clock.ManualClock` that stands still until ``clock.advance(seconds)``.
+    A test that asks for it gets every app built on it (``app`` included), so cache TTLs,
+    credit holds, generation polls and the step context's throttles expire when the test
+    says, without sleeping. Tests that do not ask run on the system's clock.
 ``repos``
     a repository factory inside an app context (global scope; ``repos.for_tenant(id)``).
 ``registry``
@@ -16,7 +22,17 @@ package gets, with no conftest of its own:
 ``make_user`` / ``user`` / ``api_client``
     registered accounts (each with a personal tenant) and a client signed in as one.
 ``run_jobs``
-    runs every queued job with a real RQ worker (burst), returning how many ran.
+    runs every queued job with a real RQ worker (burst), returning how many ran;
+    ``run_jobs(scheduled=True)`` first queues the jobs scheduled for later (retries, polls,
+    delayed looks) as if their time had come, so no test sleeps until RQ's scheduler would.
+``tenant_scope_guard``
+    fails the test when a request or a job issued a statement on a tenant-aware table
+    without the tenant predicate (outside the declared system scope). The core's API tests
+    use it on every test; a plugin's ``conftest.py`` can do the same with
+    ``pytestmark = pytest.mark.usefixtures("tenant_scope_guard")`` or an autouse wrapper.
+``uninstalled_provider``
+    ``with uninstalled_provider("offline"): run_jobs()`` — work jobs as if a provider's
+    package had gone since the run started (its steps fail with ``UNKNOWN_MODEL``).
 ``fresh_database_url``
     an empty database of the same kind as the suite's, dropped afterwards.
 ``row_count`` / ``row_counts``
@@ -32,23 +48,29 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import pytest
 import redis
-from flask import Flask
+from flask import Flask, has_request_context
 from flask.testing import FlaskClient
+from rq import get_current_job
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.registry import ScheduledJobRegistry
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from . import create_app
 from .chat_server import ChatServer, start_chat_server
+from .clock import Clock, ManualClock
 from .config import sqlalchemy_url
 from .extensions import db
 from .migrations import upgrade_all
 from .models import User
 from .redis_server import RedisServer
+from .repositories.scope_guard import ScopeGuard
 from .runtime import auth_service, current_state, repositories
 from .workers import build_worker
 
@@ -151,11 +173,22 @@ def inkwright_config(inkwright_database: TestDatabase, inkwright_redis_url: str,
 
 
 @pytest.fixture
-def make_app(inkwright_config: dict[str, Any], inkwright_redis_url: str, tmp_path) -> Iterator[Callable[..., Flask]]:
-    built: list[Flask] = []
+def clock() -> ManualClock:
+    """Time that passes only when the test says so (see the module's docstring)."""
+    return ManualClock()
 
-    def make(**overrides: Any) -> Flask:
-        application = create_app({**inkwright_config, **overrides}, instance_path=str(tmp_path / "instance"))
+
+@pytest.fixture
+def make_app(inkwright_config: dict[str, Any], inkwright_redis_url: str, tmp_path,
+             request: pytest.FixtureRequest) -> Iterator[Callable[..., Flask]]:
+    built: list[Flask] = []
+    # Only a test that asks for the clock gets it: the others (and their worker processes,
+    # which cannot share it) keep the system's time.
+    test_clock = request.getfixturevalue("clock") if "clock" in request.fixturenames else None
+
+    def make(*, clock: Clock | None = test_clock, **overrides: Any) -> Flask:
+        application = create_app({**inkwright_config, **overrides}, instance_path=str(tmp_path / "instance"),
+                                 clock=clock)
         built.append(application)
         return application
 
@@ -199,6 +232,23 @@ class Account:
     tenant_id: uuid.UUID
     email: str
     password: str = TEST_PASSWORD
+
+
+def serving_a_request_or_job() -> bool:
+    """Whether the statement being executed is the app's own work: a request's or a job's.
+
+    What the tests themselves do around them — fixtures registering accounts through
+    services, counting rows past every scope on purpose, emptying tables — is left unwatched.
+    """
+    return has_request_context() or get_current_job() is not None
+
+
+@pytest.fixture
+def tenant_scope_guard() -> Iterator[ScopeGuard]:
+    """Fail the test when a request or job issued a statement not scoped to its tenant."""
+    with ScopeGuard(db.metadata, watching=serving_a_request_or_job) as guard:
+        yield guard
+    assert not guard.violations, guard.report()
 
 
 @pytest.fixture
@@ -276,7 +326,9 @@ def api_client(user: Account, login_api: Callable[[Account], ApiClient]) -> ApiC
 def run_jobs(app: Flask) -> Callable[..., int]:
     """Run queued jobs with a real RQ SimpleWorker until the queue is empty."""
 
-    def run(worker_class: str = "simple", max_jobs: int | None = None) -> int:
+    def run(worker_class: str = "simple", max_jobs: int | None = None, *, scheduled: bool = False) -> int:
+        if scheduled:
+            queue_scheduled_jobs(app)
         worker = build_worker(app, worker_class)
         worker.listens_for_commands = False
         worker.work(burst=True, max_jobs=max_jobs, logging_level="WARNING")
@@ -286,6 +338,38 @@ def run_jobs(app: Flask) -> Callable[..., int]:
         return worker.successful_job_count + worker.failed_job_count
 
     return run
+
+
+@pytest.fixture
+def uninstalled_provider(app: Flask) -> Callable[[str], Any]:
+    """``with uninstalled_provider("offline"):`` — the app's registry without that provider for
+    the block, as if its package were removed after runs naming its models were started."""
+
+    @contextmanager
+    def gone(name: str) -> Iterator[None]:
+        providers = current_state(app).registry.providers
+        removed = providers.pop(name)
+        try:
+            yield
+        finally:
+            providers[name] = removed
+
+    return gone
+
+
+def queue_scheduled_jobs(app: Flask) -> list[str]:
+    """Move every job scheduled for later onto its queue now, as RQ's scheduler does once they
+    are due (it reads the wall clock, which a test's clock cannot move); returns their ids."""
+    with app.app_context():
+        registry = ScheduledJobRegistry(queue=current_state().queue())
+        queued = []
+        for job_id in registry.get_job_ids():
+            try:
+                registry.requeue(job_id)
+            except (InvalidJobOperation, NoSuchJobError):
+                continue  # a scheduler got there first, or the job expired: nothing to move
+            queued.append(job_id)
+        return queued
 
 
 @pytest.fixture

@@ -3,6 +3,10 @@
 A step's job needs its run's workflow definition, inputs, tenant and family, none of which
 change after the run is created. Reading (and parsing) them for every step of a
 thousand-step run would make the run quadratic, and would cost every job a query.
+
+The cache reads through the tenant's :class:`~app.repositories.runs.RunRepository` (the
+executor knows the step's tenant when it asks), and keeps each snapshot under its tenant and
+id, so a run id presented in another tenant is never answered from here.
 """
 
 from __future__ import annotations
@@ -13,10 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from cachetools import LRUCache
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from ..models import Run
+from ..repositories.runs import RunRepository
 from ..workflows.definition import WorkflowDefinition
 
 
@@ -56,17 +58,23 @@ class DefinitionCache:
         with self._lock:
             self._definitions[run_id] = definition
 
-    def snapshot(self, session: Session, run_id: uuid.UUID) -> RunSnapshot | None:
+    def snapshot(self, runs: RunRepository, run_id: uuid.UUID) -> RunSnapshot | None:
+        """The immutable part of a run of ``runs``'s tenant, read once per process.
+
+        :param runs: the run repository of the tenant asking.
+        :param run_id: the run.
+        :returns: the snapshot, or ``None`` when the tenant has no such run.
+        """
+        key = (runs.tenant_id, run_id)
         with self._lock:
-            found = self._snapshots.get(run_id)
+            found = self._snapshots.get(key)
         if found is not None:
             return found
-        row = session.execute(select(Run.id, Run.tenant_id, Run.workflow_name, Run.root_run_id, Run.inputs,
-                                     Run.definition, Run.created_by_user_id).where(Run.id == run_id)).first()
+        row = runs.snapshot_of(run_id)
         if row is None:
             return None
         found = RunSnapshot(row.id, row.tenant_id, row.workflow_name, row.root_run_id, row.inputs,
                             self.definition(row.id, lambda: row.definition), row.created_by_user_id)
         with self._lock:
-            self._snapshots[run_id] = found
+            self._snapshots[key] = found
         return found

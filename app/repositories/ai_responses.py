@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Sequence
 
-from sqlalchemy import update
-
 from ..models import AIResponse
 from .base import ScopedRepository, operation
 
@@ -28,7 +26,6 @@ class AIResponseRepository(ScopedRepository[AIResponse]):
     def score(self, response_id: uuid.UUID, run_step_id: uuid.UUID, score: float) -> bool:
         """Set a response's quality score; only a response of this step can be scored by it."""
         result = self.session.execute(
-            update(AIResponse).where(AIResponse.id == response_id, AIResponse.run_step_id == run_step_id,
-                                     AIResponse.tenant_id == self.tenant_id)
+            self.update_where(AIResponse.id == response_id, AIResponse.run_step_id == run_step_id)
             .values(quality_score=score).execution_options(synchronize_session=False))
         return result.rowcount == 1

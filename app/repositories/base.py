@@ -1,9 +1,14 @@
 """The repository base classes: the only code in Inkwright that builds queries.
 
-``Repository`` serves tables that are not tenant-aware (users, tenants, mail) or lookups
-that must happen before a tenant is known (a bearer token's hash). ``ScopedRepository``
-serves tenant-aware tables: it cannot be built without a tenant, and every statement it
-runs carries ``tenant_id = <scope>``, so a view cannot forget the scope (seeds 002, 004).
+``Repository`` serves tables that are not tenant-aware (users, tenants, mail).
+``ScopedRepository`` serves tenant-aware tables: it cannot be built without a tenant, and it
+builds every statement it runs — ORM or Core, SELECT, UPDATE or DELETE, prepared or not —
+through a helper here that starts from ``tenant_id = <scope>``, so no method writes the
+predicate by hand and none can forget it (seeds 002, 004; issue 9). ``SystemRepository``
+serves the few lookups that must cross tenants (a bearer token's hash before any tenant is
+known, the reconciler's sweeps): each says why in its docstring, and all are listed in
+:data:`app.repositories.system.SYSTEM_SCOPE`. The scope guard (``scope_guard.py``) checks
+every statement against these rules while the API suite runs.
 """
 
 from __future__ import annotations
@@ -11,28 +16,61 @@ from __future__ import annotations
 import functools
 import time
 import uuid
-from typing import Any, Callable, ClassVar, Generic, Iterable, Sequence, TypeVar
+from contextvars import ContextVar
+from typing import Any, Callable, ClassVar, Generic, Iterable, Mapping, Sequence, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Delete,
+    Executable,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, with_loader_criteria
 
 from ..errors import AppError, NotFoundError, RepositoryError
-from ..models.base import Model, SoftDelete, utcnow
+from ..models.base import Model, SoftDelete, TenantScoped, utcnow
 from .cache import RepositoryCache
 from .metrics import RepositoryMetrics
 
 M = TypeVar("M", bound=Model)
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: The name of the system repository whose operation is running now, if one is: the scope
+#: guard lets its statements cross tenants. A context variable, so each thread (and each
+#: job of a ``threads`` worker) has its own.
+_system_scope: ContextVar[str | None] = ContextVar("inkwright_system_scope", default=None)
+
+#: The bound parameter that carries the tenant into a statement prepared once for every
+#: tenant (``statements.py``); :meth:`ScopedRepository.execute_prepared` binds it.
+TENANT_PARAMETER = "b_tenant_id"
+
+
+def current_system_scope() -> str | None:
+    """The system repository whose operation is running now, or ``None`` inside a tenant."""
+    return _system_scope.get()
+
 
 def operation(method: F) -> F:
-    """Time a repository method, count it, and turn database failures into ``RepositoryError``."""
+    """Time a repository method, count it, and turn database failures into ``RepositoryError``.
+
+    A system repository's operation also declares, while it runs, that its statements cross
+    tenants on purpose (see :class:`SystemRepository`).
+    """
 
     @functools.wraps(method)
     def wrapper(self: "Repository", *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         failed = False
+        crossing = _system_scope.set(type(self).__name__) if self.crosses_tenants else None
         try:
             return method(self, *args, **kwargs)
         except AppError:
@@ -41,10 +79,24 @@ def operation(method: F) -> F:
             failed = True
             raise RepositoryError(method.__name__, self.entity, exc) from exc
         finally:
+            if crossing is not None:
+                _system_scope.reset(crossing)
             elapsed_ms = (time.perf_counter() - started) * 1000
             self.metrics.record(self.entity, method.__name__, elapsed_ms, failed)
 
     return wrapper  # type: ignore[return-value]
+
+
+def prepared_update(table: Table) -> Update:
+    """An UPDATE of a tenant-aware table, prepared once for every tenant: it starts from
+    ``tenant_id = :b_tenant_id``, which :meth:`ScopedRepository.execute_prepared` binds."""
+    return table.update().where(table.c.tenant_id == bindparam(TENANT_PARAMETER))
+
+
+def prepared_select(table: Table, *columns: Any) -> Select:
+    """A SELECT of a tenant-aware table's columns (all by default), prepared once for every
+    tenant like :func:`prepared_update`."""
+    return select(*(columns or table.c)).where(table.c.tenant_id == bindparam(TENANT_PARAMETER))
 
 
 def as_uuid(value: Any) -> uuid.UUID | None:
@@ -66,6 +118,8 @@ class Repository(Generic[M]):
     """
 
     model: ClassVar[type[Model]]
+    #: Whether this repository's statements may cross tenants (only :class:`SystemRepository`'s).
+    crosses_tenants: ClassVar[bool] = False
 
     def __init__(self, session: Session, *, metrics: RepositoryMetrics, cache: RepositoryCache) -> None:
         self.session = session
@@ -169,8 +223,39 @@ class ScopedRepository(Repository[M]):
         super().__init__(session, metrics=metrics, cache=cache)
         self.tenant_id = tenant_id
 
+    def _in_tenant(self) -> ColumnElement[bool]:
+        # The one place a scoped repository writes its tenant predicate; every helper below
+        # starts from it.
+        return self.model.tenant_id == self.tenant_id
+
     def _scope(self, statement: Select) -> Select:
-        return super()._scope(statement).where(self.model.tenant_id == self.tenant_id)
+        # The loader criteria carry the tenant into what the ORM loads on its own behalf for
+        # these rows (a relationship's selectin or lazy load), which no ``where`` here reaches.
+        tenant_id = self.tenant_id
+        return super()._scope(statement).where(self._in_tenant()).options(
+            with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True))
+
+    def core_select(self, *columns: Any) -> Select:
+        """A ``SELECT`` of columns or expressions over this model's rows in the tenant.
+
+        For reads that want plain rows (a status, a sum, a ``GROUP BY``) rather than entities;
+        soft-deleted rows stay hidden, as in :meth:`select`.
+        """
+        return self._scope(select(*columns))
+
+    def update_where(self, *criteria: Any) -> Update:
+        """An ``UPDATE`` of this model's rows in the tenant that also match ``criteria``;
+        add ``.values(...)``. Runs on the session or, for the engine's hot path, on its connection."""
+        return update(self.model).where(self._in_tenant(), *criteria)
+
+    def delete_where(self, *criteria: Any) -> Delete:
+        """A ``DELETE`` of this model's rows in the tenant that also match ``criteria``."""
+        return delete(self.model).where(self._in_tenant(), *criteria)
+
+    def execute_prepared(self, statement: Executable, parameters: Mapping[str, Any]) -> CursorResult:
+        """Run a statement of ``statements.py`` (built by :func:`prepared_update` or
+        :func:`prepared_select`) on the session's connection, bound to this tenant."""
+        return self.session.connection().execute(statement, {**parameters, TENANT_PARAMETER: self.tenant_id})
 
     def _claim(self, instance: M) -> M:
         current = getattr(instance, "tenant_id", None)
@@ -184,3 +269,22 @@ class ScopedRepository(Repository[M]):
 
     def add_all(self, instances: Iterable[M]) -> list[M]:
         return super().add_all([self._claim(instance) for instance in instances])
+
+
+class SystemRepository(Repository[M]):
+    """A repository whose statements cross tenants on purpose, each one reviewed.
+
+    Work inside a tenant goes through :class:`ScopedRepository`. A little cannot: finding a
+    bearer token before any tenant is known, the reconciler's and the poller's sweeps over
+    every tenant, a job that learns its tenant from the row it loads, what belongs to a person
+    rather than a tenant. Such a repository subclasses this class, says in its docstring why
+    it may cross tenants (a subclass without one is refused at import), and is listed in
+    :data:`app.repositories.system.SYSTEM_SCOPE`, the one place a reviewer reads them all.
+    """
+
+    crosses_tenants: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not (cls.__dict__.get("__doc__") or "").strip():
+            raise TypeError(f"{cls.__name__} crosses tenants: its docstring must say why it may")

@@ -12,11 +12,16 @@ from datetime import datetime
 from sqlalchemy import update
 
 from ..models import ApiKey, AuthSession, PasswordResetToken, utcnow
-from .base import Repository, operation
+from .base import Repository, SystemRepository, operation
 
 
-class AuthSessionRepository(Repository[AuthSession]):
-    """API sign-in sessions (seed 000's SessionRepository)."""
+class AuthSessionRepository(SystemRepository[AuthSession]):
+    """API sign-in sessions (seed 000's SessionRepository).
+
+    System scope: a session is found by the hash of the token a caller presents, before any
+    tenant is known (the session names the tenant it acts in); revoking a person's sessions,
+    or a refresh family, and sweeping expired ones span every tenant they act in.
+    """
 
     model = AuthSession
 
@@ -57,7 +62,13 @@ class AuthSessionRepository(Repository[AuthSession]):
         return len(stale)
 
 
-class ApiKeyLookupRepository(Repository[ApiKey]):
+class ApiKeyLookupRepository(SystemRepository[ApiKey]):
+    """API keys by the hash of a presented secret.
+
+    System scope: the key is what tells which tenant the caller acts in, so it is found
+    before any tenant is known; managing keys is tenant-scoped (``api_keys.py``).
+    """
+
     model = ApiKey
 
     @operation

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from ..models import DomainEventRecord
-from .base import Repository, ScopedRepository, operation
+from .base import ScopedRepository, SystemRepository, operation
 
 
-class EventLogRepository(Repository[DomainEventRecord]):
-    """Append-only writer; each record carries its own tenant (or none for platform events)."""
+class EventLogRepository(SystemRepository[DomainEventRecord]):
+    """The event log's writer, and its reader by id.
+
+    System scope: each record carries its own tenant (or none, for a platform event), so the
+    unit of work appends every tenant's events through one writer; the worker delivering an
+    event knows only its id until the record is read.
+    """
 
     model = DomainEventRecord
 

@@ -7,9 +7,9 @@ from typing import Any, Sequence
 
 from sqlalchemy import select
 
-from ..statuses import RunStatus, StepStatus
 from ..models import GenerationJob, GenerationStatus, Run, RunStep
-from .base import Repository, ScopedRepository, as_uuid, operation
+from ..statuses import RunStatus, StepStatus
+from .base import ScopedRepository, SystemRepository, as_uuid, operation
 
 UNFINISHED = (GenerationStatus.PENDING, GenerationStatus.PROCESSING)
 
@@ -45,9 +45,13 @@ class GenerationJobRepository(ScopedRepository[GenerationJob]):
         return found
 
 
-class GenerationJobLocator(Repository[GenerationJob]):
-    """Generation jobs by id alone or across tenants: the poll job learns the tenant from the
-    row it loads, and the reconciler looks at every tenant's unfinished jobs."""
+class GenerationJobLocator(SystemRepository[GenerationJob]):
+    """Generation jobs by id alone or across tenants.
+
+    System scope: the poll job carries only the job's id and learns the tenant from the row
+    it loads; the reconciler looks at every tenant's unfinished jobs (with their steps' and
+    runs' statuses) to restart polls that were lost.
+    """
 
     model = GenerationJob
 

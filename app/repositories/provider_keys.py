@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 
 from ..models import ProviderKey, ProviderKeyStatus, utcnow
 from ..secrets import SecretBox, SecretUnreadableError
-from .base import Repository, as_uuid, operation
+from .base import SystemRepository, as_uuid, operation
 
 KEYS = ProviderKey.__table__
 
@@ -28,7 +28,14 @@ _TOUCH_INTERVAL = timedelta(seconds=60)
 _REASON_LENGTH = 500
 
 
-class ProviderKeyRepository(Repository[ProviderKey]):
+class ProviderKeyRepository(SystemRepository[ProviderKey]):
+    """A user's or a tenant's provider keys.
+
+    System scope: a key belongs to a person (and follows them into every tenant) or to one
+    tenant, so its owner is never implied by a scope: every method names the owner it reads,
+    and key rotation re-encrypts every owner's keys.
+    """
+
     model = ProviderKey
 
     @operation

@@ -8,22 +8,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Row, delete, func, update
 
-from ..statuses import RunStatus, StepStatus, check_step_move
 from ..errors import NotFoundError
-from ..models import (
-    Artifact,
-    IdempotencyKey,
-    Run,
-    RunStep,
-    StepAttempt,
-    StepCacheEntry,
-    WorkflowVersion,
-    utcnow,
-)
+from ..models import Artifact, IdempotencyKey, Run, RunStep, StepAttempt, StepCacheEntry, WorkflowVersion, utcnow
+from ..statuses import RunStatus, StepStatus, check_step_move
 from . import statements
-from .base import Repository, ScopedRepository, as_uuid, operation
+from .base import ScopedRepository, SystemRepository, as_uuid, operation
 from .records import RunRecord, StepRecord, remember
 
 #: What a new step row holds until something sets it (the model's defaults, spelled out
@@ -54,9 +45,8 @@ class RunRepository(ScopedRepository[Run]):
         """
         connection = self.session.connection()
         returning = connection.dialect.update_returning  # PostgreSQL, SQLite 3.35+: one round trip
-        found = connection.execute(statements.lock_run(returning),
-                                   {"b_run_id": run_id, "b_tenant_id": self.tenant_id, "b_now": utcnow()})
-        row = found.first() if returning else connection.execute(statements.read_run(), {"b_run_id": run_id}).first()
+        found = self.execute_prepared(statements.lock_run(returning), {"b_run_id": run_id, "b_now": utcnow()})
+        row = found.first() if returning else self.execute_prepared(statements.read_run(), {"b_run_id": run_id}).first()
         return RunRecord(dict(row._mapping)) if row is not None else None
 
     @contextmanager
@@ -73,22 +63,21 @@ class RunRepository(ScopedRepository[Run]):
         if run.changes:
             columns = tuple(sorted(run.changes))
             params = {f"set_{name}": run.changes[name] for name in columns}
-            self.session.connection().execute(statements.write_run(columns),
-                                              {"b_run_id": run_id, "b_tenant_id": self.tenant_id, **params})
+            self.execute_prepared(statements.write_run(columns), {"b_run_id": run_id, **params})
             run.changes.clear()
 
     @operation
     def definition_of(self, run_id: uuid.UUID) -> dict:
-        return self.session.scalar(select(Run.definition).where(Run.id == run_id, Run.tenant_id == self.tenant_id))
+        return self.session.scalar(self.core_select(Run.definition).where(Run.id == run_id))
 
     @operation
     def status_of(self, run_id: uuid.UUID) -> RunStatus | None:
-        return self.session.scalar(select(Run.status).where(Run.id == run_id, Run.tenant_id == self.tenant_id))
+        return self.session.scalar(self.core_select(Run.status).where(Run.id == run_id))
 
     @operation
     def add_usage(self, run_id: uuid.UUID, tokens_input: int, tokens_output: int, cost_usd: Decimal) -> None:
         """Count one model call into the run's totals, atomically (steps of a run call at once)."""
-        self.session.execute(update(Run).where(Run.id == run_id, Run.tenant_id == self.tenant_id).values(
+        self.session.execute(self.update_where(Run.id == run_id).values(
             tokens_input=Run.tokens_input + tokens_input, tokens_output=Run.tokens_output + tokens_output,
             cost_usd=Run.cost_usd + cost_usd, model_calls=Run.model_calls + 1,
         ).execution_options(synchronize_session=False))
@@ -97,9 +86,18 @@ class RunRepository(ScopedRepository[Run]):
     def spending(self, run_id: uuid.UUID) -> tuple[int, Decimal, int | None, Decimal | None]:
         """What the run has spent so far and its caps: (tokens, cost, budget tokens, budget cost)."""
         row = self.session.execute(
-            select(Run.tokens_input + Run.tokens_output, Run.cost_usd, Run.budget_tokens, Run.budget_cost_usd)
-            .where(Run.id == run_id, Run.tenant_id == self.tenant_id)).one()
+            self.core_select(Run.tokens_input + Run.tokens_output, Run.cost_usd, Run.budget_tokens, Run.budget_cost_usd)
+            .where(Run.id == run_id)).one()
         return int(row[0] or 0), Decimal(row[1] or 0), row[2], row[3]
+
+    @operation
+    def snapshot_of(self, run_id: uuid.UUID) -> Row | None:
+        """What never changes about a run (id, tenant, workflow, lineage, inputs, definition,
+        creator), for :class:`app.engine.definitions.DefinitionCache`; ``None`` when the run
+        is not in this tenant."""
+        return self.session.execute(
+            self.core_select(Run.id, Run.tenant_id, Run.workflow_name, Run.root_run_id, Run.inputs, Run.definition,
+                             Run.created_by_user_id).where(Run.id == run_id)).first()
 
     @operation
     def family(self, root_run_id: uuid.UUID) -> list[Run]:
@@ -128,9 +126,9 @@ class RunStepRepository(ScopedRepository[RunStep]):
 
     @operation
     def move(self, step: RunStep, expected: StepStatus | Sequence[StepStatus], *, of_job: str | None = None,
-             at_attempt: int | None = None, **values) -> bool:
+             at_execution: int | None = None, **values) -> bool:
         """Conditionally change a step: only if its status is still ``expected`` (and, when
-        given, it still belongs to job ``of_job`` / is still at attempt ``at_attempt``).
+        given, it still belongs to job ``of_job`` / is still at execution ``at_execution``).
 
         :raises IllegalTransitionError: when ``values`` sets a status the table forbids.
         :returns: whether this caller won (another worker or the reconciler may have moved it).
@@ -143,14 +141,14 @@ class RunStepRepository(ScopedRepository[RunStep]):
         # object is told the new values as committed ones, so no second UPDATE is flushed.
         values["updated_at"] = utcnow()
         columns = tuple(sorted(values))
-        params = {"b_step_id": step.id, "b_tenant_id": self.tenant_id, "expected": expected,
+        params = {"b_step_id": step.id, "expected": expected,
                   **{f"set_{name}": values[name] for name in columns}}
         if of_job is not None:
             params["b_job_id"] = of_job
-        if at_attempt is not None:
-            params["at_attempt"] = at_attempt
-        statement = statements.move_step(columns, of_job is not None, at_attempt is not None)
-        result = self.session.connection().execute(statement, params)
+        if at_execution is not None:
+            params["at_execution"] = at_execution
+        statement = statements.move_step(columns, of_job is not None, at_execution is not None)
+        result = self.execute_prepared(statement, params)
         if result.rowcount != 1:
             return False
         remember(step, **values)
@@ -162,10 +160,9 @@ class RunStepRepository(ScopedRepository[RunStep]):
         if not keys:
             return []
         table = RunStep.__table__
-        count = (table.update()
-                 .where(table.c.run_id == run_id, table.c.tenant_id == self.tenant_id, table.c.step_key.in_(keys),
-                        table.c.status == StepStatus.PENDING)
-                 .values(waiting_on=table.c.waiting_on - 1))
+        count = (self.update_where(RunStep.run_id == run_id, RunStep.step_key.in_(keys),
+                                   RunStep.status == StepStatus.PENDING)
+                 .values(waiting_on=RunStep.waiting_on - 1))
         connection = self.session.connection()
         if connection.dialect.update_returning:  # count and read the ready ones in one round trip
             rows = [StepRecord(dict(row._mapping)) for row in connection.execute(count.returning(*table.c))]
@@ -195,30 +192,29 @@ class RunStepRepository(ScopedRepository[RunStep]):
     @operation
     def count_released(self, run_id: uuid.UUID, keys: Sequence[str], amount: int) -> None:
         """``amount`` dependencies of each of these pending steps finished."""
-        table = RunStep.__table__
         self.session.connection().execute(
-            table.update().where(table.c.run_id == run_id, table.c.tenant_id == self.tenant_id,
-                                 table.c.step_key.in_(list(keys)), table.c.status == StepStatus.PENDING)
-            .values(waiting_on=table.c.waiting_on - amount))
+            self.update_where(RunStep.run_id == run_id, RunStep.step_key.in_(list(keys)),
+                              RunStep.status == StepStatus.PENDING)
+            .values(waiting_on=RunStep.waiting_on - amount))
 
     @operation
     def add_usage(self, step_id: uuid.UUID, tokens_input: int, tokens_output: int, cost_usd: Decimal) -> None:
         """Count one model call into the step's totals, atomically (a failed attempt's calls count too)."""
-        self.session.execute(update(RunStep).where(RunStep.id == step_id, RunStep.tenant_id == self.tenant_id).values(
+        self.session.execute(self.update_where(RunStep.id == step_id).values(
             tokens_input=RunStep.tokens_input + tokens_input, tokens_output=RunStep.tokens_output + tokens_output,
             cost_usd=RunStep.cost_usd + cost_usd, model_calls=RunStep.model_calls + 1,
         ).execution_options(synchronize_session=False))
 
     @operation
     def set_progress(self, step_id: uuid.UUID, fraction: float, message: str) -> None:
-        self.session.execute(update(RunStep).where(RunStep.id == step_id, RunStep.tenant_id == self.tenant_id)
+        self.session.execute(self.update_where(RunStep.id == step_id)
                              .values(progress=fraction, progress_message=message or None)
                              .execution_options(synchronize_session=False))
 
     @operation
     def count_by_status(self, run_id: uuid.UUID) -> dict[StepStatus, int]:
         rows = self.session.execute(
-            select(RunStep.status, func.count()).where(RunStep.run_id == run_id, RunStep.tenant_id == self.tenant_id)
+            self.core_select(RunStep.status, func.count()).where(RunStep.run_id == run_id)
             .group_by(RunStep.status)
         )
         return {StepStatus(status): count for status, count in rows}
@@ -229,9 +225,31 @@ class RunStepRepository(ScopedRepository[RunStep]):
             [StepStatus.PENDING, StepStatus.QUEUED, StepStatus.RUNNING, StepStatus.AWAITING_SELECTION,
              StepStatus.WAITING]))
 
+    @operation
+    def counts_by_run(self, run_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[StepStatus, int]]:
+        """Steps by status for each run, in one query (for lists of runs and their progress).
 
-class RunStepLocator(Repository[RunStep]):
-    """Finds a step by id alone, for a job that learns the tenant from the row it loads."""
+        A fanned-out parent is left out: its children are the steps that run in its place.
+        """
+        found: dict[uuid.UUID, dict[StepStatus, int]] = {run_id: {} for run_id in run_ids}
+        if not run_ids:
+            return found
+        rows = self.session.execute(
+            self.core_select(RunStep.run_id, RunStep.status, func.count())
+            .where(RunStep.run_id.in_(list(run_ids)), RunStep.is_fan_out.is_(False))
+            .group_by(RunStep.run_id, RunStep.status))
+        for run_id, status, count in rows:
+            found.setdefault(run_id, {})[StepStatus(status)] = count
+        return found
+
+
+class RunStepLocator(SystemRepository[RunStep]):
+    """Steps by id alone or across tenants.
+
+    System scope: a step's job carries only the step's id and learns the tenant from the row
+    it claims; the reconciler sweeps every tenant's stale and queued steps; a worker's
+    heartbeat stamps the steps of the jobs it runs, whoever's they are.
+    """
 
     model = RunStep
 
@@ -241,7 +259,8 @@ class RunStepLocator(Repository[RunStep]):
         return None if key is None else self.session.get(RunStep, key, populate_existing=True)
 
     @operation
-    def claim(self, step_id: object, job_id: str | None, worker_name: str) -> StepRecord | None:
+    def claim(self, step_id: object, job_id: str | None, worker_name: str,
+              now: datetime | None = None) -> StepRecord | None:
         """Take a queued step for this job: queued → running, one attempt more, in one
         conditional UPDATE; ``None`` when it is not (or no longer) this job's to run."""
         key = as_uuid(step_id)
@@ -251,7 +270,8 @@ class RunStepLocator(Repository[RunStep]):
         connection = self.session.connection()
         returning = connection.dialect.update_returning  # one round trip where the database can
         found = connection.execute(statements.claim_step(returning),
-                                   {"b_step_id": key, "b_job_id": job_id, "b_worker": worker_name, "b_now": utcnow()})
+                                   {"b_step_id": key, "b_job_id": job_id, "b_worker": worker_name,
+                                                             "b_now": now or utcnow()})
         if returning:
             row = found.first()
         else:
@@ -280,8 +300,12 @@ class RunStepLocator(Repository[RunStep]):
         return result.rowcount
 
 
-class RunLocator(Repository[Run]):
-    """Runs across tenants, for the reconciler."""
+class RunLocator(SystemRepository[Run]):
+    """Runs across tenants.
+
+    System scope: the reconciler looks at every tenant's unfinished runs to find those whose
+    work was lost; it then acts on each through its tenant's repositories.
+    """
 
     model = Run
 
@@ -311,7 +335,7 @@ class StepAttemptRepository(ScopedRepository[StepAttempt]):
 
     @operation
     def current(self, step: RunStep) -> StepAttempt | None:
-        return self.first(StepAttempt.run_step_id == step.id, StepAttempt.number == step.attempt)
+        return self.first(StepAttempt.run_step_id == step.id, StepAttempt.number == step.executions)
 
 
 class StepCacheRepository(ScopedRepository[StepCacheEntry]):
@@ -327,18 +351,23 @@ class StepCacheRepository(ScopedRepository[StepCacheEntry]):
         """The entry as it is, read by Core (planning only looks, it never changes it)."""
         table = StepCacheEntry.__table__
         row = self.session.connection().execute(
-            select(*table.c).where(table.c.cache_key == cache_key, table.c.tenant_id == self.tenant_id)).first()
+            self.core_select(*table.c).where(table.c.cache_key == cache_key)).first()
         return StepRecord(dict(row._mapping)) if row is not None else None
 
     @operation
     def release(self, owner_step_id: uuid.UUID) -> None:
         """Drop the unfinished claims of a step that failed or was cancelled."""
-        self.session.execute(delete(StepCacheEntry).where(
-            StepCacheEntry.tenant_id == self.tenant_id, StepCacheEntry.owner_step_id == owner_step_id,
-            StepCacheEntry.ready.is_(False)))
+        self.session.execute(self.delete_where(StepCacheEntry.owner_step_id == owner_step_id,
+                                               StepCacheEntry.ready.is_(False)))
 
 
-class StepCacheJanitor(Repository[StepCacheEntry]):
+class StepCacheJanitor(SystemRepository[StepCacheEntry]):
+    """Stale claims on the step cache, in every tenant.
+
+    System scope: the reconciler drops claims whose step died mid-way, whichever tenant's;
+    only unfinished claims older than the stale limit are touched.
+    """
+
     model = StepCacheEntry
 
     @operation
@@ -382,6 +411,5 @@ class WorkflowVersionRepository(ScopedRepository[WorkflowVersion]):
 
     @operation
     def names(self) -> list[str]:
-        rows = self.session.scalars(select(WorkflowVersion.name).where(WorkflowVersion.tenant_id == self.tenant_id)
-                                    .distinct().order_by(WorkflowVersion.name))
+        rows = self.session.scalars(self.core_select(WorkflowVersion.name).distinct().order_by(WorkflowVersion.name))
         return list(rows)

@@ -4,6 +4,11 @@ A step's job runs the same few statements every time: claim the step, lock the r
 move the step, record the attempt, write the run back. Building a statement object (and
 its cache key) costs more than SQLite takes to run it, so each shape is built once, with
 bound parameters, and executed on the session's connection.
+
+A statement a tenant's repository runs starts from :func:`~.base.prepared_update` or
+:func:`~.base.prepared_select`, whose ``tenant_id = :b_tenant_id`` that repository's
+``execute_prepared`` binds; the claim and its read-back run before the tenant is known, for
+:class:`~.runs.RunStepLocator` (system scope).
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ import functools
 
 from sqlalchemy import Update, bindparam, func, select
 
-from ..statuses import StepStatus
 from ..models import Run, RunStep, StepAttempt
+from ..statuses import StepStatus
+from .base import prepared_select, prepared_update
 
 STEPS = RunStep.__table__
 RUNS = Run.__table__
@@ -30,7 +36,8 @@ def claim_step(returning: bool):
         STEPS.update()
         .where(STEPS.c.id == bindparam("b_step_id"), STEPS.c.status == StepStatus.QUEUED,
                STEPS.c.job_id == bindparam("b_job_id"))
-        .values(status=StepStatus.RUNNING, attempt=STEPS.c.attempt + 1, worker_name=bindparam("b_worker"),
+        .values(status=StepStatus.RUNNING, attempt=STEPS.c.attempt + 1,
+                executions=STEPS.c.executions + 1, worker_name=bindparam("b_worker"),
                 heartbeat_at=bindparam("b_now"), attempt_started_at=bindparam("b_now"), updated_at=bindparam("b_now"),
                 started_at=func.coalesce(STEPS.c.started_at, bindparam("b_now")))
     )
@@ -44,40 +51,39 @@ def read_step():
 
 @functools.lru_cache(maxsize=None)
 def lock_run(returning: bool):
-    """Touch the run row to take its lock (parameters: b_run_id, b_tenant_id, b_now)."""
-    statement = (RUNS.update().where(RUNS.c.id == bindparam("b_run_id"), RUNS.c.tenant_id == bindparam("b_tenant_id"))
-                 .values(updated_at=bindparam("b_now")))
+    """Touch the run row to take its lock (parameters: b_run_id, b_now)."""
+    statement = prepared_update(RUNS).where(RUNS.c.id == bindparam("b_run_id")).values(updated_at=bindparam("b_now"))
     return statement.returning(*RUN_COLUMNS) if returning else statement
 
 
 @functools.lru_cache(maxsize=None)
 def read_run():
-    return select(*RUN_COLUMNS).where(RUNS.c.id == bindparam("b_run_id"))
+    """The run as :func:`lock_run` left it, where UPDATE … RETURNING is missing (parameters: b_run_id)."""
+    return prepared_select(RUNS, *RUN_COLUMNS).where(RUNS.c.id == bindparam("b_run_id"))
 
 
 @functools.lru_cache(maxsize=512)
 def write_run(columns: tuple[str, ...]) -> Update:
-    """Write these columns of a run back (parameters: b_run_id, b_tenant_id, and set_<column> for each)."""
-    return (RUNS.update().where(RUNS.c.id == bindparam("b_run_id"), RUNS.c.tenant_id == bindparam("b_tenant_id"))
+    """Write these columns of a run back (parameters: b_run_id, and set_<column> for each)."""
+    return (prepared_update(RUNS).where(RUNS.c.id == bindparam("b_run_id"))
             .values({name: bindparam(f"set_{name}") for name in columns}))
 
 
 @functools.lru_cache(maxsize=512)
-def move_step(columns: tuple[str, ...], by_job: bool, by_attempt: bool) -> Update:
-    """Conditionally change a step (parameters: b_step_id, b_tenant_id, expected (a list),
-    optionally b_job_id and at_attempt, and set_<column> for each)."""
-    criteria = [STEPS.c.id == bindparam("b_step_id"), STEPS.c.tenant_id == bindparam("b_tenant_id"),
-                STEPS.c.status.in_(bindparam("expected", expanding=True))]
+def move_step(columns: tuple[str, ...], by_job: bool, by_execution: bool) -> Update:
+    """Conditionally change a step (parameters: b_step_id, expected (a list),
+    optionally b_job_id and at_execution, and set_<column> for each)."""
+    criteria = [STEPS.c.id == bindparam("b_step_id"), STEPS.c.status.in_(bindparam("expected", expanding=True))]
     if by_job:
         criteria.append(STEPS.c.job_id == bindparam("b_job_id"))
-    if by_attempt:
-        criteria.append(STEPS.c.attempt == bindparam("at_attempt"))
-    return STEPS.update().where(*criteria).values({name: bindparam(f"set_{name}") for name in columns})
+    if by_execution:
+        criteria.append(STEPS.c.executions == bindparam("at_execution"))
+    return prepared_update(STEPS).where(*criteria).values({name: bindparam(f"set_{name}") for name in columns})
 
 
 @functools.lru_cache(maxsize=None)
 def insert_attempt():
     """One attempt row (parameters: p_<column> for each)."""
-    names = ("id", "tenant_id", "run_step_id", "number", "outcome", "worker_name", "job_id", "error", "started_at",
-             "ended_at", "duration_ms")
+    names = ("id", "tenant_id", "run_step_id", "number", "regeneration", "outcome", "worker_name", "job_id", "error",
+             "started_at", "ended_at", "duration_ms")
     return ATTEMPTS.insert().values({name: bindparam(f"p_{name}") for name in names})

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ..models import Membership, Role, Tenant, TenantKind, User
-from .base import Repository, ScopedRepository, as_uuid, operation
+from .base import Repository, ScopedRepository, SystemRepository, as_uuid, operation
 
 
 @dataclass(frozen=True)
@@ -51,14 +51,7 @@ class TenantRepository(Repository[Tenant]):
     @operation
     def for_user(self, user_id: uuid.UUID) -> list[tuple[Tenant, Role]]:
         """Every tenant the user belongs to, with the user's role there, oldest first."""
-        statement = (
-            self.select()
-            .join(Membership, Membership.tenant_id == Tenant.id)
-            .where(Membership.user_id == user_id)
-            .add_columns(Membership.role)
-            .order_by(Membership.created_at)
-        )
-        return [(tenant, role) for tenant, role in self.session.execute(statement)]
+        return MembershipLocator(self.session, metrics=self.metrics, cache=self.cache).tenants_of(user_id)
 
     @operation
     def role_of(self, user_id: uuid.UUID, tenant_id: object) -> Role | None:
@@ -66,12 +59,8 @@ class TenantRepository(Repository[Tenant]):
         key = as_uuid(tenant_id)
         if key is None:
             return None
-        statement = (
-            select(Membership.role)
-            .join(Tenant, Tenant.id == Membership.tenant_id)
-            .where(Membership.user_id == user_id, Membership.tenant_id == key, Tenant.deleted_at.is_(None))
-        )
-        return self.session.scalar(statement)
+        memberships = MembershipRepository(self.session, tenant_id=key, metrics=self.metrics, cache=self.cache)
+        return memberships.role_of(user_id)
 
     def forget(self, tenant_id: uuid.UUID) -> None:
         self.cache.invalidate(("Tenant.info", as_uuid(tenant_id)))
@@ -95,6 +84,13 @@ class MembershipRepository(ScopedRepository[Membership]):
         return self.session.scalars(self.select(Membership.user_id == user_id)).first()
 
     @operation
+    def role_of(self, user_id: uuid.UUID) -> Role | None:
+        """The user's role in this tenant, or ``None`` when not a member (or the tenant is deleted)."""
+        statement = (self.core_select(Membership.role).join(Tenant, Tenant.id == Membership.tenant_id)
+                     .where(Membership.user_id == user_id, Tenant.deleted_at.is_(None)))
+        return self.session.scalar(statement)
+
+    @operation
     def count_owners(self) -> int:
         return self.count(Membership.role == Role.OWNER)
 
@@ -106,3 +102,25 @@ class MembershipRepository(ScopedRepository[Membership]):
             .where(User.deleted_at.is_(None)).add_columns(User).order_by(Membership.created_at)
         )
         return [(membership, user) for membership, user in self.session.execute(statement)]
+
+
+class MembershipLocator(SystemRepository[Membership]):
+    """A person's memberships in every tenant.
+
+    System scope: choosing a tenant to act in (sign-in, the tenant switcher, ``GET
+    /api/tenants``) starts from the person, before any tenant is chosen.
+    """
+
+    model = Membership
+
+    @operation
+    def tenants_of(self, user_id: uuid.UUID) -> list[tuple[Tenant, Role]]:
+        """Every live tenant the user belongs to, with the user's role there, oldest membership first."""
+        statement = (
+            select(Tenant).where(Tenant.deleted_at.is_(None))
+            .join(Membership, Membership.tenant_id == Tenant.id)
+            .where(Membership.user_id == user_id)
+            .add_columns(Membership.role)
+            .order_by(Membership.created_at)
+        )
+        return [(tenant, role) for tenant, role in self.session.execute(statement)]

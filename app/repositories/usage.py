@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ..models import UsageLogEntry, UsageStatus
-from .base import Repository, as_uuid, operation
+from .base import SystemRepository, as_uuid, operation
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,14 @@ class UsagePage:
     totals: UsageTotals = field(default_factory=UsageTotals)
 
 
-class UsageLogRepository(Repository[UsageLogEntry]):
+class UsageLogRepository(SystemRepository[UsageLogEntry]):
+    """A person's AI usage history.
+
+    System scope: credits belong to the person, not to a tenant, so the history that explains
+    them is read by user across every tenant they worked in; each row written carries the
+    tenant of the call.
+    """
+
     model = UsageLogEntry
 
     @operation

@@ -3,6 +3,9 @@
 Requests must never run inside an app context a test keeps pushed (the test client would
 reuse it and share ``g`` between requests), so direct database work goes through
 ``app_repos`` in short ``with`` blocks.
+
+Every API test runs under the scope guard (issue 9): a statement a request or a job issues
+that could reach another tenant's rows, outside the declared system scope, fails the test.
 """
 
 from __future__ import annotations
@@ -15,7 +18,14 @@ from flask import Flask
 
 from app.pytest_plugin import Account, ApiClient
 from app.repositories import Repositories
+from app.repositories.scope_guard import ScopeGuard
 from app.runtime import repositories
+
+
+@pytest.fixture(autouse=True)
+def scoped_to_tenants(tenant_scope_guard: ScopeGuard) -> ScopeGuard:
+    """Every API test runs under the core's tenant scope guard."""
+    return tenant_scope_guard
 
 
 @pytest.fixture

@@ -9,9 +9,7 @@ import pytest
 
 from app.auth.tokens import hash_secret
 from app.errors import ConflictError, ForbiddenError, RateLimitedError, UnauthorizedError, ValidationError
-from app.models import (
-    AuthSession, DomainEventRecord, Membership, OutboxMessage, Role, Tenant, TenantKind, User, utcnow,
-)
+from app.models import AuthSession, DomainEventRecord, Membership, OutboxMessage, Role, Tenant, TenantKind, User, utcnow
 from app.runtime import auth_service, mailer, password_reset_link_base, repositories
 
 ADDRESS = "198.51.100.7"

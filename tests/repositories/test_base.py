@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import NotFoundError, RepositoryError
 from app.extensions import db
 from app.models import ApiKey, OutboxMessage, User
 from app.repositories.api_keys import ApiKeyRepository
+from app.repositories.base import prepared_select, prepared_update
 from app.runtime import current_state, repositories
 
 
@@ -136,3 +138,42 @@ def test_page_returns_one_page_of_items_and_the_total(app, make_user):
         assert [user.email for user in items] == sorted(account.email for account in accounts)[2:4]
         items, total = users.page(User.email == accounts[0].email)
         assert ([user.email for user in items], total) == ([accounts[0].email], 1)
+
+
+def test_the_scoped_helpers_read_change_and_remove_only_the_tenants_rows(app, two_tenants, new_key):
+    ada, bob = two_tenants
+    add_keys(app, ada.tenant_id, new_key, "shared name", "ada only")
+    [bob_key] = add_keys(app, bob.tenant_id, new_key, "shared name")
+
+    with app.app_context():
+        scoped = repositories().for_tenant(ada.tenant_id)
+        keys = scoped.api_keys
+        with scoped.transaction():
+            renamed = db.session.execute(keys.update_where(ApiKey.name == "shared name").values(name="renamed"))
+            removed = db.session.execute(keys.delete_where(ApiKey.name == "ada only"))
+        assert (renamed.rowcount, removed.rowcount) == (1, 1)
+        assert db.session.scalars(keys.core_select(ApiKey.name)).all() == ["renamed"]
+
+    with app.app_context():
+        bobs = repositories().for_tenant(bob.tenant_id).api_keys
+        assert [(key.id, key.name) for key in bobs.list()] == [(bob_key, "shared name")]
+
+
+def test_a_prepared_statement_runs_bound_to_the_repositorys_tenant(app, two_tenants, new_key):
+    ada, bob = two_tenants
+    [ada_key] = add_keys(app, ada.tenant_id, new_key, "ada's key")
+    keys = ApiKey.__table__
+    rename = prepared_update(keys).where(keys.c.id == bindparam("b_key")).values(name=bindparam("b_name"))
+
+    with app.app_context():
+        repos = repositories()
+        with repos.transaction():
+            from_bob = repos.for_tenant(bob.tenant_id).api_keys.execute_prepared(
+                rename, {"b_key": ada_key, "b_name": "taken by bob"})
+            from_ada = repos.for_tenant(ada.tenant_id).api_keys.execute_prepared(
+                rename, {"b_key": ada_key, "b_name": "renamed by ada"})
+        assert (from_bob.rowcount, from_ada.rowcount) == (0, 1)
+        read = prepared_select(keys, keys.c.name)
+        assert repos.for_tenant(bob.tenant_id).api_keys.execute_prepared(read, {}).all() == []
+        assert repos.for_tenant(ada.tenant_id).api_keys.execute_prepared(read, {}).scalars().all() == [
+            "renamed by ada"]

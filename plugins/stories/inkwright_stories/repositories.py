@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import update
-
 from app.toolkit import ScopedRepository, operation, utcnow
 
 from .models import Story, StoryStatus, check_story_move
@@ -60,9 +58,7 @@ class StoryRepository(ScopedRepository[Story]):
         check_story_move(current, new)
         key = uuid.UUID(str(story_id))
         result = self.session.execute(
-            update(Story)
-            .where(Story.id == key, Story.tenant_id == self.tenant_id, Story.status == current,
-                   Story.deleted_at.is_(None))
+            self.update_where(Story.id == key, Story.status == current, Story.deleted_at.is_(None))
             .values(status=new, updated_at=utcnow())
             .execution_options(synchronize_session=False))
         if result.rowcount != 1:

@@ -111,3 +111,9 @@ def csrf_token() -> Callable[[Any, str], str]:
 
 def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, default=str)
+
+
+@pytest.fixture(autouse=True)
+def scoped_to_tenants(tenant_scope_guard):
+    """The plugin's requests and jobs stay within their tenant, as the core's do (issue 9)."""
+    return tenant_scope_guard

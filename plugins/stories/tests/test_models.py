@@ -117,3 +117,21 @@ def test_claim_moves_a_story_once(app, make_user):
         assert second is None
         with pytest.raises(IllegalTransitionError):
             stories.claim(story.id, StoryStatus.COMPLETED, StoryStatus.DRAFT)
+
+
+def test_a_storys_chapters_load_within_its_tenant(app, make_user):
+    """The scoped query hands its tenant to the chapters' selectin load (loader criteria), so
+    a chapter row of another tenant pointing at this story never shows through it."""
+    ours, theirs = make_user(), make_user()
+    with app.app_context():
+        from app.toolkit import repositories
+        repos = repositories(ours.tenant_id)
+        with repos.transaction():
+            story = repos.get(StoryRepository).add(Story(title="Tides", status=StoryStatus.DRAFT))
+            story.replace_chapters([{"title": "One", "content": "a b c"}])
+            repos.session.add(Chapter(story_id=story.id, tenant_id=theirs.tenant_id, title="Stray",
+                                      content="x", order=2, word_count=1))
+        story_id = story.id
+        repos.session.expunge_all()
+        loaded = repos.get(StoryRepository).require(story_id)
+        assert [chapter.title for chapter in loaded.chapters] == ["One"]

@@ -65,3 +65,9 @@ def errors_beside(response: Any, field_id: str) -> list[str]:
 @pytest.fixture
 def beside() -> Callable[[Any, str], list[str]]:
     return errors_beside
+
+
+@pytest.fixture(autouse=True)
+def scoped_to_tenants(tenant_scope_guard):
+    """The plugin's requests and jobs stay within their tenant, as the core's do (issue 9)."""
+    return tenant_scope_guard
