@@ -50,9 +50,10 @@ RUN_TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
                                   RunStatus.CRASHED}),
     RunStatus.PAUSED: frozenset({RunStatus.RUNNING, RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED}),
     RunStatus.COMPLETED: frozenset(),
-    RunStatus.FAILED: frozenset(),
+    # A failed or crashed run can be retried in place (seed 001: error → running).
+    RunStatus.FAILED: frozenset({RunStatus.RUNNING}),
     RunStatus.CANCELLED: frozenset(),
-    RunStatus.CRASHED: frozenset(),
+    RunStatus.CRASHED: frozenset({RunStatus.RUNNING}),
 }
 
 STEP_TRANSITIONS: dict[StepStatus, frozenset[StepStatus]] = {
@@ -69,8 +70,9 @@ STEP_TRANSITIONS: dict[StepStatus, frozenset[StepStatus]] = {
     StepStatus.AWAITING_SELECTION: frozenset({StepStatus.COMPLETED, StepStatus.QUEUED, StepStatus.SKIPPED}),
     StepStatus.WAITING: frozenset({StepStatus.QUEUED, StepStatus.FAILED, StepStatus.SKIPPED}),
     StepStatus.COMPLETED: frozenset(),
-    StepStatus.FAILED: frozenset(),
-    StepStatus.SKIPPED: frozenset(),
+    # Retrying a failed run puts what failed, and what was skipped because of it, back to pending.
+    StepStatus.FAILED: frozenset({StepStatus.PENDING}),
+    StepStatus.SKIPPED: frozenset({StepStatus.PENDING}),
 }
 
 

@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from app.errors import IllegalTransitionError
 from app.statuses import (
     RUN_TRANSITIONS,
     STEP_TRANSITIONS,
@@ -15,7 +16,6 @@ from app.statuses import (
     check_step_move,
     run_can_move,
 )
-from app.errors import IllegalTransitionError
 
 R, S = RunStatus, StepStatus
 
@@ -25,6 +25,7 @@ ALLOWED_RUN = {
     (R.RUNNING, R.PAUSED), (R.RUNNING, R.COMPLETED), (R.RUNNING, R.FAILED), (R.RUNNING, R.CANCELLED),
     (R.RUNNING, R.CRASHED),
     (R.PAUSED, R.RUNNING), (R.PAUSED, R.COMPLETED), (R.PAUSED, R.FAILED), (R.PAUSED, R.CANCELLED),
+    (R.FAILED, R.RUNNING), (R.CRASHED, R.RUNNING),  # retried in place
 }
 ALLOWED_STEP = {
     (S.PENDING, S.QUEUED), (S.PENDING, S.RUNNING), (S.PENDING, S.COMPLETED), (S.PENDING, S.AWAITING_SELECTION),
@@ -34,7 +35,11 @@ ALLOWED_STEP = {
     (S.RUNNING, S.WAITING), (S.RUNNING, S.SKIPPED), (S.RUNNING, S.PENDING),  # held: no credits or budget
     (S.AWAITING_SELECTION, S.COMPLETED), (S.AWAITING_SELECTION, S.QUEUED), (S.AWAITING_SELECTION, S.SKIPPED),
     (S.WAITING, S.QUEUED), (S.WAITING, S.FAILED), (S.WAITING, S.SKIPPED),
+    (S.FAILED, S.PENDING), (S.SKIPPED, S.PENDING),  # their run retried in place
 }
+#: Ended for good: nothing leaves these, not even a retry.
+FINAL_RUN = {R.COMPLETED, R.CANCELLED}
+FINAL_STEP = {S.COMPLETED}
 RUN_PAIRS = list(itertools.product(RunStatus, RunStatus))
 STEP_PAIRS = list(itertools.product(StepStatus, StepStatus))
 
@@ -93,13 +98,17 @@ def test_no_status_moves_to_itself():
             check_step_move(status, status)
 
 
-def test_terminal_statuses_have_no_exits():
+def test_terminal_statuses_are_left_only_by_retrying_a_failed_run():
     assert {status for status in RunStatus if status.is_terminal} == {R.COMPLETED, R.FAILED, R.CANCELLED, R.CRASHED}
     assert {status for status in StepStatus if status.is_terminal} == {S.COMPLETED, S.FAILED, S.SKIPPED}
     for status in RunStatus:
-        assert (RUN_TRANSITIONS[status] == frozenset()) == status.is_terminal
+        assert (RUN_TRANSITIONS[status] == frozenset()) == (status in FINAL_RUN)
+        if status.is_terminal and status not in FINAL_RUN:
+            assert RUN_TRANSITIONS[status] == {R.RUNNING}
     for status in StepStatus:
-        assert (STEP_TRANSITIONS[status] == frozenset()) == status.is_terminal
+        assert (STEP_TRANSITIONS[status] == frozenset()) == (status in FINAL_STEP)
+        if status.is_terminal and status not in FINAL_STEP:
+            assert STEP_TRANSITIONS[status] == {S.PENDING}
 
 
 def test_a_crash_is_only_reached_from_running():

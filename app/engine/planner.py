@@ -110,3 +110,10 @@ def merged_content(output: Any) -> str:
     """The text a person picked: a candidate's ``text`` (or ``content``), else its JSON."""
     text = text_of(output)
     return text if text is not None else canonical_json(output)
+
+
+def elapsed_ms(started: Any, ended: Any) -> int | None:
+    """Milliseconds from ``started`` to ``ended`` (``None`` when either is unknown)."""
+    if started is None or ended is None:
+        return None
+    return int((ended - started).total_seconds() * 1000)

@@ -25,15 +25,16 @@ from datetime import timedelta
 
 from rq.job import Job, JobStatus
 
-from ..models import AttemptOutcome, GenerationJob, Run, RunStep, StepAttempt, utcnow
+from ..models import GenerationJob, Run, RunStep, utcnow
 from ..repositories.generation_jobs import GenerationJobLocator
 from ..repositories.runs import RunLocator, RunStepLocator, StepCacheJanitor
 from ..runtime import InkwrightState, repositories
+from ..statuses import RunStatus, StepStatus
+from . import decisions
 from .executor import dispatch
 from .generation.poller import GenerationPoller
 from .generation.polls import deadline_of
 from .scheduler import Scheduler, scheduler_for
-from ..statuses import RunStatus, StepStatus
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +67,14 @@ class ReconcileReport:
 class Reconciler:
     def __init__(self, state: InkwrightState, stale_after: float, grace: float = 2.0) -> None:
         self.state = state
+        clock = getattr(state, "clock", None)
+        self.now = clock.now if clock is not None else utcnow
         self.stale_after = stale_after
         self.grace = grace
 
     def run(self) -> ReconcileReport:
         report = ReconcileReport()
-        now = utcnow()
+        now = self.now()
         locator = repositories().get(RunStepLocator)
         for step in locator.stale_running(now - timedelta(seconds=self.stale_after)):
             self._lost_worker(step, report)
@@ -97,46 +100,21 @@ class Reconciler:
         dispatch(self.state, scheduler.after)
 
     def _lost_worker(self, step: RunStep, report: ReconcileReport) -> None:
-        stale_before = utcnow() - timedelta(seconds=self.stale_after)
+        stale_before = self.now() - timedelta(seconds=self.stale_after)
 
         def recover(scheduler: Scheduler, run: Run, current: RunStep) -> None:
             if current is None or current.status != StepStatus.RUNNING or \
                     (current.heartbeat_at is not None and current.heartbeat_at >= stale_before):
                 return  # it moved on, or its worker came back
-            error = {"code": "WORKER_LOST", "message": f"Worker {current.worker_name} stopped answering during "
-                     f"attempt {current.attempt}.", "attempt": current.attempt, "timestamp": utcnow().isoformat()}
-            attempt = scheduler.repos.step_attempts.current(current)
-            if attempt is None:  # the attempt's row is written when it ends: this one ended here
-                now = utcnow()
-                started = current.attempt_started_at or now
-                scheduler.repos.step_attempts.add(StepAttempt(
-                    run_step_id=current.id, number=current.attempt, outcome=AttemptOutcome.CRASHED,
-                    worker_name=current.worker_name, job_id=current.job_id, error=error, started_at=started,
-                    ended_at=now, duration_ms=int((now - started).total_seconds() * 1000)))
-            elif attempt.outcome == AttemptOutcome.RUNNING:
-                attempt.outcome, attempt.ended_at, attempt.error = AttemptOutcome.CRASHED, utcnow(), error
-            if run.status.is_terminal:
-                scheduler.repos.run_steps.move(current, StepStatus.RUNNING, status=StepStatus.SKIPPED, error=error,
-                                               ended_at=utcnow(), worker_name=None)
-                scheduler._count_done(current)
-                return
-            if current.attempt < current.max_attempts:
-                spec = scheduler.spec(current)
-                scheduler.enqueue(current, StepStatus.RUNNING, delay=spec.retry.delay_before(current.attempt + 1),
-                                  error=error, worker_name=None)
-                scheduler.note("step.retrying", step=current.step_key, attempt=current.attempt, error=error)
+            error = scheduler.error("WORKER_LOST", f"Worker {current.worker_name} stopped answering during "
+                                    f"attempt {current.attempt}.", attempt=current.attempt)
+            run_had_ended = run.status.is_terminal
+            commands = scheduler.on_event(current, decisions.Lost(error))
+            first = commands[0]
+            if isinstance(first, decisions.EndExecution) and first.status == StepStatus.QUEUED:
                 report.requeued_lost_workers.append(current.step_key)
-                return
-            report.crashed.append(current.step_key)
-            if scheduler.spec(current).on_error == "skip":
-                scheduler.plan(scheduler.fail(current, error))
-                return
-            now = utcnow()
-            scheduler.repos.run_steps.move(current, StepStatus.RUNNING, status=StepStatus.FAILED, error=error,
-                                           ended_at=now, worker_name=None)
-            scheduler.repos.step_cache.release(current.id)
-            scheduler._count_done(current)
-            scheduler.fail_run({**error, "failedStepId": current.step_key}, RunStatus.CRASHED)
+            elif not run_had_ended:
+                report.crashed.append(current.step_key)
         self._locked(step, recover)
 
     def _lost_job(self, step: RunStep, report: ReconcileReport) -> None:
@@ -151,7 +129,7 @@ class Reconciler:
                 return
             if run.status.is_terminal:
                 return
-            delay = max(0.0, (current.next_attempt_at - utcnow()).total_seconds()) if current.next_attempt_at else 0.0
+            delay = max(0.0, (current.next_attempt_at - self.now()).total_seconds()) if current.next_attempt_at else 0.0
             scheduler.enqueue(current, StepStatus.QUEUED, delay=delay)
             report.requeued_lost_jobs.append(current.step_key)
         self._locked(step, requeue)
@@ -160,7 +138,7 @@ class Reconciler:
                     report: ReconcileReport) -> None:
         if job.run_id is None:
             return  # a row no run owns: nothing to wake, and no lock to take
-        now = utcnow()
+        now = self.now()
         grace = timedelta(seconds=self.stale_after)
         ended = run_status is None or run_status.is_terminal or step_status is None or step_status.is_terminal
         if not ended and step_status != StepStatus.WAITING:

@@ -1,10 +1,17 @@
-"""The scheduler: inside one transaction on a locked run, decide what happens next.
+"""The scheduler: the engine's applier. Inside one transaction on a locked run, it carries
+out what :mod:`app.engine.decisions` decided.
 
-When a step finishes, its dependents' ``waiting_on`` counters go down; a step whose
-counter reaches zero is planned: its templates are rendered, its input hash computed, and
-then it is either reused (an update run's unchanged step), served from the step cache,
-fanned out (``for_each``), or queued for a worker. Reuse and cache hits finish at once and
-release their own dependents, so a fully cached run completes without any job at all.
+The executor, the reconciler and the run service gather the facts of an event (a step
+completed, failed, was lost, a person chose), ask :func:`~app.engine.decisions.decide` what
+follows, and hand the commands to :meth:`Scheduler.apply`, which writes them: one
+conditional move of the step, its execution's row, its cache entry, the run's counters,
+and then the planning of whatever became ready.
+
+Planning a ready step renders its templates, computes its input hash and then, as
+:func:`~app.engine.decisions.plan_ready` says, fans it out (``for_each``), reuses an update
+run's unchanged step, serves it from the step cache, or queues it for a worker. Reuse and
+cache hits finish at once and release their own dependents, so a fully cached run
+completes without any job at all.
 
 Work that must wait for the commit — enqueueing jobs, publishing progress — is collected
 in :class:`AfterCommit` and done by the caller once the transaction has committed.
@@ -16,23 +23,27 @@ import logging
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Callable, Sequence
 
 from marshmallow import ValidationError as SchemaValidationError
 
-from ..errors import NotFoundError
+from ..errors import ConflictError, NotFoundError
 from ..events import DomainEvent
-from ..models import Run, RunStep, utcnow
+from ..models import AttemptOutcome, Run, RunStep, utcnow
 from ..registry import PluginRegistry
 from ..repositories import Repositories
 from ..repositories.records import remember
+from ..statuses import RunStatus, StepStatus, check_run_move
 from ..workflows.definition import StepSpec, WorkflowDefinition
 from ..workflows.templates import TemplateEngine, TemplateProblem
+from . import decisions
+from .decisions import Command, StepEvent, facts_of
 from .definitions import DefinitionCache, RunSnapshot
 from .planner import (
     StepState,
     cache_key,
+    elapsed_ms,
     fan_out_key,
     input_hash,
     merged_content,
@@ -40,7 +51,7 @@ from .planner import (
     template_context,
 )
 from .skill_schemas import input_schema
-from ..statuses import RunStatus, StepStatus, check_run_move
+from .step_errors import TEMPLATE_ERROR, step_error
 
 log = logging.getLogger(__name__)
 
@@ -74,20 +85,25 @@ class StepFailure(Exception):
         super().__init__(message)
         self.code, self.message, self.details = code, message, details or {}
 
-    def as_error(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "details": self.details,
-                "timestamp": utcnow().isoformat()}
+
+#: What an ended execution leaves on the step's row (the moves are conditional UPDATEs).
+_CLEARED_WORKER = {"worker_name": None}
 
 
 class Scheduler:
-    """Plans one run's steps. Use inside ``repos.transaction()`` and ``repos.runs.locked(...)``."""
+    """Applies the engine's decisions to one run. Use inside ``repos.transaction()`` and
+    ``repos.runs.locked(...)``.
+
+    :param clock: returns the current UTC time (tests pass their own).
+    """
 
     def __init__(self, repos: Repositories, run: Run, registry: PluginRegistry, templates: TemplateEngine,
-                 definitions: DefinitionCache | None = None) -> None:
+                 definitions: DefinitionCache | None = None, clock: Callable[[], datetime] = utcnow) -> None:
         self.repos = repos
         self.run = run
         self.registry = registry
         self.templates = templates
+        self.now = clock
         # A run's definition never changes: the app keeps it parsed (DefinitionCache).
         if isinstance(run, RunSnapshot):
             self.definition = run.definition
@@ -110,7 +126,11 @@ class Scheduler:
     def spec(self, step: RunStep) -> StepSpec:
         return self.definition.step(step.step_id)
 
-    def _count_done(self, step: RunStep) -> None:
+    def error(self, code: str, message: str, **details: Any) -> dict[str, Any]:
+        return step_error(code, message, self.now(), **details)
+
+    def count_done(self, step: RunStep) -> None:
+        """A step reached an end (completed, failed or skipped): count it into the run."""
         self.run.steps_done += 1
         if step.cache_hit:
             self.run.cache_hits += 1
@@ -122,15 +142,184 @@ class Scheduler:
         self.run.status = status
         for key, value in values.items():
             setattr(self.run, key, value)
-        now = utcnow()
+        now = self.now()
         if status == RunStatus.RUNNING and self.run.started_at is None:
             self.run.started_at = now
         if status.is_terminal:
             self.run.completed_at = now
-            started = self.run.started_at or self.run.created_at
-            self.run.duration_ms = int((now - started).total_seconds() * 1000)
+            self.run.duration_ms = elapsed_ms(self.run.started_at or self.run.created_at, now)
         self.note(f"run.{status.value}", status=status.value, progress=self.run.progress,
                   error=self.run.error, pause_reason=self.run.pause_reason)
+
+    # Applying decisions -------------------------------------------------------------------
+    def on_event(self, step: Any, event: StepEvent, **facts: Any) -> list[Command]:
+        """Decide what follows ``event`` on ``step`` and carry it out; the commands are returned.
+
+        :param facts: what the event brought (``made`` candidates and ``spent`` usage of a
+            completed execution, ``index``/``feedback`` of a selection).
+        """
+        commands = decisions.decide(decisions.RunFacts(self.run.status), facts_of(step, self.spec(step)), event)
+        self.apply(step, commands, **facts)
+        return commands
+
+    def apply(self, step: Any, commands: Sequence[Command], **facts: Any) -> None:
+        """Write ``commands`` about ``step``; stop at the first move someone else won."""
+        ready: list[Any] = []
+        for command in commands:
+            if isinstance(command, decisions.Superseded):
+                return
+            if isinstance(command, decisions.EndExecution):
+                if not self.end_execution(step, command, **facts):
+                    return
+            elif isinstance(command, decisions.EndStep):
+                self.end_step(step, command.status, command.error)
+            elif isinstance(command, decisions.Requeue):
+                self.regenerate(step)
+            elif isinstance(command, decisions.HoldForPayment):
+                if not self.hold(step, command.error):
+                    return
+            elif isinstance(command, decisions.AwaitSelection):
+                self.await_selection(step)
+            elif isinstance(command, decisions.Choose):
+                self.choose(step, command.index, facts.get("feedback"))
+            elif isinstance(command, decisions.ResumeIfNothingAwaits):
+                self.resume_if_nothing_awaits(exclude=step.id)
+            elif isinstance(command, decisions.ReleaseDependents):
+                ready += self.finished(step)
+            elif isinstance(command, decisions.SkipDependents):
+                self.skip_dependents(step)
+            elif isinstance(command, decisions.FailRun):
+                self.fail_run(command.error, command.status)
+            elif isinstance(command, decisions.FinishRunIfDone):
+                self.finish_run_if_done()
+            else:  # pragma: no cover - a new command without its writer is a programming error
+                raise TypeError(f"no writer for {command!r}")
+        self.plan(ready)
+
+    def end_execution(self, step: Any, command: decisions.EndExecution, made: list[dict[str, Any]] | None = None,
+                      spent: Any = None, note: dict[str, Any] | None = None, **_: Any) -> bool:
+        """The one end of a worker's execution: move the step from running (only while it is
+        still at this execution), write the execution's row, settle its cache claim, count it.
+
+        :returns: whether this execution still owned the step (False: superseded).
+        """
+        now = self.now()
+        regenerating = bool(step.candidates)
+        ran_by = (step.worker_name, step.job_id)  # the move clears them
+        values: dict[str, Any] = {"status": command.status, "error": command.error, **_CLEARED_WORKER,
+                                  "duration_ms": (step.duration_ms or 0) + (elapsed_ms(step.attempt_started_at, now) or 0)}
+        if command.status != StepStatus.QUEUED:
+            values["ended_at"] = now
+        if command.with_output:
+            candidates = list(step.candidates or []) + made if regenerating else list(made)
+            values["candidates"] = candidates
+            values["output_artifact_ids"] = sorted({a for c in candidates for a in c["artifactIds"]})
+            if command.status == StepStatus.COMPLETED:
+                output = candidates[0]["output"]
+                values["output"] = output
+                values["merged_content"] = merged_content(output)
+        if command.status == StepStatus.QUEUED:
+            job = self._queue_values(step, command.delay)
+            values.update(job)
+        if not self.repos.run_steps.move(step, StepStatus.RUNNING, at_execution=step.executions, **values):
+            return False
+        self.record_execution(step, command.outcome, command.error, regeneration=regenerating, now=now,
+                              ran_by=ran_by)
+        if command.status == StepStatus.QUEUED:
+            self._after_queued(step, command.delay)
+            self.note("step.retrying", step=step.step_key, attempt=step.attempt, delay=command.delay,
+                      error=command.error)
+        if command.release_cache:
+            self.repos.step_cache.release(step.id)
+        if command.fill_cache:
+            self.fill_cache(step, spent)
+        if command.count:
+            self.count_done(step)
+            if command.status != StepStatus.COMPLETED:
+                self.note(f"step.{command.status.value}", step=step.step_key, error=command.error)
+        elif command.status == StepStatus.WAITING:
+            self.note("step.waiting", step=step.step_key, attempt=step.attempt, **(note or {}))
+        return True
+
+    def record_execution(self, step: Any, outcome: AttemptOutcome, error: dict[str, Any] | None = None, *,
+                         regeneration: bool = False, now: datetime | None = None,
+                         ran_by: tuple[str | None, str | None] = (None, None)) -> None:
+        """Write the row of the execution that just ended (numbered by execution). A lost
+        worker's execution may already have its row (a waiting hand-over): that row ends."""
+        now = now or self.now()
+        started = step.attempt_started_at or now
+        if outcome == AttemptOutcome.CRASHED:
+            existing = self.repos.step_attempts.current(step)
+            if existing is not None:
+                if existing.outcome == AttemptOutcome.RUNNING:
+                    existing.outcome, existing.ended_at, existing.error = outcome, now, error
+                return
+        self.repos.step_attempts.record(
+            run_step_id=step.id, number=step.executions, outcome=outcome, worker_name=ran_by[0],
+            job_id=ran_by[1], error=error, started_at=started, ended_at=now, duration_ms=elapsed_ms(started, now),
+            regeneration=regeneration)
+
+    def fill_cache(self, step: Any, spent: Any) -> None:
+        """The step's claim on its cache entry becomes the ready entry identical steps are served."""
+        entry = self.repos.step_cache.find(self.cache_key(step, self.spec(step)))
+        if entry is None or entry.owner_step_id != step.id:
+            return
+        entry.ready, entry.data, entry.candidates = True, step.output if step.output is not None else \
+            step.candidates[0]["output"], step.candidates
+        entry.artifact_ids, entry.owner_step_id = step.output_artifact_ids, None
+        if spent is not None:
+            entry.tokens_input, entry.tokens_output = spent.tokens_input, spent.tokens_output
+            entry.cost_usd, entry.model_calls = spent.cost_usd, spent.model_calls
+
+    def end_step(self, step: Any, status: StepStatus, error: dict[str, Any] | None,
+                 expected: StepStatus = StepStatus.PENDING, **note: Any) -> bool:
+        """End a step that has no execution to record — it failed while being planned, it needs
+        a skipped step, or its run ended before it ran: drop its cache claim, count it done."""
+        moved = self.repos.run_steps.move(step, expected, status=status, error=error, ended_at=self.now(),
+                                          **_CLEARED_WORKER)
+        if moved:
+            self.repos.step_cache.release(step.id)
+            self.count_done(step)
+            self.note(f"step.{status.value}", step=step.step_key, error=error, **note)
+        return moved
+
+    def hold(self, step: Any, error: dict[str, Any]) -> bool:
+        """A model call could not be paid for: back to pending (its attempt given back), the
+        run paused with the reason; resuming the run plans it again."""
+        if not self.repos.run_steps.move(step, StepStatus.RUNNING, at_execution=step.executions,
+                                         status=StepStatus.PENDING, attempt=step.attempt - 1, error=error,
+                                         job_id=None, **_CLEARED_WORKER):
+            return False
+        self.repos.step_cache.release(step.id)
+        self.hold_for_payment(step, error)
+        return True
+
+    def choose(self, step: Any, index: int, feedback: str | None) -> None:
+        now = self.now()
+        output = step.candidates[index]["output"]
+        waited = elapsed_ms(step.ended_at, now) or 0
+        if not self.repos.run_steps.move(step, StepStatus.AWAITING_SELECTION, status=StepStatus.COMPLETED,
+                                         output=output, user_selection=index, user_feedback=feedback,
+                                         merged_content=merged_content(output), ended_at=now,
+                                         waiting_ms=(step.waiting_ms or 0) + waited):
+            raise ConflictError(f"Step {step.step_key} changed meanwhile; reload and try again.")
+        self.count_done(step)
+        self.note("step.selected", step=step.step_key, index=index)
+
+    def regenerate(self, step: Any) -> None:
+        """More candidates for a step awaiting selection: queued again, its attempt given back
+        (the claim counts one; a regeneration is not a retry), the wait for the person booked."""
+        waited = elapsed_ms(step.ended_at, self.now()) or 0
+        self.enqueue(step, StepStatus.AWAITING_SELECTION, attempt=step.attempt - 1,
+                     regenerations=(step.regenerations or 0) + 1, waiting_ms=(step.waiting_ms or 0) + waited)
+
+    def resume_if_nothing_awaits(self, exclude: uuid.UUID) -> None:
+        if self.run.status != RunStatus.PAUSED:
+            return
+        waiting = [row for row in self.repos.run_steps.active(self.run.id)
+                   if row.status == StepStatus.AWAITING_SELECTION and row.id != exclude]
+        if not waiting:
+            self.move_run(RunStatus.RUNNING, pause_reason=None)
 
     # Planning ---------------------------------------------------------------------------
     def plan(self, ready: list[RunStep]) -> None:
@@ -149,11 +338,20 @@ class Scheduler:
         rows = {**known, **self.repos.run_steps.by_keys(self.run.id, missing)}
         return {key: step_state(row) for key, row in rows.items()}
 
-    def _render_inputs(self, step: RunStep, spec: StepSpec, context: dict[str, Any]) -> dict[str, Any]:
+    def _render(self, step: RunStep, what: str, template: Any, context: dict[str, Any]) -> Any:
+        """Render a step's templates; any failure is that step's ``TEMPLATE_ERROR``, with the
+        template's own words (and line, when the template says)."""
         try:
-            rendered = self.templates.render(spec.with_, context)
+            return self.templates.render(template, context)
         except TemplateProblem as exc:
-            raise StepFailure("TEMPLATE_ERROR", f"A template of step {step.step_key} failed: {exc}") from exc
+            raise StepFailure(TEMPLATE_ERROR, f"{what} of step {step.step_key} failed: {exc}",
+                              _template_details(exc)) from exc
+        except Exception as exc:  # noqa: BLE001 - a sandboxed template can raise anything; it is the step's
+            raise StepFailure(TEMPLATE_ERROR, f"{what} of step {step.step_key} failed: {exc or type(exc).__name__}",
+                              _template_details(exc)) from exc
+
+    def _render_inputs(self, step: RunStep, spec: StepSpec, context: dict[str, Any]) -> dict[str, Any]:
+        rendered = self._render(step, "A template", spec.with_, context)
         skill = self.registry.skills.get(step.skill)
         if skill is None:
             raise StepFailure("SKILL_NOT_INSTALLED", f"The skill {step.skill!r} is not installed or enabled.")
@@ -172,26 +370,28 @@ class Scheduler:
         try:
             if spec.for_each and step.fan_index is None:
                 return self.fan_out(step, spec, finished)
-            item = None
-            if step.fan_index is not None:
-                item = (step.inputs or {}).get("__item__")
+            item = (step.inputs or {}).get("__item__") if step.fan_index is not None else None
             context = template_context(self.run.inputs, finished, item=item, index=step.fan_index)
             inputs = self._render_inputs(step, spec, context)
         except StepFailure as failure:
-            return self.fail(step, failure.as_error(), retryable=False)
+            self.apply(step, decisions.give_up(facts_of(step, spec), self.error(failure.code, failure.message,
+                                                                                **failure.details)))
+            return []
         skill = self.registry.skills[step.skill]
         options = model_options(spec, self.definition.defaults)
         # Kept on the row in memory only: whichever move comes next writes them.
         remember(step, inputs=inputs, skill_version=skill.version,
                  input_hash=input_hash(inputs, step.skill, skill.version, options))
-
         reused = self.reusable(step)
-        if reused is not None:
+        entry = self.repos.step_cache.peek(self.cache_key(step, spec)) if spec.cache != "off" and reused is None \
+            else None
+        choice = decisions.plan_ready(for_each=False, fan_child=step.fan_index is not None,
+                                      reusable=reused is not None, cache=spec.cache,
+                                      cache_ready=entry is not None and entry.ready)
+        if isinstance(choice, decisions.Reuse):
             return self.reuse(step, reused)
-        if spec.cache != "off":
-            entry = self.repos.step_cache.peek(self.cache_key(step, spec))
-            if entry is not None and entry.ready:
-                return self.serve_from_cache(step, spec, entry)
+        if isinstance(choice, decisions.ServeFromCache):
+            return self.serve_from_cache(step, spec, entry)
         return self.enqueue(step, StepStatus.PENDING)
 
     def cache_key(self, step: RunStep, spec: StepSpec) -> str:
@@ -199,14 +399,11 @@ class Scheduler:
                          self.run.root_run_id)
 
     def fan_out(self, step: RunStep, spec: StepSpec, finished: dict[str, StepState]) -> list[RunStep]:
-        try:
-            items = self.templates.render(spec.for_each, template_context(self.run.inputs, finished))
-        except TemplateProblem as exc:
-            raise StepFailure("TEMPLATE_ERROR", f"The for_each of step {step.step_key} failed: {exc}") from exc
+        items = self._render(step, "The for_each", spec.for_each, template_context(self.run.inputs, finished))
         if not isinstance(items, (list, tuple)):
             raise StepFailure("FOR_EACH_NOT_A_LIST", f"The for_each of step {step.step_key} gave "
                                                      f"{type(items).__name__}, not a list.")
-        now = utcnow()
+        now = self.now()
         self.repos.run_steps.move(step, StepStatus.PENDING, status=StepStatus.RUNNING, is_fan_out=True,
                                   waiting_on=len(items), started_at=now, inputs={"items": list(items)})
         children = [
@@ -226,9 +423,10 @@ class Scheduler:
         rows = self.repos.run_steps.list(RunStep.run_id == self.run.id, RunStep.step_id == parent.step_id,
                                          RunStep.fan_index.is_not(None), order_by=[RunStep.fan_index])
         output = [row.output if row.status == StepStatus.COMPLETED else None for row in rows]
-        now = utcnow()
+        now = self.now()
         self.repos.run_steps.move(parent, StepStatus.RUNNING, status=StepStatus.COMPLETED, output=output,
-                                  ended_at=now, duration_ms=_duration(parent.started_at, now))
+                                  ended_at=now, duration_ms=elapsed_ms(parent.started_at, now))
+        self.count_done(parent)
         return self.finished(parent)
 
     # Reuse and cache ----------------------------------------------------------------------
@@ -245,7 +443,7 @@ class Scheduler:
         return None
 
     def reuse(self, step: RunStep, source: RunStep) -> list[RunStep]:
-        now = utcnow()
+        now = self.now()
         self.repos.run_steps.move(
             step, StepStatus.PENDING, status=StepStatus.COMPLETED, output=source.output,
             candidates=source.candidates, user_selection=source.user_selection,
@@ -255,11 +453,12 @@ class Scheduler:
             started_at=now, ended_at=now, duration_ms=0)
         self.note("step.reused", step=step.step_key, source=str(source.id))
         self.count_savings(source.model_calls, source.tokens_input + source.tokens_output, source.cost_usd)
+        self.count_done(step)
         return self.finished(step)
 
     def serve_from_cache(self, step: RunStep, spec: StepSpec, entry: Any,
                          expected: StepStatus = StepStatus.PENDING, **extra: Any) -> list[RunStep]:
-        now = utcnow()
+        now = self.now()
         values = dict(candidates=entry.candidates, output_artifact_ids=entry.artifact_ids, cache_hit=True,
                       inputs=step.inputs, input_hash=step.input_hash, skill_version=step.skill_version,
                       started_at=step.started_at or now, ended_at=now, duration_ms=0, **extra)
@@ -275,30 +474,35 @@ class Scheduler:
             return []
         self.count_savings(*saved)
         self.note("step.cache_hit", step=step.step_key)
+        self.count_done(step)
         return self.finished(step)
 
     # Queueing -----------------------------------------------------------------------------
+    def _queue_values(self, step: Any, delay: float) -> dict[str, Any]:
+        return {"job_id": new_job_id(step), "next_attempt_at": self.now() + timedelta(seconds=max(0.0, delay))}
+
+    def _after_queued(self, step: Any, delay: float) -> None:
+        self.after.jobs.append((step.id, step.job_id, delay, self.spec(step).timeout))
+
     def enqueue(self, step: RunStep, expected: StepStatus, delay: float = 0.0, **values: Any) -> list[RunStep]:
-        job_id = new_job_id(step)
-        next_at = utcnow() + timedelta(seconds=max(0.0, delay))
         # A queued step whose job Redis lost (the reconciler) only gets a new job: no status move.
         if expected != StepStatus.QUEUED:
             values["status"] = StepStatus.QUEUED
         moved = self.repos.run_steps.move(
-            step, expected, job_id=job_id, next_attempt_at=next_at,
+            step, expected, **self._queue_values(step, delay),
             inputs=step.inputs, input_hash=step.input_hash, skill_version=step.skill_version, **values)
         if moved:
-            self.after.jobs.append((step.id, job_id, delay, self.spec(step).timeout))
+            self._after_queued(step, delay)
             self.note("step.queued", step=step.step_key, delay=delay)
         return []
 
     # Endings ------------------------------------------------------------------------------
     def finished(self, step: RunStep) -> list[RunStep]:
-        """A step completed: count it, release its dependents, finish the run if all is done."""
+        """A step completed (and was counted): release its dependents, finish the run if all is done."""
         self.finished_rows[step.step_key] = step
-        self._count_done(step)
-        self.note("step.completed", step=step.step_key, cache_hit=step.cache_hit,
-                  reused=bool(step.reused_from_step_id), duration_ms=step.duration_ms)
+        if step.status == StepStatus.COMPLETED:
+            self.note("step.completed", step=step.step_key, cache_hit=step.cache_hit,
+                      reused=bool(step.reused_from_step_id), duration_ms=step.duration_ms)
         ready = self.release(step)
         self.finish_run_if_done()
         return ready
@@ -365,25 +569,7 @@ class Scheduler:
             self.run.saved_tokens += tokens or 0
             self.run.saved_cost_usd += cost or 0
 
-    def fail(self, step: RunStep, error: dict[str, Any], retryable: bool = False) -> list[RunStep]:
-        """A step failed for good: skip it (``on_error: skip``) or fail the run."""
-        spec = self.spec(step)
-        now = utcnow()
-        ending = StepStatus.SKIPPED if spec.on_error == "skip" else StepStatus.FAILED
-        self.repos.run_steps.move(
-            step, [StepStatus.PENDING, StepStatus.QUEUED, StepStatus.RUNNING, StepStatus.WAITING],
-            status=ending, error=error, ended_at=now, duration_ms=_duration(step.started_at, now))
-        self.repos.step_cache.release(step.id)
-        self._count_done(step)
-        self.note(f"step.{ending.value}", step=step.step_key, error=error)
-        if ending == StepStatus.SKIPPED:
-            ready = self.skip_dependents(step) if step.fan_index is None else self.release(step)
-            self.finish_run_if_done()
-            return ready
-        self.fail_run({**error, "failedStepId": step.step_key}, RunStatus.FAILED)
-        return []
-
-    def skip_dependents(self, step: RunStep) -> list[RunStep]:
+    def skip_dependents(self, step: RunStep) -> None:
         """Steps that need a skipped step cannot run: skip them too, and what needs them."""
         stack = list(step.dependents or [])
         while stack:
@@ -392,13 +578,9 @@ class Scheduler:
             for row in rows.values():
                 if row.status != StepStatus.PENDING:
                     continue
-                self.repos.run_steps.move(row, StepStatus.PENDING, status=StepStatus.SKIPPED,
-                                          error={"code": "DEPENDENCY_SKIPPED",
-                                                 "message": f"Skipped because {step.step_key} was skipped."})
-                self._count_done(row)
-                self.note("step.skipped", step=row.step_key, because=step.step_key)
+                self.end_step(row, StepStatus.SKIPPED, self.error(
+                    "DEPENDENCY_SKIPPED", f"Skipped because {step.step_key} was skipped."), because=step.step_key)
                 stack += list(row.dependents or [])
-        return []
 
     def fail_run(self, error: dict[str, Any], status: RunStatus) -> None:
         """End the run; steps not yet started are skipped, running ones stop at their next check."""
@@ -414,17 +596,17 @@ class Scheduler:
         for row in self.repos.run_steps.active(self.run.id):
             if row.status in (StepStatus.PENDING, StepStatus.QUEUED, StepStatus.AWAITING_SELECTION,
                               StepStatus.WAITING):
-                self.repos.run_steps.move(row, row.status, status=StepStatus.SKIPPED,
-                                          error={"code": code, "message": message}, ended_at=utcnow())
-                self.repos.step_cache.release(row.id)
-                self._count_done(row)
+                self.end_step(row, StepStatus.SKIPPED, self.error(code, message), expected=row.status)
 
     def finish_run_if_done(self) -> None:
-        if self.run.status.is_terminal or self.run.steps_done < self.run.steps_total:
+        if self.run.status.is_terminal:
+            return
+        if self.run.steps_done < self.run.steps_total:
             return
         counts = self.repos.run_steps.count_by_status(self.run.id)
-        if counts.get(StepStatus.FAILED):
-            self.fail_run({"code": "STEP_FAILED", "message": "A step failed."}, RunStatus.FAILED)
+        outcome = decisions.run_outcome(self.run.steps_total, self.run.steps_done, counts.get(StepStatus.FAILED, 0))
+        if outcome == RunStatus.FAILED:
+            self.fail_run(self.error("STEP_FAILED", "A step failed."), RunStatus.FAILED)
             return
         if self.run.status == RunStatus.QUEUED:
             self.move_run(RunStatus.RUNNING)
@@ -435,10 +617,11 @@ class Scheduler:
             tenant_id=self.run.tenant_id))
 
 
-def _duration(started: Any, ended: Any) -> int | None:
-    if started is None or ended is None:
-        return None
-    return int((ended - started).total_seconds() * 1000)
+def _template_details(exc: BaseException) -> dict[str, Any]:
+    """Where in the template it failed, when Jinja knows (a syntax or render error's line)."""
+    cause = exc.__cause__ or exc
+    line = getattr(cause, "lineno", None)
+    return {"line": line} if isinstance(line, int) else {}
 
 
 def require_step(repos: Repositories, run: Run, step_key: str) -> RunStep:
@@ -450,5 +633,7 @@ def require_step(repos: Repositories, run: Run, step_key: str) -> RunStep:
 
 
 def scheduler_for(repos: Repositories, run: Run, state: Any) -> Scheduler:
-    """A scheduler with the app's registry, templates and parsed-definition cache."""
-    return Scheduler(repos, run, state.registry, state.templates, state.definitions)
+    """A scheduler with the app's registry, templates, parsed-definition cache and clock."""
+    clock = getattr(state, "clock", None)
+    return Scheduler(repos, run, state.registry, state.templates, state.definitions,
+                     clock=clock.now if clock is not None else utcnow)

@@ -32,6 +32,8 @@ class Echo(Skill):
         text = fields.Raw(load_default="")
         sleep = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=3600))
         fail_until_attempt = fields.Integer(load_default=0, validate=validate.Range(min=0, max=100))
+        #: Fail the step's first executions, whatever its attempts (a failure a run retry outlives).
+        fail_until_execution = fields.Integer(load_default=0, validate=validate.Range(min=0, max=100))
         artifact = fields.String(load_default=None, allow_none=True)
         invalid_output_until_attempt = fields.Integer(load_default=0, validate=validate.Range(min=0, max=100))
         extra = fields.Raw(load_default=None, allow_none=True)
@@ -53,6 +55,8 @@ class Echo(Skill):
         attempt = getattr(ctx, "attempt", 1)
         if attempt < inputs["fail_until_attempt"]:
             raise TransientFailure(f"failing on purpose until attempt {inputs['fail_until_attempt']}")
+        if getattr(ctx, "execution", 1) < inputs["fail_until_execution"]:
+            raise TransientFailure(f"failing on purpose until execution {inputs['fail_until_execution']}")
         artifact_id = None
         if inputs["artifact"] is not None:
             artifact_id = ctx.store_artifact(inputs["artifact"].encode("utf-8"), media_type="text/plain",

@@ -55,7 +55,7 @@ def test_validate_prints_every_problem_with_file_and_line(app, run_command, tmp_
         + ", ".join(sorted(current_state(app).registry.skills)),
         f"{path}:9: steps[1].with.text: undefined variable inputs.topic; declared inputs: none",
         f"{path}:10: steps[1].with.colour: skill test.echo takes no input 'colour'; it takes artifact, extra, "
-        "fail_until_attempt, invalid_output_until_attempt, sleep, text",
+        "fail_until_attempt, fail_until_execution, invalid_output_until_attempt, sleep, text",
         f"{path}:13: steps[2].needs: a step cannot need itself",
         f"{path}:13: steps[2].needs: no step has the id 'ghost'",
     ]

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.statuses import RunStatus, StepStatus
 from app.errors import IllegalTransitionError
 from app.models import AttemptOutcome
+from app.statuses import RunStatus, StepStatus
 
 CHAIN = """
 name: chain
@@ -255,6 +255,24 @@ def test_a_template_failing_at_runtime_fails_the_step_without_retrying_it(studio
     assert (step.status, step.error["code"], step.attempt) == (StepStatus.FAILED, "TEMPLATE_ERROR", 0)
     assert "no_such_field" in step.error["message"]
     assert studio.attempts(run.id)["b"] == []
+    assert (run.status, run.error["failedStepId"]) == (RunStatus.FAILED, "b")
+
+
+@pytest.mark.parametrize("template", [
+    "{{ steps.a.output.text ~ range(10**9)|length }}",  # the sandbox refuses: an OverflowError
+    "{{ steps.a.output.text / 0 }}",
+])
+def test_a_template_raising_while_its_step_is_planned_fails_that_step_at_once(studio, run_jobs, template):
+    run = studio.start(BAD_TEMPLATE.replace("{{ steps.a.output.no_such_field }}", template))
+    assert run_jobs() == 1  # a's job alone: b fails while a's completion plans it, in a's transaction
+
+    run = studio.run(run.id)
+    steps = studio.steps(run.id)
+    # The healthy parent completed; the failure is b's, named as b's, with no class name in it.
+    assert steps["a"].status == StepStatus.COMPLETED
+    assert (steps["b"].status, steps["b"].error["code"]) == (StepStatus.FAILED, "TEMPLATE_ERROR")
+    assert steps["b"].error["message"].startswith("A template of step b failed: ")
+    assert "Error:" not in steps["b"].error["message"]
     assert (run.status, run.error["failedStepId"]) == (RunStatus.FAILED, "b")
 
 

@@ -100,7 +100,7 @@ def test_with_keys_the_skill_does_not_take_and_missing_required_ones(problems_of
         """))
     assert found == [
         (8, "steps[0].with.colour", "skill test.echo takes no input 'colour'; it takes artifact, extra, "
-                                    "fail_until_attempt, invalid_output_until_attempt, sleep, text"),
+                                    "fail_until_attempt, fail_until_execution, invalid_output_until_attempt, sleep, text"),
         (11, "steps[1].with", "skill template.render needs the input 'template'"),
     ]
 

@@ -80,8 +80,11 @@ def test_a_missing_value_is_a_problem_not_blank_text(engine, context, template, 
 
 
 def test_an_expression_that_fails_is_a_problem(engine, context):
-    with pytest.raises(TemplateProblem, match="ZeroDivisionError: division by zero"):
+    with pytest.raises(TemplateProblem) as caught:
         engine.render("{{ inputs.count / 0 }}", context)
+    assert str(caught.value) == "division by zero"  # the problem in words, not a class name
+    with pytest.raises(TemplateProblem, match="Range too big"):
+        engine.render("{{ range(10**9)|length }}", context)
     with pytest.raises(TemplateProblem, match="tuple object has no element 9"):
         engine.render("{{ inputs.topics[9] }} and more", {**context, "inputs": {"topics": ()}})
 

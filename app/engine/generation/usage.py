@@ -11,16 +11,15 @@ written in the transaction of its terminal move.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...errors import AppError
 from ...models import GenerationJob, GenerationStatus, KeySource, UsageLogEntry, UsageStatus
 from ...repositories import Repositories
+from ...runtime import InkwrightState
 from ..metering import CallMeter, cents
 from ..model_access import billing_user_id, resolve_model
-
-if TYPE_CHECKING:
-    from ...runtime import InkwrightState
+from ..planner import elapsed_ms
 
 #: The usage log's ``context_type`` of a media generation.
 CONTEXT_TYPE = "media_generation"
@@ -30,12 +29,12 @@ _STATUS = {GenerationStatus.COMPLETED: UsageStatus.SUCCESS, GenerationStatus.FAI
            GenerationStatus.TIMED_OUT: UsageStatus.TIMEOUT}
 
 
-def generation_meter(state: "InkwrightState", repos: Repositories, run: Any, step: Any) -> CallMeter:
+def generation_meter(state: InkwrightState, repos: Repositories, run: Any, step: Any) -> CallMeter:
     """The meter a step's submissions go through: the run's budget, and failed submissions."""
     return CallMeter(state, repos, run, step, context_type=CONTEXT_TYPE)
 
 
-def record_ended_job(state: "InkwrightState", repos: Repositories, run: Any, job: GenerationJob,
+def record_ended_job(state: InkwrightState, repos: Repositories, run: Any, job: GenerationJob,
                      error_code: str | None) -> UsageLogEntry:
     """Log the job that just ended: its cost, how it ended, how long it took since it was
     submitted. Called in the transaction that moves it to its terminal status, which only
@@ -46,7 +45,7 @@ def record_ended_job(state: "InkwrightState", repos: Repositories, run: Any, job
     """
     payer = billing_user_id(repos, run)
     cost = Decimal(job.cost_usd or 0)
-    elapsed = (job.completed_at - job.started_at).total_seconds() if job.completed_at and job.started_at else 0
+    elapsed = elapsed_ms(job.started_at, job.completed_at) or 0
     message = job.error_message[:2000] if error_code and job.error_message else None
     return repos.usage_log.add(UsageLogEntry(
         tenant_id=repos.tenant_id, user_id=payer, run_id=job.run_id, run_step_id=job.run_step_id,
@@ -55,10 +54,10 @@ def record_ended_job(state: "InkwrightState", repos: Repositories, run: Any, job
         tokens_prompt=0, tokens_completion=0, tokens_total=0, credits_charged=0,
         cost_usd=cost, cost_cents=cents(cost), context_type=CONTEXT_TYPE, status=_STATUS[job.status],
         error_code=error_code, error_message=message,
-        response_time_ms=max(0, int(elapsed * 1000))))
+        response_time_ms=max(0, elapsed)))
 
 
-def _key_source(state: "InkwrightState", repos: Repositories, run: Any, model_name: str, payer: Any) -> KeySource:
+def _key_source(state: InkwrightState, repos: Repositories, run: Any, model_name: str, payer: Any) -> KeySource:
     """Whose key the model is called with (as when the job was submitted, unless keys changed)."""
     try:
         return resolve_model(state, repos, run, model_name, payer=payer).key_source
