@@ -7,6 +7,7 @@ contract: clients branch on them, so they never change once published.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -256,3 +257,62 @@ class BudgetExceededError(PaymentRequiredError):
 
     def default_message(self) -> str:
         return "The call would pass the run's budget."
+
+
+# Models a run names, checked when it is started (issue 9): refused as bad input (422, with
+# the request field that names the model under ``details.fields``) rather than a run that
+# fails at its first step. The codes are the model catalog's own, so a client branches on
+# one ``UNKNOWN_MODEL`` whether a call or a submitted run named the model.
+class RunModelRefusedError(ValidationError):
+    """A model a run could use cannot be used; ``details.fields`` names the field naming it."""
+
+    status_code = 422
+
+    def default_message(self) -> str:
+        return "A model this run names cannot be used; see error.details.fields."
+
+
+class RunModelUnknownError(RunModelRefusedError):
+    code = "UNKNOWN_MODEL"
+
+    def default_message(self) -> str:
+        return "This run names a model no installed provider serves; see error.details.fields."
+
+
+class RunModelNotPricedError(RunModelRefusedError):
+    code = "MODEL_NOT_PRICED"
+
+    def default_message(self) -> str:
+        return "This run names a model with no price in the model catalog; see error.details.fields."
+
+
+# What a person or client reads of an error a step or run recorded (issue 9): its ``code`` and
+# a message, never an exception's class name or a traceback. Older rows (and errors from
+# third-party skills) read "UnknownModelError: No model provider…"; the class name is cut.
+_CLASS_PREFIX = re.compile(r"^(?:[A-Za-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception|Failure|Timeout|Interrupt|Problem)"
+                           r"(?:\([^)]*\))?:\s+")
+_PRIVATE_KEYS = frozenset({"traceback", "exc_info", "exception", "type", "class", "stack"})
+
+
+def readable_message(message: Any) -> str:
+    """A recorded error message as a person should read it: no traceback, no class name."""
+    text = str(message or "").strip()
+    if "Traceback (most recent call last)" in text:
+        # Only the last line of a traceback says what happened; the frames are for the log.
+        text = text.rstrip().splitlines()[-1].strip()
+    while _CLASS_PREFIX.match(text):
+        text = _CLASS_PREFIX.sub("", text, count=1)
+    return text
+
+
+def public_error(error: Any) -> dict[str, Any] | None:
+    """A recorded error (a step's, a run's, an attempt's) as its envelope: ``code`` and
+    ``message`` first, then what else was recorded, minus anything private to the code."""
+    if not error:
+        return None
+    if not isinstance(error, dict):
+        return {"code": AppError.code, "message": readable_message(error) or AppError().message}
+    shown = {key: value for key, value in error.items() if key not in _PRIVATE_KEYS}
+    shown["code"] = error.get("code") or AppError.code
+    shown["message"] = readable_message(error.get("message")) or AppError().message
+    return {"code": shown.pop("code"), "message": shown.pop("message"), **shown}

@@ -24,23 +24,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import (
-    Schema,
-    fields,
-    post_load,
-    pre_load,
-    validate,
-    validates,
-    validates_schema,
-)
+from marshmallow import Schema, fields, post_load, pre_load, validate, validates, validates_schema
 from marshmallow import ValidationError as SchemaValidationError
 
 from .agent import Agent, ReviewIssue, ReviewReport, Severity
 from .api.blueprint import EnvelopeBlueprint, public
 from .auth.principal import Principal, current_principal
 from .config import Setting, parse_bool, parse_int, parse_list
+from .engine.model_check import ModelUse, check_models, require_usable_models
+from .engine.run_progress import RunProgress, attach_progress, progress_of
 from .engine.service import Budget, RunService, caller_run_service
-from .statuses import RunStatus, StepStatus
 from .errors import (
     AppError,
     BudgetExceededError,
@@ -59,10 +52,15 @@ from .errors import (
     ProviderTimeoutError,
     RateLimitedError,
     RepositoryError,
+    RunModelNotPricedError,
+    RunModelRefusedError,
+    RunModelUnknownError,
     UnauthorizedError,
     UnknownModelError,
     ValidationError,
     WorkflowExecutionError,
+    public_error,
+    readable_message,
 )
 from .events import DomainEvent
 from .models import Artifact, Run, RunStep
@@ -90,9 +88,10 @@ from .provider import (
     ProviderCredentials,
 )
 from .repositories import Repositories, Repository, ScopedRepository, operation
+from .runtime import current_state, repositories
 from .schemas.base import ApiSchema
 from .skill import Skill, StepContext
-from .runtime import current_state, repositories
+from .statuses import RunStatus, StepStatus
 from .version import TOOLKIT_VERSION
 
 
@@ -120,13 +119,57 @@ def start_workflow(name: str, inputs: dict[str, Any] | None = None, *, version: 
     return run
 
 
+def check_model_names(named: dict[str, str | None]) -> None:
+    """Refuse models no installed provider serves or the catalog cannot price, before
+    anything is started or written; the run service checks the run's own models again.
+
+    :param named: ``provider:model`` names by the request or form field that names them
+        (``{"models.draft": "foo:bar"}``); an empty one is skipped.
+    :raises RunModelUnknownError: ``UNKNOWN_MODEL`` (422), ``details.fields`` naming each field.
+    :raises RunModelNotPricedError: ``MODEL_NOT_PRICED`` (422), likewise.
+    """
+    check_models(current_state().models,
+                 [ModelUse(name, field, f"field {field}") for field, name in named.items() if name])
+
+
+def check_workflow_models(name: str, inputs: dict[str, Any] | None = None, *, version: str | None = None) -> None:
+    """Refuse, before a plugin writes rows of its own, a run of workflow ``name`` with
+    ``inputs`` that could use a model the catalog cannot serve or price (``start_workflow``
+    checks the same, but only once the plugin's rows exist).
+
+    :raises NotFoundError: when no such workflow (or version) is in the caller's catalog.
+    :raises RunModelRefusedError: ``UNKNOWN_MODEL`` / ``MODEL_NOT_PRICED`` (422), with
+        ``details.fields`` naming ``inputs.<name>`` or ``workflow``.
+    """
+    entry = current_state().catalog.resolve(repositories(), name, version)
+    require_usable_models(current_state(), entry.definition, inputs)
+
+
+def runs_progress(runs: list[Run]) -> list[Run]:
+    """Give each run its :class:`RunProgress` as ``run.run_progress`` (one query for the list)
+    — what a plugin's page shows instead of "n of m steps done"; returns the runs."""
+    return attach_progress(repositories(), runs)
+
+
+def run_progress(run: Any) -> RunProgress:
+    """A run's progress: completed, failed, skipped, waiting, running and remaining steps, a
+    ``fraction`` of completed steps only and a ``label`` ("failed: 1 failed, 3 skipped").
+
+    Counted from the steps of a run's ``detail``, or from what :func:`runs_progress` attached.
+    """
+    if getattr(run, "run_progress", None) is None and not isinstance(getattr(run, "steps", None), list):
+        runs_progress([run])
+    return progress_of(run)
+
+
 #: A flask-smorest blueprint whose responses use Inkwright's envelope; plugins build their
 #: JSON endpoints with it so they document themselves in ``/api/openapi.json``.
 ApiBlueprint = EnvelopeBlueprint
 
 __all__ = [
     "ApiSchema", "Artifact", "Budget", "EventHandlerSpec", "Run", "RunService", "RunStatus", "RunStep", "StepStatus",
-    "start_workflow", "workflow_runs",
+    "start_workflow", "workflow_runs", "check_model_names", "check_workflow_models", "run_progress", "runs_progress", "RunProgress",
+    "public_error", "readable_message", "RunModelRefusedError", "RunModelUnknownError", "RunModelNotPricedError",
     "BudgetExceededError", "CompletionChunk", "MediaPoll", "MediaRequest", "MediaSubmission", "ModelInfo",
     "ModelNotPricedError", "ModelOutputInvalidError", "ProviderAuthError", "ProviderCredentials",
     "ProviderRateLimitedError", "ProviderRequestError", "ProviderResponseError", "ProviderTimeoutError",

@@ -7,8 +7,19 @@ import pytest
 import app.toolkit as toolkit
 from app.runtime import current_state
 from app.toolkit import (
-    Agent, ApiBlueprint, Completion, ModelInfo, Provider, ProviderCredentials, ReviewIssue, ReviewReport, Schema,
-    Setting, Severity, Skill, fields,
+    Agent,
+    ApiBlueprint,
+    Completion,
+    ModelInfo,
+    Provider,
+    ProviderCredentials,
+    ReviewIssue,
+    ReviewReport,
+    Schema,
+    Setting,
+    Severity,
+    Skill,
+    fields,
 )
 
 

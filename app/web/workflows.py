@@ -83,7 +83,9 @@ def start_workflow(name: str):
         try:
             run, _ = service.start(entry, inputs, budget=budget)
         except ValidationError as error:
+            # Bad inputs are 400; a model the run cannot use is 422 (UNKNOWN_MODEL, MODEL_NOT_PRICED).
             form.form_errors.extend(form.place_errors(error))
+            return render_template("studio/run_form.html", entry=entry, form=form), error.status_code
         else:
             flash(f"{entry.name} is running.", "success")
             return redirect(url_for("studio.run_page", run_id=run.id))

@@ -13,17 +13,24 @@ import pytest
 from app.chat_server import completion_body
 from app.engine.metering import most_tokens, parse_json_output
 from app.engine.service import Budget
-from app.statuses import RunStatus, StepStatus
-from app.errors import ModelOutputInvalidError
+from app.errors import ModelOutputInvalidError, RunModelNotPricedError, RunModelUnknownError
 from app.models import (
-    AIResponse, CreditAccount, KeySource, Membership, ProviderKeyStatus, Role, UsageLogEntry, UsageStatus,
+    AIResponse,
+    CreditAccount,
+    KeySource,
+    Membership,
+    ProviderKeyStatus,
+    Role,
+    Run,
+    UsageLogEntry,
+    UsageStatus,
 )
 from app.provider import CompletionRequest
 from app.pytest_plugin import Account
 from app.repositories import Repository
 from app.runtime import current_state, repositories
+from app.statuses import RunStatus, StepStatus
 from app.workflows import WorkflowInvalid
-
 
 PLATFORM_KEY = "sk-platform-000000000000"
 
@@ -217,26 +224,42 @@ def test_garbage_from_the_provider_is_recorded_retried_and_leaves_the_balance_ex
     assert (account.tokens_used_this_period, account.tokens_reserved) == (10, 0)
 
 
-def test_an_unknown_or_unpriced_model_fails_the_step_with_its_code_before_anything_is_sent(
-        studio, run_jobs, app, user, chat):
+def test_an_unknown_or_unpriced_model_is_refused_before_anything_is_sent(studio, app, chat, row_count):
     # A provider no plugin installed is refused when the workflow is loaded; a model named
-    # by an input only shows itself when the step runs.
+    # by an input is refused when the run is started (issue 9), so no run fails at step 1.
     with pytest.raises(WorkflowInvalid, match="no installed provider 'nowhere'"):
         studio.upload(ask().replace("openai:gpt-4o-mini", "nowhere:big"))
     chosen = ask().replace("asking", "chosen").replace(
         "  topic: {type: string, default: owls}", "  topic: {type: string, default: owls}\n  model: {type: string}"
     ).replace('with: {prompt: "Write one line about {{ inputs.topic }}."}',
               'with: {prompt: "Write one line about {{ inputs.topic }}.", model: "{{ inputs.model }}"}')
-    unknown = studio.start(chosen, model="nowhere:big")
-    unpriced = studio.start(chosen, model="openai:my-finetune")
+    runs_before = row_count(Run)
+    with pytest.raises(RunModelUnknownError) as unknown:
+        studio.start(chosen, model="nowhere:big")
+    with pytest.raises(RunModelNotPricedError) as unpriced:
+        studio.start(chosen, model="openai:my-finetune")
+    assert (unknown.value.code, unpriced.value.code) == ("UNKNOWN_MODEL", "MODEL_NOT_PRICED")
+    assert list(unknown.value.details["fields"]) == ["inputs.model"]
+    assert row_count(Run) == runs_before and chat.requests == []
+
+
+def test_a_model_a_template_builds_is_refused_by_the_meter_before_anything_is_sent(studio, run_jobs, app, user,
+                                                                                    chat):
+    # Only the step knows a model its template composes: the meter refuses it, once, unsent.
+    composed = ask().replace("asking", "composed").replace(
+        "  topic: {type: string, default: owls}", "  topic: {type: string, default: owls}\n  maker: {type: string}"
+    ).replace('with: {prompt: "Write one line about {{ inputs.topic }}."}',
+              'with: {prompt: "Write one line about {{ inputs.topic }}.", model: "{{ inputs.maker }}:big"}')
+    run = studio.start(composed, maker="nowhere")
     run_jobs()
 
-    assert studio.steps(unknown.id)["ask"].error["code"] == "UNKNOWN_MODEL"
-    assert studio.steps(unpriced.id)["ask"].error["code"] == "MODEL_NOT_PRICED"
+    step = studio.steps(run.id)["ask"]
+    assert (step.status, step.error["code"]) == (StepStatus.FAILED, "UNKNOWN_MODEL")
+    assert "Error" not in step.error["message"]  # the envelope's words, never a class name
     assert chat.requests == []
-    # a retry cannot help either: each step was tried once, and each try is on record
-    assert sorted(row.error_code for row in usage_rows(app)) == ["MODEL_NOT_PRICED", "UNKNOWN_MODEL"]
-    assert studio.steps(unknown.id)["ask"].attempt == studio.steps(unpriced.id)["ask"].attempt == 1
+    # a retry cannot help: the step was tried once, and the try is on record
+    assert [row.error_code for row in usage_rows(app)] == ["UNKNOWN_MODEL"]
+    assert step.attempt == 1
     assert account_of(app, user).tokens_used_this_period == 0
 
 

@@ -147,6 +147,34 @@ def test_a_good_post_starts_the_run_with_typed_values_and_defaults_and_opens_its
     assert "The Lighthouse / mystery / 5 / [&#39;Ada&#39;, &#39;Grace&#39;]" in page
 
 
+CHOOSY = """\
+name: choosy
+version: "1"
+inputs:
+  topic: {type: string, default: owls}
+  model: {type: string, default: "offline:writer", description: provider:model}
+steps:
+  - id: ask
+    skill: text.generate
+    with: {prompt: "One line about {{ inputs.topic }}", model: "{{ inputs.model }}"}
+"""
+
+
+@pytest.mark.parametrize(("model", "says"), [("foo:bar", "foo:bar: No model provider named 'foo' is installed."),
+                                            ("offline:nope", "has no price in the model catalog")],
+                         ids=["unknown", "unpriced"])
+def test_a_model_that_cannot_be_used_is_refused_beside_its_field_and_starts_nothing(
+        app, user, api_client, browser, submit, errors_beside, model, says):
+    api_client.post("/api/workflows", data=CHOOSY, content_type="application/yaml")
+
+    response = submit(browser, "/workflows/choosy/run", {"input_model": model})
+
+    assert response.status_code == 422
+    [error] = errors_beside(response, "input_model")
+    assert model in error and says in error
+    assert run_count(app, user) == 0
+
+
 def test_an_unknown_workflow_is_a_404_page(browser):
     response = browser.get("/workflows/no.such/run")
 

@@ -8,14 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.toolkit import (
-    ApiSchema,
-    SchemaValidationError,
-    fields,
-    pre_load,
-    validate,
-    validates_schema,
-)
+from app.toolkit import ApiSchema, SchemaValidationError, fields, pre_load, validate, validates_schema
 
 from .models import StoryStatus, character_names
 
@@ -153,7 +146,9 @@ class WorkflowStatusSchema(WireSchema):
     session_id = fields.UUID(required=True)
     status = fields.String(required=True, validate=validate.OneOf(
         ["pending", "running", "completed", "failed", "cancelled"]))
-    progress = fields.Float(required=True, metadata={"description": "0 to 1"})
+    progress = fields.Float(required=True, metadata={"description": "0 to 1: the share of completed steps"})
+    steps = fields.Dict(metadata={"description": "The run's steps apart: completed, failed, skipped, waiting, "
+                                                 "running, queued, remaining, total, fraction, label"})
     message = fields.String(allow_none=True)
     started_at = fields.DateTime(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)

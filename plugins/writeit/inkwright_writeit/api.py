@@ -5,21 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.toolkit import (
-    ApiBlueprint,
-    NotFoundError,
-    current_principal,
-    repositories,
-    workflow_runs,
-)
+from app.toolkit import ApiBlueprint, NotFoundError, current_principal, repositories, run_progress, workflow_runs
 
-from .articles import (
-    branch_article,
-    find_article,
-    render_export,
-    start_article,
-    with_live_status,
-)
+from .articles import branch_article, failure_of, find_article, render_export, start_article, with_live_status
 from .history import branch_tree, tree_record
 from .models import Article, ArticleStatus
 from .primers import PrimerLibrary
@@ -56,6 +44,7 @@ def article_detail(article: Article) -> ArticleView:
     current = service.get(article.current_run_id)
     detail = service.detail(current)
     return ArticleView(article, shown_status=ArticleStatus.of_run(current.status.value).value, run=run_summary(detail),
+                       progress=run_progress(detail), failure=failure_of(detail),
                        tree=[tree_record(node, article.current_run_id)
                              for node in branch_tree(service.lineage(article.root_run_id))])
 

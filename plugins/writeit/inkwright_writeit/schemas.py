@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.toolkit import (
-    ApiSchema,
-    SchemaValidationError,
-    fields,
-    validate,
-    validates_schema,
-)
+from app.toolkit import ApiSchema, SchemaValidationError, fields, validate, validates_schema
 
 from .articles import STEPS
 from .export import FORMATS
@@ -77,6 +71,12 @@ class ArticleSchema(WireSchema):
                            metadata={"description": "running, paused, completed, error, cancelled"})
     root_run_id = fields.UUID(required=True)
     current_run_id = fields.UUID(required=True)
+    progress = fields.Function(lambda article: article.progress.as_dict() if getattr(article, "progress", None)
+                               else None, allow_none=True,
+                               metadata={"description": "The current run's steps: completed, failed, skipped, "
+                                                        "waiting, running, remaining; fraction and label"})
+    error = fields.Function(lambda article: getattr(article, "failure", None), allow_none=True,
+                            metadata={"description": "Why the current run failed: code and message"})
     offline = fields.Boolean(metadata={"description": "The text came (at least partly) from the offline provider"})
     final_markdown = fields.String(allow_none=True)
     created_by_user_id = fields.UUID(allow_none=True)

@@ -10,13 +10,10 @@ import pytest
 from app.engine.executor import dispatch
 from app.engine.generation.poller import GenerationPoller, Observation, Seen
 from app.engine.service import Budget
-from app.statuses import RunStatus, StepStatus
-from app.models import (
-    GenerationStatus,
-    KeySource,
-    UsageStatus,
-)
+from app.errors import RunModelNotPricedError
+from app.models import GenerationStatus, KeySource, Run, UsageStatus
 from app.runtime import current_state
+from app.statuses import RunStatus, StepStatus
 from tests.engine.generation.scenes import (
     MEDIA_DELAY,
     drive,
@@ -125,7 +122,6 @@ def test_polls_racing_to_end_a_job_log_it_once(app, studio, run_jobs, darkroom):
 
 @pytest.mark.parametrize("model, params, code", [
     ("offline:image", "{size: wxh}", "PROVIDER_REQUEST_REJECTED"),  # not a size in pixels
-    ("darkroom:sketch", "{}", "MODEL_NOT_PRICED"),  # darkroom prices only its photo
     ("darkroom:photo", "{}", "UNKNOWN_MODEL"),  # uninstalled after the run started
 ])
 def test_a_submission_refused_at_once_leaves_a_failed_row_with_its_code(app, studio, run_jobs, darkroom,
@@ -142,6 +138,14 @@ def test_a_submission_refused_at_once_leaves_a_failed_row_with_its_code(app, stu
         UsageStatus.FAILED, code, model, model.partition(":")[0])
     assert (usage.run_step_id, usage.context_type, usage.cost_usd) == (step.id, "media_generation", 0)
     assert usage.user_id == studio.account.user.id
+
+
+def test_a_generation_model_with_no_price_is_refused_when_the_run_starts(app, studio, darkroom, row_count):
+    runs_before = row_count(Run)
+    with pytest.raises(RunModelNotPricedError) as refused:  # darkroom prices only its photo
+        studio.start(image_workflow("refused-unpriced", model="darkroom:sketch", params="{}"), subject="fen")
+    assert refused.value.code == "MODEL_NOT_PRICED"
+    assert row_count(Run) == runs_before
 
 
 PRICED_IMAGES = [{"name": "offline:image", "kind": "image", "price_per_item": 0.04}]
