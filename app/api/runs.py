@@ -1,4 +1,4 @@
-"""Runs over JSON: start (idempotently), list, inspect, cancel, select, regenerate,
+"""Runs over JSON: start (idempotently), list, inspect, cancel, retry, select, regenerate,
 branch, update, lineage, and the live event stream (Server-Sent Events)."""
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from typing import Any
 from flask import Response, request, stream_with_context
 
 from ..engine.progress import RunEvents
+from ..engine.run_progress import attach_progress
 from ..engine.service import Budget, RunView, caller_run_service
 from ..errors import ValidationError
-from ..extensions import db
 from ..models import Run
+from ..runtime import current_state, repositories
 from ..schemas.base import page_of
 from ..schemas.runs import (
     BranchSchema,
@@ -27,7 +28,6 @@ from ..schemas.runs import (
     RunSchema,
     SelectionSchema,
 )
-from ..runtime import current_state, repositories
 from .blueprint import EnvelopeBlueprint
 
 blp = EnvelopeBlueprint("runs", __name__, url_prefix="/api/runs", description="Workflow runs")
@@ -97,9 +97,10 @@ def list_runs(query: dict[str, Any]):
         criteria.append(Run.trigger_type == query["trigger_type"])
     if query.get("root_run_id"):
         criteria.append(Run.root_run_id == query["root_run_id"])
-    items, total = repositories().runs.page(*criteria, order_by=[SORTS[query["sort"]], Run.id],
-                                            limit=query["limit"], offset=query["offset"])
-    return {"items": items, "total": total, "limit": query["limit"], "offset": query["offset"]}
+    repos = repositories()
+    items, total = repos.runs.page(*criteria, order_by=[SORTS[query["sort"]], Run.id],
+                                   limit=query["limit"], offset=query["offset"])
+    return {"items": attach_progress(repos, items), "total": total, "limit": query["limit"], "offset": query["offset"]}
 
 
 @blp.route("/<run_id>")
@@ -116,6 +117,16 @@ def cancel_run(run_id: str):
     """Stop the run: queued work at once, running skills at their next cancellation check."""
     service = caller_run_service()
     return with_generation_jobs(service.detail(service.cancel(run_id)))
+
+
+@blp.route("/<run_id>/retry", methods=["POST"])
+@blp.response(200, RunDetailSchema)
+def retry_run(run_id: str):
+    """Retry a failed or crashed run in place: its failed steps, and the steps skipped because
+    of them, run again with a fresh attempt budget; completed steps keep their outputs. A run
+    that completed, was cancelled or is still going answers 409 ``ILLEGAL_TRANSITION``."""
+    service = caller_run_service()
+    return with_generation_jobs(service.detail(service.retry(run_id)))
 
 
 @blp.route("/<run_id>/resume", methods=["POST"])
@@ -168,7 +179,7 @@ def update_run(body: dict[str, Any], run_id: str):
 def run_lineage(run_id: str):
     """The whole family of a run: the first run, its branches and its updates, oldest first."""
     service = caller_run_service()
-    runs = service.lineage(run_id)
+    runs = attach_progress(service.repos, service.lineage(run_id))
     return {"root_run_id": runs[0].root_run_id, "runs": runs}
 
 
@@ -188,8 +199,9 @@ def run_events(query: dict[str, Any], run_id: str):
     events = RunEvents(current_state().redis.client())
 
     def finished() -> bool:
-        status = repositories(tenant_id).runs.status_of(run_key)
-        db.session.rollback()  # no transaction stays open while the stream waits
+        repos = repositories(tenant_id)
+        status = repos.runs.status_of(run_key)
+        repos.transaction().end_read()  # no transaction stays open while the stream waits
         return status is None or status.is_terminal
 
     def stream():
@@ -207,6 +219,6 @@ def run_events(query: dict[str, Any], run_id: str):
         if query["follow"]:
             yield "event: end\ndata: {}\n\n"
 
-    db.session.rollback()
+    repositories().transaction().end_read()
     return Response(stream_with_context(stream()), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

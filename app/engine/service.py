@@ -17,28 +17,21 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from ..auth.principal import Principal, current_principal
-from ..errors import ConflictError, NotFoundError, ValidationError
+from ..errors import ConflictError, IllegalTransitionError, NotFoundError, ValidationError
 from ..events import DomainEvent
-from ..models import (
-    AttemptOutcome,
-    IdempotencyKey,
-    Run,
-    RunStep,
-    StepAttempt,
-    TriggerType,
-    utcnow,
-)
+from ..models import AttemptOutcome, IdempotencyKey, Run, RunStep, StepAttempt, TriggerType
 from ..repositories import Repositories
 from ..repositories.records import remember
 from ..runtime import InkwrightState, current_state, repositories
+from ..statuses import RunStatus, StepStatus
 from ..workflows.catalog import CatalogEntry
 from ..workflows.definition import WorkflowDefinition
 from ..workflows.inputs import resolve_inputs
+from . import decisions
 from .executor import dispatch
-from .planner import branch_redo, canonical_json, merged_content, waiting_counts
+from .model_check import require_usable_models
+from .planner import branch_redo, canonical_json, waiting_counts
 from .scheduler import Scheduler, scheduler_for
-from ..statuses import RunStatus, StepStatus
-
 
 #: Error codes of a step held because its model call could not be paid for.
 HOLD_CODES = frozenset({"PAYMENT_REQUIRED", "BUDGET_EXCEEDED"})
@@ -98,6 +91,7 @@ class RunService:
         :raises ConflictError: for an ``Idempotency-Key`` reused with a different request.
         """
         self.authorize("create")
+        require_usable_models(self.state, entry.definition, inputs)
         fingerprint = request_fingerprint(request_body or {"workflow": entry.name, "inputs": inputs})
         if idempotency_key:
             earlier = self.repos.idempotency_keys.find(idempotency_key)
@@ -200,6 +194,7 @@ class RunService:
             raise ValidationError(f"Run {parent.id} has no step {step_id!r} to branch from.",
                                   {"fields": {"step": [f"One of {', '.join(s.id for s in definition.steps)}."]}})
         inputs = resolve_inputs(definition, {**parent.inputs, **(changes or {})})
+        require_usable_models(self.state, definition, inputs)
         redo = branch_redo(definition, step_id)
         copied: dict[str, list[RunStep]] = {}
         rows = self.repos.run_steps.of_run(parent.id)
@@ -218,6 +213,7 @@ class RunService:
         base = self.repos.runs.require(run_id)
         definition = WorkflowDefinition.from_dict(base.definition)
         inputs = resolve_inputs(definition, {**base.inputs, **(changes or {})})
+        require_usable_models(self.state, definition, inputs)
         return self._create(definition, inputs, TriggerType.UPDATE, base=base)
 
     # People's decisions ----------------------------------------------------------------------
@@ -237,40 +233,68 @@ class RunService:
 
         def choose(scheduler: Scheduler, locked: Run) -> None:
             step = self._step_awaiting(scheduler, locked, step_key)
-            candidates = step.candidates or []
-            if not 0 <= index < len(candidates):
-                raise ValidationError(f"Step {step_key} has candidates 0 to {len(candidates) - 1}.",
-                                      {"fields": {"index": [f"Must be from 0 to {len(candidates) - 1}."]}})
-            output = candidates[index]["output"]
-            now = scheduler.repos.run_steps.move(
-                step, StepStatus.AWAITING_SELECTION, status=StepStatus.COMPLETED, output=output,
-                user_selection=index, user_feedback=feedback, merged_content=merged_content(output),
-                ended_at=utcnow())
-            if not now:
-                raise ConflictError(f"Step {step_key} changed meanwhile; reload and try again.")
-            scheduler.note("step.selected", step=step_key, index=index)
-            self._resume_if_nothing_awaits(scheduler, locked, exclude=step.id)
-            scheduler.plan(scheduler.finished(step))
+            count = len(step.candidates or [])
+            if not 0 <= index < count:
+                raise ValidationError(f"Step {step_key} has candidates 0 to {count - 1}.",
+                                      {"fields": {"index": [f"Must be from 0 to {count - 1}."]}})
+            scheduler.on_event(step, decisions.Selected(index, count), feedback=feedback)
         self._change(run.id, choose)
         return self.repos.runs.require(run.id)
 
     def regenerate(self, run_id: Any, step_key: str) -> Run:
-        """Ask a step awaiting selection for more candidates (added to those it has)."""
+        """Ask a step awaiting selection for more candidates (added to those it has). Not a
+        retry: the step's attempts stay as they are."""
         self.authorize("update")
         run = self.repos.runs.require(run_id)
 
         def more(scheduler: Scheduler, locked: Run) -> None:
-            step = self._step_awaiting(scheduler, locked, step_key)
-            scheduler.enqueue(step, StepStatus.AWAITING_SELECTION)
-            self._resume_if_nothing_awaits(scheduler, locked, exclude=step.id)
+            scheduler.on_event(self._step_awaiting(scheduler, locked, step_key), decisions.Regenerate())
         self._change(run.id, more)
         return self.repos.runs.require(run.id)
 
-    def _resume_if_nothing_awaits(self, scheduler: Scheduler, run: Run, exclude: uuid.UUID) -> None:
-        waiting = [row for row in self.repos.run_steps.active(run.id)
-                   if row.status == StepStatus.AWAITING_SELECTION and row.id != exclude]
-        if run.status == RunStatus.PAUSED and not waiting:
-            scheduler.move_run(RunStatus.RUNNING, pause_reason=None)
+    def retry(self, run_id: Any) -> Run:
+        """Retry a failed or crashed run in place (seed 001: error → running): the steps that
+        failed, and those skipped because of them, are queued again with a fresh attempt
+        budget; completed steps keep their outputs. Branch and update runs are unchanged.
+
+        :raises IllegalTransitionError: for a run that is not failed or crashed.
+        """
+        self.authorize("update")
+        run = self.repos.runs.require(run_id)
+
+        def again(scheduler: Scheduler, locked: Run) -> None:
+            if locked.status not in decisions.RETRYABLE_RUN:
+                raise IllegalTransitionError("Run", RunStatus(locked.status).value, RunStatus.RUNNING.value)
+            rows = self.repos.run_steps.of_run(locked.id)
+            plan = decisions.plan_retry(
+                {row.step_key: row.status for row in rows},
+                {spec.id: spec.depends_on for spec in scheduler.definition.steps},
+                {row.step_key: row.step_id for row in rows if row.fan_index is not None},
+                fan_out=[row.step_key for row in rows if row.is_fan_out])
+            kept = []
+            for row in rows:
+                if row.step_key in plan.drop:
+                    self.repos.run_steps.delete(row)
+                elif row.step_key in plan.reset:
+                    self.repos.run_steps.move(
+                        row, row.status, status=StepStatus.PENDING, waiting_on=plan.reset[row.step_key],
+                        attempt=0, is_fan_out=False, error=None, output=None, merged_content=None,
+                        job_id=None, worker_name=None, next_attempt_at=None, ended_at=None)
+                    kept.append(row)
+                else:
+                    kept.append(row)
+            locked.steps_total = len(kept)
+            locked.steps_done = sum(1 for row in kept if row.status.is_terminal)
+            scheduler.move_run(RunStatus.RUNNING, error=None, completed_at=None, duration_ms=None,
+                               pause_reason=None)
+            scheduler.note("run.retried", steps=sorted(plan.reset))
+            scheduler.repos.transaction().publish(DomainEvent(
+                "run.retried", str(locked.id), {"runId": str(locked.id), "steps": sorted(plan.reset)},
+                tenant_id=locked.tenant_id, actor_id=self.principal.user_id if self.principal else None))
+            scheduler.plan(sorted((row for row in kept if row.step_key in plan.ready),
+                                  key=lambda row: row.position))
+        self._change(run.id, again)
+        return self.repos.runs.require(run.id)
 
     def resume(self, run_id: Any, budget: Budget | None = None) -> Run:
         """Go on with a run paused because a model call could not be paid for (after credits
@@ -315,7 +339,7 @@ class RunService:
             job_ids.extend(row.job_id for row in self.repos.run_steps.active(locked.id)
                            if row.status == StepStatus.QUEUED and row.job_id)
             scheduler.skip_unstarted("CANCELLED", "The run was cancelled.")
-            scheduler.move_run(RunStatus.CANCELLED, cancel_requested_at=utcnow(), pause_reason=None)
+            scheduler.move_run(RunStatus.CANCELLED, cancel_requested_at=scheduler.now(), pause_reason=None)
             scheduler.repos.transaction().publish(DomainEvent(
                 "run.cancelled", str(locked.id), {"runId": str(locked.id)}, tenant_id=locked.tenant_id,
                 actor_id=self.principal.user_id if self.principal else None))

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from ..statuses import RunStatus, StepStatus
+from ..engine.run_progress import progress_of
+from ..errors import public_error
 from ..models import AttemptOutcome, GenerationStatus, TriggerType
+from ..statuses import RunStatus, StepStatus
 from .base import ApiSchema, PageQuerySchema
 
 STEP_KEY = validate.Length(min=1, max=100)
 
 
+#: A recorded error as clients see it: its envelope ``code`` and message, no class name or traceback.
+ERROR_DOC = {"description": "The error's envelope: code and message (and what was recorded with them)"}
+
+
+def error_field() -> fields.Function:
+    return fields.Function(lambda row: public_error(row.error), allow_none=True, metadata=ERROR_DOC)
+
+
 class AttemptSchema(ApiSchema):
     number = fields.Integer(required=True)
     outcome = fields.Enum(AttemptOutcome, by_value=True, required=True)
+    regeneration = fields.Boolean(dump_default=False, metadata={
+        "description": "This execution asked for more candidates; it spends no attempt of the retry budget"})
     worker_name = fields.String(allow_none=True)
-    error = fields.Dict(allow_none=True)
+    error = error_field()
     started_at = fields.DateTime(required=True)
     ended_at = fields.DateTime(allow_none=True)
     duration_ms = fields.Integer(allow_none=True)
@@ -100,14 +112,21 @@ class StepSchema(ApiSchema):
     user_feedback = fields.String(allow_none=True)
     merged_content = fields.String(allow_none=True)
     output_artifact_ids = fields.List(fields.String())
-    attempt = fields.Integer(required=True, metadata={"description": "Attempts started so far"})
+    attempt = fields.Integer(required=True, metadata={"description": "Attempts of the retry budget spent so far "
+                                                                     "(regenerations spend none)"})
     max_attempts = fields.Integer(required=True)
+    executions = fields.Integer(dump_default=0, metadata={"description": "Times a worker ran the step, "
+                                                                         "regenerations included"})
+    regenerations = fields.Integer(dump_default=0, metadata={"description": "Times a person asked for more "
+                                                                            "candidates"})
+    waiting_ms = fields.Integer(dump_default=0, metadata={"description": "Time spent waiting for a person "
+                                                                         "to choose (not in durationMs)"})
     attempts = fields.List(fields.Nested(AttemptSchema))
     generation_jobs = fields.List(fields.Nested(GenerationJobSchema),
                                   metadata={"description": "Media generations the step started, oldest first"})
     cache_hit = fields.Boolean(required=True)
     reused_from_step_id = fields.UUID(allow_none=True)
-    error = fields.Dict(allow_none=True)
+    error = error_field()
     progress = fields.Float()
     progress_message = fields.String(allow_none=True)
     tokens_input = fields.Integer()
@@ -117,7 +136,28 @@ class StepSchema(ApiSchema):
     responses = fields.List(fields.Nested(AIResponseSchema))
     started_at = fields.DateTime(allow_none=True)
     ended_at = fields.DateTime(allow_none=True)
-    duration_ms = fields.Integer(allow_none=True)
+    duration_ms = fields.Integer(allow_none=True, metadata={"description": "Machine time: the wait for a "
+                                                                           "person is in waitingMs"})
+
+
+class RunProgressSchema(ApiSchema):
+    """A run's steps by what happened to them; ``fraction`` counts completed steps only, so a
+    failed run never reads as done."""
+
+    completed = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    skipped = fields.Integer(required=True)
+    waiting = fields.Integer(required=True, metadata={"description": "Awaiting a person's selection, or "
+                                                                     "waiting on a generation job"})
+    running = fields.Integer(required=True)
+    queued = fields.Integer(required=True)
+    remaining = fields.Integer(required=True, metadata={"description": "Not started yet"})
+    total = fields.Integer(required=True, metadata={"description": "Steps counted (a fanned-out step counts "
+                                                                   "as its items)"})
+    fraction = fields.Float(required=True, metadata={"description": "Completed steps / total, 0 to 1"})
+    finished = fields.Boolean(required=True, metadata={"description": "The run has ended, one way or another"})
+    succeeded = fields.Boolean(required=True, metadata={"description": "The run completed"})
+    label = fields.String(required=True, metadata={"description": 'e.g. "failed: 1 failed, 3 skipped"'})
 
 
 class SavingsSchema(ApiSchema):
@@ -139,11 +179,15 @@ class RunSchema(ApiSchema):
     branch_point = fields.String(allow_none=True)
     base_run_id = fields.UUID(allow_none=True)
     root_run_id = fields.UUID(required=True)
-    error = fields.Dict(allow_none=True)
+    error = error_field()
     pause_reason = fields.String(allow_none=True)
-    progress = fields.Float(required=True)
-    steps_total = fields.Integer(required=True)
-    steps_done = fields.Integer(required=True)
+    progress = fields.Function(lambda run: RunProgressSchema().dump(progress_of(run).as_dict()), required=True,
+                               metadata={"description": "Completed, failed, skipped, waiting, running and "
+                                                        "remaining steps, apart"})
+    steps_total = fields.Integer(required=True, metadata={"description": "Step rows, a fanned-out parent "
+                                                                         "included"})
+    steps_done = fields.Integer(required=True, metadata={"description": "Steps that ended (completed, failed "
+                                                                        "or skipped): see progress"})
     cache_hits = fields.Integer(required=True)
     steps_reused = fields.Integer(required=True)
     tokens_input = fields.Integer(required=True)

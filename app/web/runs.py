@@ -1,4 +1,5 @@
-"""The run page: live progress, candidates side by side, select, regenerate, branch, cancel, resume.
+"""The run page: live progress, candidates side by side, select, regenerate, branch, cancel,
+resume, retry.
 
 Plugins link here (``url_for("studio.run_page", run_id=...)``) instead of building their
 own progress pages. Every action goes through the engine's :class:`RunService` for the
@@ -15,10 +16,11 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from ..engine.planner import text_of
+from ..engine.run_progress import RunProgress, progress_of
 from ..engine.service import Budget, RunService, RunView, caller_run_service
-from ..statuses import RunStatus, StepStatus
-from ..errors import ConflictError, IllegalTransitionError, NotFoundError, ValidationError
+from ..errors import ConflictError, IllegalTransitionError, NotFoundError, ValidationError, public_error
 from ..models import Run
+from ..statuses import RunStatus, StepStatus
 from ..workflows.definition import WorkflowDefinition
 from .forms import ConfirmForm, ResumeForm, SelectionForm
 from .input_forms import InputsForm, inputs_form_class
@@ -26,6 +28,8 @@ from .studio import blp
 
 #: Statuses in which the page refreshes itself (a paused run waits for a person, not for time).
 ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
+#: Runs a person may retry in place (the engine refuses the others with ILLEGAL_TRANSITION).
+RETRYABLE = frozenset({RunStatus.FAILED, RunStatus.CRASHED})
 
 
 class BranchForm(InputsForm):
@@ -39,7 +43,34 @@ def readable(output: Any) -> str:
     return text if text is not None else json.dumps(output, indent=2, ensure_ascii=False, default=str)
 
 
+def readable_duration(milliseconds: Any) -> str:
+    """A span of time as a person says it: "850 ms", "12.4 s", "2 min 43 s", "1 h 5 min"."""
+    if milliseconds is None:
+        return "—"
+    ms = int(milliseconds)
+    if ms < 1000:
+        return f"{ms} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    seconds = round(ms / 1000)
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def shown_error(error: Any) -> dict[str, Any] | None:
+    """A recorded error as the page shows it: its envelope's code and message."""
+    return public_error(error)
+
+
+def run_progress(run: Any) -> RunProgress:
+    return progress_of(run)
+
+
 blp.add_app_template_filter(readable, "readable")
+blp.add_app_template_filter(readable_duration, "readable_duration")
+blp.add_app_template_filter(shown_error, "shown_error")
+blp.add_app_template_filter(run_progress, "run_progress")
 
 
 def branch_form(definition: WorkflowDefinition, run: Run, step_id: str, formdata: Any = None) -> BranchForm:
@@ -67,6 +98,7 @@ def live_context(service: RunService, run: Run, selection_forms: dict | None = N
     view = service.detail(run)
     awaiting = [step for step in view.steps if step.status == StepStatus.AWAITING_SELECTION]
     return {"run": view, "awaiting": awaiting, "active": run.status in ACTIVE,
+            "progress": progress_of(view), "retryable": run.status in RETRYABLE,
             "candidates_version": _candidate_signature(view), "selection_forms": selection_forms or {},
             "action_form": ConfirmForm(formdata=None)}
 
@@ -118,6 +150,23 @@ def cancel_run(run_id: str):
             flash(f"The run is already {service.get(run.id).status.value}; there is nothing to cancel.", "error")
         else:
             flash("The run is cancelled.", "success")
+    return redirect(url_for("studio.run_page", run_id=run.id))
+
+
+@blp.route("/runs/<run_id>/retry", methods=["POST"])
+@login_required
+def retry_run(run_id: str):
+    """Retry a failed or crashed run in place; its failed and skipped steps run again."""
+    service = caller_run_service()
+    run = service.get(run_id)
+    if _confirmed():
+        try:
+            service.retry(run.id)
+        except (ConflictError, IllegalTransitionError):
+            flash(f"The run is {service.get(run.id).status.value}; only a failed or crashed run can be retried.",
+                  "error")
+        else:
+            flash("The run is retried: its failed steps run again.", "success")
     return redirect(url_for("studio.run_page", run_id=run.id))
 
 

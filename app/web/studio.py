@@ -11,6 +11,7 @@ from flask_login import login_required
 
 from ..auth.api_keys import ApiKeyService
 from ..auth.principal import current_principal
+from ..engine.run_progress import attach_progress
 from ..errors import AppError
 from ..models import DomainEventRecord, Role, Run
 from ..runtime import repositories
@@ -30,7 +31,7 @@ def dashboard():
     repos = repositories()
     members = repos.memberships.with_users()
     events = repos.events.list(order_by=[DomainEventRecord.occurred_at.desc()], limit=10)
-    runs = repos.runs.list(order_by=[Run.created_at.desc(), Run.id], limit=RECENT_RUNS) \
+    runs = attach_progress(repos, repos.runs.list(order_by=[Run.created_at.desc(), Run.id], limit=RECENT_RUNS)) \
         if principal.can("runs", "read") else []
     return render_template("studio/dashboard.html", members=members, events=events, runs=runs,
                            switch_form=ConfirmForm(), principal=principal)

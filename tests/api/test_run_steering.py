@@ -276,3 +276,91 @@ def test_lineage_lists_the_whole_family_oldest_first(api_client, finished):
         assert response.status_code == 200, response.json
         assert response.json["data"]["rootRunId"] == finished["id"]
         assert [r["id"] for r in response.json["data"]["runs"]] == [finished["id"], branch["id"], update["id"]]
+
+
+# A failed run, read honestly and retried in place (issue 9) ------------------------------------
+
+ASKING = """\
+name: asking
+version: "1"
+steps:
+  - id: ask
+    skill: text.generate
+    with: {prompt: "One line about owls", model: "offline:writer"}
+  - id: polish
+    skill: test.echo
+    with: {text: "{{ steps.ask.output.text }}"}
+  - id: title
+    skill: test.echo
+    with: {text: "Title of {{ steps.polish.output.text }}"}
+"""
+
+
+@pytest.fixture
+def failed(api_client, upload_workflow, start_run, get_run, run_jobs, uninstalled_provider):
+    """A run whose first step failed because its provider went away after the run started
+    (so the other two were skipped); the provider is back when the fixture returns."""
+    upload_workflow(api_client, ASKING)
+    run = start_run(api_client, "asking", {})
+    with uninstalled_provider("offline"):
+        run_jobs()
+    run = get_run(api_client, run["id"])
+    assert run["status"] == "failed", run
+    return run
+
+
+def test_a_failed_run_reads_failed_with_its_counts_never_done(failed):
+    progress = failed["progress"]
+
+    assert progress["label"] == "failed: 1 failed, 2 skipped"
+    assert (progress["fraction"], progress["finished"], progress["succeeded"]) == (0.0, True, False)
+
+
+def test_a_steps_error_is_its_code_and_message_never_a_class_name(failed):
+    error = steps_of(failed)["ask"]["error"]
+
+    assert error["code"] == "UNKNOWN_MODEL"
+    assert error["message"].startswith("No model provider named 'offline'")
+    assert "UnknownModelError" not in str(failed) and "Traceback" not in str(failed)
+
+
+def test_a_step_shows_executions_regenerations_and_its_wait_apart_from_attempts(paused, api_client, get_run,
+                                                                                 run_jobs):
+    api_client.post(f"/api/runs/{paused['id']}/steps/pick/regenerate")
+    run_jobs()
+    pick = steps_of(get_run(api_client, paused["id"]))["pick"]
+
+    assert {"executions", "regenerations", "waitingMs", "attempt", "maxAttempts", "durationMs"} <= set(pick)
+    assert all("regeneration" in attempt for attempt in pick["attempts"])
+
+
+def test_retrying_a_failed_run_runs_it_again_in_place_to_completion(failed, api_client, get_run, run_jobs,
+                                                                    row_count):
+    response = api_client.post(f"/api/runs/{failed['id']}/retry")
+
+    assert response.status_code == 200, response.json
+    assert response.json["data"]["id"] == failed["id"]
+    assert response.json["data"]["status"] == "running"
+    run_jobs()
+    run = get_run(api_client, failed["id"])
+    assert run["status"] == "completed"
+    assert run["progress"]["label"] == "completed: 3 of 3 steps completed"
+    assert row_count(Run) == 1  # in place: no branch, no update run
+
+
+def test_retrying_a_completed_run_is_409_illegal_transition_and_changes_nothing(api_client, finished, get_run,
+                                                                                 expect_error):
+    expect_error(api_client.post(f"/api/runs/{finished['id']}/retry"), 409, "ILLEGAL_TRANSITION")
+
+    assert get_run(api_client, finished["id"])["status"] == "completed"
+
+
+def test_retrying_a_run_still_going_or_cancelled_is_409(api_client, paused, expect_error):
+    expect_error(api_client.post(f"/api/runs/{paused['id']}/retry"), 409, "ILLEGAL_TRANSITION")
+    api_client.post(f"/api/runs/{paused['id']}/cancel")
+    expect_error(api_client.post(f"/api/runs/{paused['id']}/retry"), 409, "ILLEGAL_TRANSITION")
+
+
+def test_retrying_another_tenants_run_is_404(api_client, failed, make_user, login_api, expect_error):
+    stranger = login_api(make_user())
+    expect_error(stranger.post(f"/api/runs/{failed['id']}/retry"), 404, "NOT_FOUND")

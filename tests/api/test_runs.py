@@ -156,7 +156,9 @@ def test_a_finished_run_shows_steps_attempts_timings_and_totals(api_client, pitc
     run = get_run(api_client, started["id"])
 
     assert run["status"] == "completed"
-    assert (run["stepsTotal"], run["stepsDone"], run["progress"]) == (2, 2, 1.0)
+    assert (run["stepsTotal"], run["stepsDone"]) == (2, 2)
+    assert (run["progress"]["completed"], run["progress"]["fraction"], run["progress"]["label"]) == (
+        2, 1.0, "completed: 2 of 2 steps completed")
     assert run["startedAt"] and run["completedAt"] and run["durationMs"] >= 0
     assert (run["cacheHits"], run["tokensInput"], run["tokensOutput"]) == (0, 0, 0)
     outline, draft = run["steps"]
@@ -295,3 +297,73 @@ def test_a_bad_list_query_is_400_naming_the_parameter(api_client, three_runs, ex
         error = expect_error(api_client.get("/api/runs", query_string=query), 400, "VALIDATION_ERROR")
 
         assert set(error["details"]["fields"]) == {f"query.{name}" for name in query}, query
+
+
+# Models resolved at submit (issue 9) -------------------------------------------------------------
+
+CHOOSY = """\
+name: choosy
+version: "1"
+inputs:
+  topic: {type: string, default: owls}
+  model: {type: string, default: "offline:writer"}
+steps:
+  - id: ask
+    skill: text.generate
+    with: {prompt: "One line about {{ inputs.topic }}", model: "{{ inputs.model }}"}
+"""
+
+
+@pytest.mark.parametrize(("model", "code"), [("foo:bar", "UNKNOWN_MODEL"), ("writer", "UNKNOWN_MODEL"),
+                                             ("offline:no-such-model", "MODEL_NOT_PRICED")],
+                         ids=["unknown-provider", "not-provider-colon-model", "unpriced"])
+def test_a_model_that_cannot_be_used_is_refused_at_submit_with_its_input_field(
+        api_client, upload_workflow, expect_error, row_count, run_jobs, model, code):
+    upload_workflow(api_client, CHOOSY)
+
+    response = api_client.post("/api/runs", json={"workflow": "choosy", "inputs": {"model": model}})
+
+    error = expect_error(response, 422, code)
+    assert list(error["details"]["fields"]) == ["inputs.model"]
+    assert model in error["details"]["fields"]["inputs.model"][0]
+    assert "Error:" not in error["message"]
+    assert (row_count(Run), row_count(RunStep), row_count(IdempotencyKey)) == (0, 0, 0)
+    assert run_jobs() == 0
+
+
+def test_the_offline_providers_free_models_are_accepted(api_client, upload_workflow, start_run, get_run, run_jobs):
+    upload_workflow(api_client, CHOOSY)
+
+    run = start_run(api_client, "choosy", {"model": "offline:fast"})
+    run_jobs()
+
+    assert get_run(api_client, run["id"])["status"] == "completed"
+
+
+def test_branching_or_updating_to_an_unknown_model_is_refused_and_starts_nothing(
+        api_client, upload_workflow, start_run, run_jobs, expect_error, row_count):
+    upload_workflow(api_client, CHOOSY)
+    run = start_run(api_client, "choosy", {})
+    run_jobs()
+
+    for path, body in ((f"/api/runs/{run['id']}/branch", {"step": "ask", "inputs": {"model": "foo:bar"}}),
+                       (f"/api/runs/{run['id']}/update", {"inputs": {"model": "foo:bar"}})):
+        error = expect_error(api_client.post(path, json=body), 422, "UNKNOWN_MODEL")
+        assert list(error["details"]["fields"]) == ["inputs.model"]
+    assert row_count(Run) == 1
+
+
+# Progress told honestly (issue 9) ------------------------------------------------------------------
+
+def test_the_list_reports_each_runs_progress_by_kind_of_step(api_client, pitch, start_run, run_jobs):
+    start_run(api_client, "pitch", {"topic": "otters"})
+    run_jobs()
+    start_run(api_client, "pitch", {"topic": "moles"})
+
+    items = api_client.get("/api/runs").json["data"]["items"]
+
+    newest, oldest = items
+    assert (newest["progress"]["completed"], newest["progress"]["queued"], newest["progress"]["remaining"]) == (
+        0, 1, 1)
+    assert newest["progress"]["label"] == "running: 1 queued, 1 remaining"
+    assert (oldest["progress"]["fraction"], oldest["progress"]["succeeded"]) == (1.0, True)

@@ -101,7 +101,70 @@ def test_a_run_started_from_the_generated_form_is_followed_live_and_steered(page
     assert page.get_by_role("button", name="Cancel run").count() == 0
 
     # The dashboard lists it, completed, with a link back.
-    page.get_by_role("link", name="Dashboard").click()
+    # Go, rather than click the link: the run page reloads itself once its stream ends, and
+    # that reload can land after a click and bring the run page back.
+    page.goto(f"{studio_url}/")
     row = page.locator("table.runs tbody tr").first
     assert "pitch" in row.inner_text()
     assert row.locator(".status").inner_text() == "completed"
+
+
+FRAGILE = """\
+name: fragile
+version: "1"
+description: A first step that fails, and three that depend on it.
+steps:
+  - id: gather
+    skill: test.echo
+    with: {text: "notes", fail_until_attempt: 99}
+  - id: draft
+    skill: test.echo
+    with: {text: "{{ steps.gather.output.text }}"}
+  - id: title
+    skill: test.echo
+    with: {text: "Title of {{ steps.draft.output.text }}"}
+  - id: blurb
+    skill: test.echo
+    with: {text: "Blurb of {{ steps.draft.output.text }}"}
+"""
+
+
+def test_a_failed_run_reads_failed_from_360_to_1920_px_and_offers_retry(page, studio_url):
+    register(page, studio_url)
+    page.get_by_role("link", name="Workflows").click()
+    page.get_by_label("Workflow YAML").fill(FRAGILE)
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_url(f"{studio_url}/workflows/fragile/run")
+    page.get_by_role("button", name="Start the run").click()
+    page.wait_for_url(re.compile(rf"{re.escape(studio_url)}/runs/[0-9a-f-]{{36}}$"))
+    run_url = page.url
+
+    # The page follows the run to its failure: never "4 of 4 steps done" with a full bar.
+    summary = page.locator("[data-live=summary]")
+    summary.locator(".status[data-status=failed]").wait_for(timeout=20_000)
+    assert "failed: 1 failed, 3 skipped" in summary.inner_text()
+    assert "steps done" not in summary.inner_text()
+    bar = summary.locator("progress.run-bar-failed")
+    assert bar.get_attribute("value") == "0"
+    step_error = page.locator("#step-gather .step-error").inner_text()
+    assert step_error.startswith("TRANSIENT_FAILURE") and "TransientFailure" not in step_error
+
+    for width in (360, 768, 1920):
+        page.set_viewport_size({"width": width, "height": 900})
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"the page scrolls sideways at {width} px"
+        assert page.get_by_role("button", name="Retry").is_visible()
+    page.set_viewport_size({"width": 360, "height": 900})
+    page.screenshot(path="/tmp/e2e-failed-run-360.png", full_page=True)
+
+    # Retry runs it again in place (this step fails on every attempt, so it fails again).
+    page.get_by_role("button", name="Retry").click()
+    page.wait_for_url(run_url)
+    assert "The run is retried" in page.get_by_role("status").first.inner_text()
+    summary.locator(".status[data-status=failed]").wait_for(timeout=20_000)
+
+    # Go, rather than click the link: the run page reloads itself once its stream ends, and
+    # that reload can land after a click and bring the run page back.
+    page.goto(f"{studio_url}/")
+    row = page.locator("table.runs tbody tr").first
+    assert "failed: 1 failed, 3 skipped" in row.inner_text()

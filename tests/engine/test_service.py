@@ -7,15 +7,10 @@ import pytest
 from sqlalchemy import inspect
 
 from app.engine.progress import RunEvents
-from app.statuses import RunStatus, StepStatus
-from app.errors import (
-    ConflictError,
-    IllegalTransitionError,
-    NotFoundError,
-    ValidationError,
-)
+from app.errors import ConflictError, IllegalTransitionError, NotFoundError, ValidationError
 from app.models import TriggerType
 from app.runtime import current_state
+from app.statuses import RunStatus, StepStatus
 
 
 def snapshot(row) -> dict:
@@ -300,3 +295,114 @@ def test_a_finished_runs_event_stream_tells_its_story_in_order(studio, run_jobs,
     assert kinds[-1] == "run.completed"
     completed = [data["step"] for _id, kind, data in events if kind == "step.completed"]
     assert completed == ["research", "draft", "polish"]
+
+
+# Regenerating and retrying -------------------------------------------------------------------
+def test_regenerating_three_times_spends_no_attempt_and_books_the_wait_apart(studio, run_jobs, clock):
+    run = studio.start(PICKING)
+    run_jobs()
+    for _ in range(3):
+        clock.advance(60)  # a person reads the candidates for a minute
+        studio.call(lambda service: service.regenerate(run.id, "draft"))
+        run_jobs()
+    clock.advance(30)
+    studio.call(lambda service: service.select(run.id, "draft", 7, None))
+    run_jobs()
+
+    draft = studio.steps(run.id)["draft"]
+    assert draft.status == StepStatus.COMPLETED and len(draft.candidates) == 12
+    # Four executions, one attempt: asking for more candidates is not a retry.
+    assert (draft.attempt, draft.executions, draft.regenerations) == (1, 4, 3)
+    assert draft.waiting_ms == 210_000
+    # The step's duration is the machine's time, not the person's three and a half minutes.
+    assert draft.duration_ms < 60_000
+    attempts = studio.attempts(run.id)["draft"]
+    assert [(a.number, a.regeneration) for a in attempts] == [(1, False), (2, True), (3, True), (4, True)]
+    assert studio.run(run.id).status == RunStatus.COMPLETED
+
+
+FAILING_ONCE = """
+name: failing-once
+version: "1"
+steps:
+  - id: outline
+    skill: test.echo
+    with: {text: outline, fail_until_execution: 2}
+  - id: draft
+    skill: test.echo
+    with: {text: "{{ steps.outline.output.text }} drafted"}
+  - id: title
+    skill: test.echo
+    with: {text: "{{ steps.outline.output.text }} titled"}
+  - id: polish
+    skill: test.echo
+    with: {text: "{{ steps.draft.output.text }} polished"}
+"""
+
+
+def test_retrying_a_failed_run_completes_it_in_place(studio, run_jobs):
+    run = studio.start(FAILING_ONCE)
+    run_jobs()
+    failed = studio.run(run.id)
+    assert failed.status == RunStatus.FAILED
+    assert {key: step.status for key, step in studio.steps(run.id).items()} == {
+        "outline": StepStatus.FAILED, "draft": StepStatus.SKIPPED, "title": StepStatus.SKIPPED,
+        "polish": StepStatus.SKIPPED}
+
+    retried = studio.call(lambda service: service.retry(run.id))
+    assert retried.status == RunStatus.RUNNING and retried.error is None
+    run_jobs()
+
+    done = studio.run(run.id)
+    assert done.id == run.id and done.status == RunStatus.COMPLETED
+    assert done.steps_done == done.steps_total == 4
+    steps = studio.steps(run.id)
+    assert steps["polish"].output["text"] == "outline drafted polished"
+    # A fresh attempt budget; the failed execution stays on record.
+    assert (steps["outline"].attempt, steps["outline"].executions) == (1, 2)
+    assert [a.outcome.value for a in studio.attempts(run.id)["outline"]] == ["failed", "completed"]
+    events = [record.type for record in studio.call(lambda service: service.repos.events.list())]
+    assert "run.retried" in events
+
+
+def test_retrying_keeps_completed_steps_and_redoes_only_what_failed(studio, run_jobs):
+    run = studio.start(FAILING_ONCE.replace("with: {text: outline, fail_until_execution: 2}",
+                                            "with: {text: outline}").replace(
+        '"{{ steps.draft.output.text }} polished"}', '"{{ steps.draft.output.text }} polished", '
+                                                     'fail_until_execution: 2}'))
+    run_jobs()
+    assert studio.run(run.id).status == RunStatus.FAILED
+    before = {key: (step.status, step.executions) for key, step in studio.steps(run.id).items()}
+    assert before["polish"] == (StepStatus.FAILED, 1)
+
+    studio.call(lambda service: service.retry(run.id))
+    run_jobs()
+
+    after = studio.steps(run.id)
+    assert studio.run(run.id).status == RunStatus.COMPLETED
+    for key in ("outline", "draft", "title"):  # not run again
+        assert (after[key].status, after[key].executions) == (StepStatus.COMPLETED, 1)
+    assert (after["polish"].status, after["polish"].executions) == (StepStatus.COMPLETED, 2)
+
+
+@pytest.mark.parametrize("ending", ["completed", "cancelled"])
+def test_only_a_failed_or_crashed_run_can_be_retried(studio, run_jobs, ending):
+    run = studio.start(PICKING)
+    if ending == "completed":
+        run_jobs()
+        studio.call(lambda service: service.select(run.id, "draft", 0, None))
+        run_jobs()
+    else:
+        studio.call(lambda service: service.cancel(run.id))
+    before = run_snapshot(studio, run.id)
+    assert before["status"] == RunStatus(ending)
+
+    with pytest.raises(IllegalTransitionError):
+        studio.call(lambda service: service.retry(run.id))
+    assert run_snapshot(studio, run.id) == before
+
+
+def test_a_running_run_cannot_be_retried(studio):
+    run = studio.start(PICKING)
+    with pytest.raises(IllegalTransitionError):
+        studio.call(lambda service: service.retry(run.id))

@@ -246,7 +246,7 @@ def test_the_dashboard_lists_recent_runs_with_status_and_a_link(browser, paused)
     row = re.search(rf'<tr data-run="{paused}">.*?</tr>', page, re.S).group(0)
     assert "story" in row and 'data-status="paused"' in row
     assert f'href="/runs/{paused}"' in row
-    assert "1/3" in row
+    assert "paused: 1 of 3 completed, 1 waiting, 1 remaining" in row
 
 
 def csrf_of(page: str) -> str:
@@ -274,3 +274,90 @@ def test_a_run_paused_on_its_budget_resumes_with_a_higher_one_from_the_page(brow
     run_jobs()
     page = browser.get(f"/runs/{run_id}").get_data(as_text=True)
     assert 'data-status="completed"' in page and "5000 tokens" in page
+
+
+# A failed run, told honestly, and retried from its page (issue 9) ---------------------------------
+
+ASKING = """\
+name: asking
+version: "1"
+steps:
+  - id: ask
+    skill: text.generate
+    with: {prompt: "One line about owls", model: "offline:writer"}
+  - id: polish
+    skill: test.echo
+    with: {text: "{{ steps.ask.output.text }}"}
+  - id: title
+    skill: test.echo
+    with: {text: "Title of {{ steps.polish.output.text }}"}
+  - id: blurb
+    skill: test.echo
+    with: {text: "Blurb of {{ steps.polish.output.text }}"}
+"""
+
+
+@pytest.fixture
+def failed(api_client, run_jobs, uninstalled_provider) -> str:
+    """A run whose first step failed (its provider went away after the run started) and whose
+    other three were skipped; the provider is back when the fixture returns."""
+    uploaded = api_client.post("/api/workflows", data=ASKING, content_type="application/yaml")
+    assert uploaded.status_code == 201, uploaded.get_data(as_text=True)
+    run_id = api_client.post("/api/runs", json={"workflow": "asking"}).json["data"]["id"]
+    with uninstalled_provider("offline"):
+        run_jobs()
+    return run_id
+
+
+def test_a_failed_run_reads_failed_with_an_empty_bar_and_the_reason_as_code_and_message(browser, failed):
+    page = browser.get(f"/runs/{failed}").get_data(as_text=True)
+
+    assert "failed: 1 failed, 3 skipped" in page
+    assert "4 of 4" not in page and "steps done" not in page
+    assert re.search(r'<progress class="run-bar run-bar-failed" max="100" value="0"', page)
+    step = re.search(r'id="step-ask".*?</tr>', page, re.S).group(0)
+    assert "<code>UNKNOWN_MODEL</code> No model provider named &#39;offline&#39; is installed." in step
+    assert "UnknownModelError" not in page and "Traceback" not in page
+
+
+def test_the_dashboard_shows_a_failed_run_as_failed_not_done(browser, failed):
+    row = re.search(rf'<tr data-run="{failed}">.*?</tr>', browser.get("/").get_data(as_text=True), re.S).group(0)
+
+    assert "failed: 1 failed, 3 skipped" in row and "run-bar-failed" in row and 'value="0"' in row
+
+
+def test_retry_on_the_run_page_runs_the_failed_run_again_in_place(browser, failed, submit, run_jobs):
+    page = browser.get(f"/runs/{failed}").get_data(as_text=True)
+    assert f"/runs/{failed}/retry" in actions(page)
+
+    response = submit(browser, f"/runs/{failed}/retry", {}, page=f"/runs/{failed}")
+
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/runs/{failed}")
+    run_jobs()
+    page = browser.get(f"/runs/{failed}").get_data(as_text=True)
+    assert "The run is retried" in page
+    assert 'data-status="completed"' in page and "completed: 4 of 4 steps completed" in page
+    assert f"/runs/{failed}/retry" not in actions(page)  # nothing left to retry
+
+
+def test_retry_is_offered_only_for_failed_runs_and_refused_politely_otherwise(browser, paused, submit):
+    page = browser.get(f"/runs/{paused}").get_data(as_text=True)
+    assert f"/runs/{paused}/retry" not in actions(page)
+
+    response = submit(browser, f"/runs/{paused}/retry", {}, page=f"/runs/{paused}", follow_redirects=True)
+    assert "only a failed or crashed run can be retried" in response.get_data(as_text=True)
+
+
+def test_a_retry_without_the_forms_token_changes_nothing(browser, api_client, failed):
+    browser.post(f"/runs/{failed}/retry")
+
+    assert api_client.get(f"/api/runs/{failed}").json["data"]["status"] == "failed"
+
+
+def test_a_steps_record_shows_attempts_regenerations_and_the_wait_apart(browser, paused, submit, run_jobs):
+    submit(browser, f"/runs/{paused}/steps/pick/regenerate", {}, page=f"/runs/{paused}")
+    run_jobs()
+
+    page = browser.get(f"/runs/{paused}").get_data(as_text=True)
+    record = re.search(r'id="step-pick".*?class="step-record">(.*?)</td>', page, re.S).group(1)
+    assert re.match(r"Attempts \d+/\d+ · 1 regeneration", record.strip()), record

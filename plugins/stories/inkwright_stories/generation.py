@@ -17,7 +17,11 @@ from app.toolkit import (
     Run,
     RunStatus,
     StepStatus,
+    check_workflow_models,
     current_principal,
+    public_error,
+    readable_message,
+    run_progress,
     start_workflow,
     utcnow,
     workflow_runs,
@@ -64,6 +68,8 @@ class StoryGeneration:
         principal = current_principal()
         principal.require("stories", "create")
         principal.require("runs", "create")
+        # A run that could use a model nobody serves is refused before the story row exists (issue 9).
+        check_workflow_models(WORKFLOW, dict(request))
         with self.repos.transaction():
             story = self.stories.add(Story(
                 title=f"Untitled story ({request['n_chapters']} chapters)", status=StoryStatus.DRAFT,
@@ -99,7 +105,10 @@ class StoryGeneration:
         run = workflow_runs().get(session_id)
         story = self.stories.by_run(run.id)
         status = WORKFLOW_STATUS[RunStatus(run.status)]
-        return {"session_id": run.id, "status": status, "progress": 1.0 if status == "completed" else run.progress,
+        # Completed steps only: a failed run's bar never reads as full (issue 9).
+        progress = run_progress(run)
+        return {"session_id": run.id, "status": status, "progress": 1.0 if status == "completed" else progress.fraction,
+                "steps": progress.as_dict(),
                 "message": self.status_message(run, story), "started_at": run.started_at or run.created_at,
                 "completed_at": run.completed_at, "story_id": story.id if story else None}
 
@@ -109,12 +118,12 @@ class StoryGeneration:
         if status == RunStatus.PAUSED:
             return f"Paused: {run.pause_reason or 'waiting'}."
         if status in (RunStatus.FAILED, RunStatus.CRASHED):
-            return (run.error or {}).get("message") or "The generation failed."
+            return (public_error(run.error) or {}).get("message") or "The generation failed."
         if status == RunStatus.CANCELLED:
             return CANCELLED_MESSAGE
         if status == RunStatus.COMPLETED:
             return f"“{story.title}” is written." if story else "The run is complete."
-        return f"{run.steps_done} of {run.steps_total} steps done."
+        return run_progress(run).label[:1].upper() + run_progress(run).label[1:] + "."
 
     # Cancelling -------------------------------------------------------------------------
     def cancel(self, session_id: Any) -> Run:
@@ -147,10 +156,13 @@ class StoryGeneration:
         error = dict(run.error or {})
         failed = next((step for step in self.repos.run_steps.of_run(run.id)
                        if StepStatus(step.status) == StepStatus.FAILED and step.error), None)
-        message = error.get("message") or "The generation failed."
+        message = readable_message(error.get("message")) or "The generation failed."
+        code = error.get("code", "RUN_FAILED")
         if failed is not None:
-            message = f"The {failed.step_key} step failed: {failed.error.get('message') or 'no reason given'}"
-        return {"code": error.get("code", "RUN_FAILED"), "message": message}
+            shown = public_error(failed.error)
+            message = f"The {failed.step_key} step failed: {shown['message']}"
+            code = shown["code"]
+        return {"code": code, "message": message}
 
     def finish(self, story_id: Any, run: Run | None, error: dict[str, Any] | None = None) -> Story | None:
         """Complete the story from the run's output, or fail it with ``error``; only a story

@@ -88,3 +88,32 @@ def test_another_tenants_story_is_not_found(app, browser, make_user, login_api):
     assert browser.get(f"/stories/{story['id']}").status_code == 404
     assert browser.get("/stories/not-a-uuid").status_code == 404
     assert "Not yours" not in browser.get("/stories/").get_data(as_text=True)
+
+
+def test_a_story_whose_models_nobody_serves_is_refused_at_submit_and_nothing_is_written(
+        browser, csrf_token, row_count, uninstalled_provider):
+    from app.toolkit import Run
+
+    token = csrf_token(browser, "/stories/new")
+    with uninstalled_provider("offline"):
+        response = browser.post("/stories/new", data={**FORM, "csrf_token": token})
+
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "offline:writer" in page and "No model provider named" in page
+    assert row_count(Story) == 0 and row_count(Run) == 0
+
+
+def test_a_failed_story_shows_the_reason_as_code_and_message_and_links_its_run(browser, csrf_token, run_jobs,
+                                                                              uninstalled_provider):
+    reader = post_form(browser, csrf_token, FORM).headers["Location"]
+    with uninstalled_provider("offline"):
+        run_jobs()
+
+    page = browser.get(reader).get_data(as_text=True)
+    failure = re.search(r'<p class="errors story-failure" role="alert">(.*?)</p>', page, re.S).group(1)
+    assert "<code>UNKNOWN_MODEL</code> The outline step failed: No model provider named" in failure
+    assert re.search(r'<a href="/runs/[0-9a-f-]{36}">See the run</a>', failure)
+    assert "UnknownModelError" not in page
+    listing = browser.get("/stories/").get_data(as_text=True)
+    assert "<code>UNKNOWN_MODEL</code>" in listing

@@ -16,9 +16,14 @@ from app.toolkit import (
     DomainEvent,
     NotFoundError,
     Run,
+    StepStatus,
     ValidationError,
+    check_model_names,
     current_principal,
+    public_error,
     repositories,
+    run_progress,
+    runs_progress,
     start_workflow,
     utcnow,
     workflow_runs,
@@ -61,15 +66,36 @@ def find_article(article_id: Any) -> Article:
 
 
 def with_live_status(articles: list[Article]) -> list[Article]:
-    """Give each article the status its current run has now (one query for the page):
-    the stored status only changes at the ends of a run, not while it waits for a choice."""
+    """Give each article the status its current run has now, its progress and — when the
+    run failed — why (two queries for the page): the stored status only changes at the
+    ends of a run, not while it waits for a choice."""
     runs = repositories().runs
     ids = [article.current_run_id for article in articles]
-    statuses = {run.id: run.status.value for run in runs.list(Run.id.in_(ids))} if ids else {}
+    current = {run.id: run for run in runs_progress(runs.list(Run.id.in_(ids)))} if ids else {}
     for article in articles:
-        if article.current_run_id in statuses:
-            article.live_status = ArticleStatus.of_run(statuses[article.current_run_id]).value
+        run = current.get(article.current_run_id)
+        article.progress = run.run_progress if run is not None else None
+        article.failure = failure_of(run) if run is not None else None
+        if run is not None:
+            article.live_status = ArticleStatus.of_run(run.status.value).value
     return articles
+
+
+def failure_of(run: Any) -> dict[str, Any] | None:
+    """Why a run ended without its work done, as an error envelope (``code``, ``message``):
+    the run's own error, else its first failed step's; ``None`` for a run that has not failed."""
+    progress = run_progress(run)
+    if not progress.finished or progress.succeeded:
+        return None
+    shown = public_error(run.error)
+    if shown is None:
+        failed = next((step for step in getattr(run, "steps", None) or []
+                       if step.status == StepStatus.FAILED and step.error), None)
+        shown = public_error(failed.error) if failed is not None else None
+    if shown is None:
+        said = {"cancelled": "The run was cancelled.", "crashed": "The run crashed: its worker went away."}
+        shown = {"code": run.status.value.upper(), "message": said.get(run.status.value, "The run failed.")}
+    return shown
 
 
 def check_models(models: dict[str, str | None]) -> dict[str, str]:
@@ -83,7 +109,11 @@ def check_models(models: dict[str, str | None]) -> dict[str, str]:
     if problems:
         raise ValidationError("Some of the values sent are not valid; see error.details.fields.",
                               {"fields": problems})
-    return {step: models.get(step) or preferred[step] for step in STEPS}
+    chosen = {step: models.get(step) or preferred[step] for step in STEPS}
+    # Refused here, beside the step's own field, rather than by the run service under the
+    # workflow's input names (issue 9): a stored preference naming a removed model counts too.
+    check_model_names({f"models.{step}": model for step, model in chosen.items()})
+    return chosen
 
 
 def start_article(topic: str, audience: str | None, primer_id: str | None,

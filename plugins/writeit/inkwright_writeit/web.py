@@ -4,25 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from wtforms.fields.choices import SelectChoice
 
-from app.toolkit import AppError, current_principal, repositories, workflow_runs
+from app.toolkit import AppError, current_principal, repositories, run_progress, workflow_runs
 
 from .articles import (
     STEPS,
     branch_article,
+    failure_of,
     find_article,
     preferred_models,
     preferred_primer,
@@ -101,6 +92,7 @@ def article(article_id: str):
     tree = branch_tree(service.lineage(found.root_run_id))
     return render_template("writeit/article.html", article=found, run=current, tree=tree,
                            status=ArticleStatus.of_run(current.status.value).value,
+                           progress=run_progress(current), failure=failure_of(current),
                            branch_form=BranchForm(), formats=FORMATS)
 
 

@@ -209,3 +209,41 @@ def test_cancelling_the_run_cancels_the_article(api_client, run_jobs):
     assert detail["status"] == "cancelled"
     listed = api_client.get("/api/writeit/articles").json["data"]["items"]
     assert listed[0]["status"] == "cancelled"
+
+
+def test_an_article_naming_a_model_nobody_serves_is_refused_at_submit_beside_its_step(api_client, row_count):
+    # issue 9: "foo:bar" used to start a run that failed at its first step
+    for models, code in (({"draft": "foo:bar"}, "UNKNOWN_MODEL"), ({"polish": "offline:nope"}, "MODEL_NOT_PRICED")):
+        response = api_client.post("/api/writeit/articles", json={"topic": TOPIC, "models": models})
+        assert response.status_code == 422, response.json
+        assert response.json["error"]["code"] == code
+        [step] = models
+        assert list(response.json["error"]["details"]["fields"]) == [f"models.{step}"]
+    assert row_count(Article) == 0 and row_count(Run) == 0
+
+
+def test_a_stored_preference_naming_a_removed_model_is_refused_too(api_client, row_count):
+    api_client.patch("/api/account/preferences", json={"defaultModels": {"outline": "gone:model"}})
+
+    response = api_client.post("/api/writeit/articles", json={"topic": TOPIC})
+
+    assert response.status_code == 422 and response.json["error"]["code"] == "UNKNOWN_MODEL"
+    assert list(response.json["error"]["details"]["fields"]) == ["models.outline"]
+    assert row_count(Run) == 0
+
+
+def test_a_failed_article_says_why_with_the_errors_code_and_links_its_run(api_client, browser, run_jobs, uninstalled_provider):
+    article = start(api_client)
+    with uninstalled_provider("offline"):
+        run_jobs()
+
+    detail = api_client.get(f"/api/writeit/articles/{article['id']}").json["data"]
+    assert detail["status"] == "error"
+    assert detail["error"]["code"] == "UNKNOWN_MODEL" and "UnknownModelError" not in detail["error"]["message"]
+    assert detail["progress"]["label"] == "failed: 1 failed, 3 skipped"
+    page = browser.get(f"/articles/{article['id']}").get_data(as_text=True)
+    assert "failed: 1 failed, 3 skipped" in page
+    assert "<code>UNKNOWN_MODEL</code> No model provider named" in page
+    assert f'href="/runs/{article["currentRunId"]}">See the run and retry it' in page
+    listing = browser.get("/articles").get_data(as_text=True)
+    assert "<code>UNKNOWN_MODEL</code>" in listing and f'href="/runs/{article["currentRunId"]}"' in listing

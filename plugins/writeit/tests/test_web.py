@@ -98,3 +98,14 @@ def test_style_primers_in_the_browser(browser, submit, beside, row_count):
     deleted = submit(browser, "/style-primers/house/delete", {}, page="/style-primers")
     assert deleted.status_code == 302 and row_count(PrimerRecord) == 0
     assert browser.get("/style-primers/nope/edit").status_code == 404
+
+
+def test_a_model_nobody_serves_is_refused_beside_its_field_and_nothing_is_written(browser, submit, beside,
+                                                                                 row_count):
+    response = submit(browser, "/articles/new", {"topic": "Bees", "primer_id": "tech-journalist",
+                                                 "angles_model": "offline:writer", "outline_model": "offline:writer",
+                                                 "draft_model": "foo:bar", "polish_model": "offline:fast"})
+
+    assert response.status_code == 422
+    assert beside(response, "draft_model") == ["foo:bar: No model provider named 'foo' is installed."]
+    assert row_count(Article) == 0 and row_count(Run) == 0
