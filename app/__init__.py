@@ -32,6 +32,7 @@ from .repositories import RepositoryCache, RepositoryMetrics
 from .runtime import EXTENSION_KEY, InkwrightState
 from .secrets import SecretBox
 from .storage import LocalArtifactStorage
+from .thread_worker import connections_needed
 from .version import __version__
 from .web import register_web
 from .workflows.catalog import WorkflowCatalog
@@ -50,6 +51,8 @@ def _flask_settings(values: Mapping[str, Any]) -> dict[str, Any]:
     else:
         # A server may drop idle connections; check one before use (a file never does).
         engine_options["pool_pre_ping"] = True
+    if not _in_memory(url):
+        engine_options.update(_pool_options(values))
     secure = values["SECURE_COOKIES"]
     return {
         "SQLALCHEMY_DATABASE_URI": url,
@@ -66,6 +69,21 @@ def _flask_settings(values: Mapping[str, Any]) -> dict[str, Any]:
         # CSRF is checked by app.web.protect_forms, which knows what to exempt.
         "WTF_CSRF_CHECK_DEFAULT": False,
     }
+
+
+def _in_memory(url: str) -> bool:
+    # An in-memory SQLite database lives in one connection; its pool is not sized.
+    return url in ("sqlite://", "sqlite:///", "sqlite:///:memory:") or "mode=memory" in url
+
+
+def _pool_options(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The connection pool's size: the threads of a thread worker each hold a connection, so
+    by default the pool grows with WORKER_CONCURRENCY; a size set by hand is a hard cap, which
+    a thread worker checks when it starts (``thread_worker.check_concurrency``)."""
+    size = values["DATABASE_POOL_SIZE"]
+    if size:
+        return {"pool_size": size, "max_overflow": 0}
+    return {"pool_size": max(5, connections_needed(values["WORKER_CONCURRENCY"])), "max_overflow": 10}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

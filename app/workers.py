@@ -6,99 +6,35 @@ or crashes). A forked horse must not share the parent's database connections, so
 drops the inherited pool before touching the database (CKAN issue 3365; SQLAlchemy's
 "Using Connection Pools with Multiprocessing").
 
-Besides RQ's own work loop, each worker keeps two small threads:
+``threads`` (``thread_worker.py``) runs up to ``WORKER_CONCURRENCY`` jobs at once in one
+process: a step spends most of its time waiting for a model, so one process can keep many
+in flight.
 
-* a **heartbeat** stamps ``heartbeat_at`` on the steps this worker runs, so the reconciler
-  can tell a slow step from a dead worker (``STEP_HEARTBEAT_INTERVAL``);
-* a **reconcile timer** enqueues ``app.jobs.reconcile`` every ``RECONCILE_INTERVAL``;
-  a Redis key taken with ``SET NX EX`` makes that once per interval across all workers.
+Every class performs jobs inside the app and keeps a heartbeat and a reconcile timer
+(``job_context.py``).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask
 from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from .errors import ConfigError
 from .extensions import db
+from .job_context import AppContextMixin
 from .models import utcnow
 from .repositories import statements
-from .repositories.runs import RunStepLocator
-from .runtime import current_state, repositories
+from .runtime import current_state
+from .thread_worker import AppThreadWorker
 
 log = logging.getLogger(__name__)
-
-RECONCILE_LOCK = "inkwright:reconcile:timer"
-
-
-class AppContextMixin:
-    """Perform every job inside a fresh app context, then release its session."""
-
-    app: Flask
-    #: Whether to listen on RQ's command channel (stop a job, shut down). In-process burst
-    #: workers (tests, benchmarks) turn it off: RQ waits a second for that thread at exit.
-    listens_for_commands = True
-
-    def subscribe(self) -> None:
-        if self.listens_for_commands:
-            super().subscribe()  # type: ignore[misc]
-
-    def perform_job(self, job: Any, queue: Any, execution: Any) -> bool:
-        with self.app.app_context():
-            g.inkwright_worker_name = self.name
-            try:
-                return super().perform_job(job, queue, execution)  # type: ignore[misc]
-            finally:
-                db.session.remove()
-
-    def work(self, *args: Any, **kwargs: Any) -> bool:
-        stop = threading.Event()
-        threads = [threading.Thread(target=self._beat, args=(stop,), name="inkwright-heartbeat", daemon=True),
-                   threading.Thread(target=self._time_reconciler, args=(stop,), name="inkwright-reconcile",
-                                    daemon=True)]
-        for thread in threads:
-            thread.start()
-        try:
-            return super().work(*args, **kwargs)  # type: ignore[misc]
-        finally:
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=5)
-
-    def _beat(self, stop: threading.Event) -> None:
-        interval = self.app.config["STEP_HEARTBEAT_INTERVAL"]
-        while not stop.wait(interval):
-            try:
-                # Beat only for the jobs being executed right now: a fork worker outlives a horse
-                # killed mid-step, and beating for that step would hide it from the reconciler.
-                job_ids = [run.job_id for run in list(self.executions.values())]  # type: ignore[attr-defined]
-                if not job_ids:
-                    continue
-                with self.app.app_context():
-                    repos = repositories()
-                    with repos.transaction():
-                        repos.get(RunStepLocator).heartbeat(self.name, job_ids)
-                    db.session.remove()
-            except Exception:  # noqa: BLE001 - a missed beat is retried at the next interval
-                log.warning("heartbeat of worker %s failed", self.name, exc_info=True)
-
-    def _time_reconciler(self, stop: threading.Event) -> None:
-        interval = self.app.config["RECONCILE_INTERVAL"]
-        while not stop.wait(interval):
-            try:
-                with self.app.app_context():
-                    state = current_state()
-                    if state.redis.client().set(RECONCILE_LOCK, self.name, nx=True, ex=max(1, int(interval))):
-                        state.enqueue("app.jobs.reconcile", job_timeout=600, result_ttl=3600)
-            except Exception:  # noqa: BLE001
-                log.warning("could not schedule the reconciler", exc_info=True)
 
 
 class AppSimpleWorker(AppContextMixin, SimpleWorker):
@@ -162,15 +98,26 @@ def warm_up_statements(app: Flask) -> None:
                 transaction.rollback()
 
 
-WORKER_CLASSES: dict[str, type[Worker | SimpleWorker]] = {"simple": AppSimpleWorker, "fork": AppForkWorker}
+WORKER_CLASSES: dict[str, type[Worker | SimpleWorker]] = {"simple": AppSimpleWorker, "fork": AppForkWorker,
+                                                          "threads": AppThreadWorker}
 
 
 def build_worker(app: Flask, worker_class: str | None = None, queues: list[str] | None = None,
-                 name: str | None = None) -> SimpleWorker:
-    """A worker bound to the app, listening on the app's queue (or the ones given)."""
+                 name: str | None = None, concurrency: int | None = None) -> SimpleWorker:
+    """A worker bound to the app, listening on the app's queue (or the ones given).
+
+    :param concurrency: jobs at once for a ``threads`` worker (``WORKER_CONCURRENCY`` by default).
+    :raises ConfigError: for an unknown class, or a concurrency for a class that has none
+        (a threads worker checks its concurrency against the database pool when it starts).
+    """
+    kind = worker_class or app.config["WORKER_CLASS"]
+    if kind not in WORKER_CLASSES:
+        raise ConfigError([f"WORKER_CLASS: {kind!r} is not one of {', '.join(sorted(WORKER_CLASSES))}."])
+    if kind != "threads" and concurrency not in (None, 1):
+        raise ConfigError([f"WORKER_CONCURRENCY: a {kind} worker runs one job at a time; "
+                           f"use the threads worker for {concurrency} at once."])
     with app.app_context():
         state = current_state(app)
-        kind = worker_class or app.config["WORKER_CLASS"]
         connection = state.redis.client()
         queue_names = queues or [state.queue_name]
         if db.engine.dialect.name == "postgresql" and not app.config["WORKER_SYNCHRONOUS_COMMIT"]:
@@ -180,16 +127,30 @@ def build_worker(app: Flask, worker_class: str | None = None, queues: list[str] 
     cls = WORKER_CLASSES[kind]
     worker = cls(queue_names, connection=connection, serializer=JSONSerializer, name=name)
     worker.app = app
+    if kind == "threads":
+        worker.concurrency = app.config["WORKER_CONCURRENCY"] if concurrency is None else concurrency
     return worker
 
 
+def sized_for(app: Flask, concurrency: int | None) -> Flask:
+    """The app to run a worker of ``concurrency`` jobs at once on: this one, or — when its
+    database pool was sized for another concurrency (``DATABASE_POOL_SIZE`` 0) — one built
+    alike with ``WORKER_CONCURRENCY`` set, so ``--concurrency 64`` needs no other setting."""
+    if concurrency is None or concurrency == app.config["WORKER_CONCURRENCY"] or app.config["DATABASE_POOL_SIZE"]:
+        return app
+    from . import create_app  # here, not at the top: create_app's module imports the CLI, which imports this
+
+    return create_app({"WORKER_CONCURRENCY": concurrency}, instance_path=app.instance_path)
+
+
 def run_worker(app: Flask, worker_class: str | None = None, burst: bool = False,
-               queues: list[str] | None = None, max_jobs: int | None = None) -> bool:
+               queues: list[str] | None = None, max_jobs: int | None = None, concurrency: int | None = None) -> bool:
     """Work the queue until stopped (or, with ``burst``, until it is empty).
 
     The worker also runs RQ's scheduler, which enqueues retries when their backoff is over.
     """
-    worker = build_worker(app, worker_class, queues)
-    log.info("%s worker %s on %s", worker_class or app.config["WORKER_CLASS"], worker.name,
+    worker = build_worker(app, worker_class, queues, concurrency=concurrency)
+    at_once = f" ({worker.concurrency} jobs at once)" if isinstance(worker, AppThreadWorker) else ""
+    log.info("%s worker %s%s on %s", worker_class or app.config["WORKER_CLASS"], worker.name, at_once,
              ", ".join(q.name for q in worker.queues))
     return worker.work(burst=burst, max_jobs=max_jobs, logging_level=app.config["LOG_LEVEL"], with_scheduler=True)

@@ -175,7 +175,7 @@ def test_every_bad_value_is_reported_at_once_with_its_source(tmp_path):
 
 
 @pytest.mark.parametrize("key, raw", [
-    ("ACCESS_TOKEN_TTL", "10"), ("REDIS_URL", "http://cache"), ("WORKER_CLASS", "threads"),
+    ("ACCESS_TOKEN_TTL", "10"), ("REDIS_URL", "http://cache"), ("WORKER_CLASS", "greenlets"), ("WORKER_CONCURRENCY", "0"), ("DATABASE_POOL_SIZE", "-1"),
     ("LOGIN_RATE_LIMIT", "lots"), ("ENV", "staging"), ("MAX_CONTENT_LENGTH", "-1"),
 ])
 def test_out_of_range_values_are_problems(tmp_path, key, raw):

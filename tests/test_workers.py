@@ -1,4 +1,4 @@
-"""RQ workers inside the app (app/workers.py, worker.py): both classes, in process and as `python worker.py`."""
+"""RQ workers inside the app (app/workers.py, worker.py): every class, in process and as `python worker.py`."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def enqueue_purge(app):
         return current_state().enqueue("app.jobs.purge_expired_sessions")
 
 
-@pytest.mark.parametrize("worker_class", ["simple", "fork"])
+@pytest.mark.parametrize("worker_class", ["simple", "fork", "threads"])
 def test_worker_runs_a_database_job_in_the_app_context(app, sessions, remaining_sessions, run_jobs, worker_class):
     lapsed, live = sessions
     job = enqueue_purge(app)
@@ -106,3 +106,47 @@ def test_worker_script_refuses_to_start_without_a_redis_url(app, sessions, remai
     assert "set INKWRIGHT_REDIS_URL to the Redis the web app uses" in finished.stderr
     assert job.get_status(refresh=True) == JobStatus.QUEUED
     assert len(remaining_sessions()) == 2
+
+
+@pytest.mark.parametrize(("arguments", "said"), [
+    (["--class", "threads", "--concurrency", "0"], "WORKER_CONCURRENCY: must be at least 1"),
+    (["--class", "simple", "--concurrency", "4"], "a simple worker runs one job at a time"),
+])
+def test_worker_script_refuses_a_concurrency_it_cannot_run_and_takes_no_job(
+        app, sessions, inkwright_database, inkwright_redis_url, tmp_path, arguments, said):
+    job = enqueue_purge(app)
+    finished = subprocess.run(
+        [sys.executable, "worker.py", "--burst", *arguments], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env=worker_environment(tmp_path, DATABASE_URL=inkwright_database.url, REDIS_URL=inkwright_redis_url),
+    )
+    assert finished.returncode == 2
+    assert said in finished.stderr
+    assert job.get_status(refresh=True) == JobStatus.QUEUED
+
+
+def test_worker_script_refuses_a_concurrency_beyond_a_pool_set_by_hand(
+        app, sessions, inkwright_database, inkwright_redis_url, tmp_path):
+    job = enqueue_purge(app)
+    finished = subprocess.run(
+        [sys.executable, "worker.py", "--burst", "--class", "threads", "--concurrency", "12"], cwd=ROOT,
+        capture_output=True, text=True, timeout=60,
+        env=worker_environment(tmp_path, DATABASE_URL=inkwright_database.url, REDIS_URL=inkwright_redis_url,
+                               DATABASE_POOL_SIZE="6"),
+    )
+    assert finished.returncode == 2
+    assert "12 jobs at once need 14 database connections" in finished.stderr and "holds 6" in finished.stderr
+    assert job.get_status(refresh=True) == JobStatus.QUEUED
+
+
+def test_worker_script_runs_a_threads_worker_sized_by_its_concurrency(
+        app, sessions, remaining_sessions, inkwright_database, inkwright_redis_url, tmp_path):
+    lapsed, live = sessions
+    job = enqueue_purge(app)
+    finished = subprocess.run(
+        [sys.executable, "worker.py", "--burst", "--class", "threads", "--concurrency", "48"], cwd=ROOT,
+        capture_output=True, text=True, timeout=60,
+        env=worker_environment(tmp_path, DATABASE_URL=inkwright_database.url, REDIS_URL=inkwright_redis_url),
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert job.get_status(refresh=True) == JobStatus.FINISHED
+    assert remaining_sessions() == {live}

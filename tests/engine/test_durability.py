@@ -1,6 +1,6 @@
 """Durability with real ``python worker.py`` processes (issue 3, "Prove the durability"):
-a worker SIGKILLed in the middle of a step, with both RQ worker classes, and Redis flushed
-in the middle of a run. The database is the source of truth: a later worker (its built-in
+a worker SIGKILLed in the middle of a step, with every worker class (a ``threads`` worker
+with eight steps in flight, issue 10), and Redis flushed in the middle of a run. The database is the source of truth: a later worker (its built-in
 reconciler) finishes the run, within the step's attempt budget, with no artifact stored
 twice and no output lost; a step out of attempts fails and its run ends ``crashed``.
 """
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from app.statuses import RunStatus, StepStatus
 from app.extensions import db
 from app.models import Artifact, AttemptOutcome
+from app.statuses import RunStatus, StepStatus
 from tests.engine.worker_processes import alive, fast_engine_config, wait_until, worker_pool
 
 pytestmark = pytest.mark.timeout(60)
@@ -125,16 +125,20 @@ def assert_recovered(app, scene: Scene, inkwright_config, budget: int) -> None:
     assert steps["last"].output["text"] == f"{run.inputs['topic']} rising / {artifact.id}"
 
 
-def test_a_simple_worker_killed_mid_step_is_replaced_and_the_run_completes_within_budget(
-        app, studio, workers, inkwright_config):
-    doomed = workers.start("simple")
+IN_PROCESS_CLASSES = pytest.mark.parametrize("worker_class", ["simple", "threads"])
+
+
+@IN_PROCESS_CLASSES
+def test_a_worker_killed_mid_step_is_replaced_and_the_run_completes_within_budget(
+        app, studio, workers, inkwright_config, worker_class):
+    doomed = workers.start(worker_class)
     scene = start(studio, workers, chain("killed-simple", max_attempts=3, sleep=0.8, candidates=2))
     scene.step_running("middle")
     # Kill it after the first candidate stored its artifact, while the second one works.
     middle_id = studio.steps(scene.run.id)["middle"].id
     scene.wait("the first candidate stored its artifact", lambda: artifacts_of(app, middle_id))
     workers.kill(doomed.pid)
-    workers.start("simple")
+    workers.start(worker_class)
 
     assert_recovered(app, scene, inkwright_config, budget=3)
     attempts = studio.attempts(scene.run.id)["middle"]
@@ -143,9 +147,11 @@ def test_a_simple_worker_killed_mid_step_is_replaced_and_the_run_completes_withi
     assert attempts[0].worker_name != attempts[1].worker_name
 
 
-def test_a_step_out_of_attempts_when_its_worker_dies_fails_and_the_run_ends_crashed(app, studio, workers):
-    workers.start("simple")
-    workers.start("simple")
+@IN_PROCESS_CLASSES
+def test_a_step_out_of_attempts_when_its_worker_dies_fails_and_the_run_ends_crashed(app, studio, workers,
+                                                                                    worker_class):
+    workers.start(worker_class)
+    workers.start(worker_class)
     scene = start(studio, workers, chain("killed-budget", max_attempts=1, sleep=1.0))
     running = scene.step_running("middle")
     # Kill the worker running it; the other one's reconciler finds the step's heartbeat stale.
@@ -197,8 +203,9 @@ def test_a_fork_worker_killed_while_its_horse_works_loses_nothing_and_duplicates
     assert not alive(horse)
 
 
+@IN_PROCESS_CLASSES
 def test_redis_flushed_mid_run_is_rebuilt_by_the_reconciler_and_every_step_runs_once(
-        app, studio, workers, inkwright_redis_url):
+        app, studio, workers, inkwright_redis_url, worker_class):
     source = """
 name: flushed
 version: "1"
@@ -218,7 +225,8 @@ steps:
     skill: test.echo
     with: {text: "{{ steps.left.output.text }} + {{ steps.right.output.text }}"}
 """
-    workers.start("simple")
+    # One job at a time, so one side waits in the queue while the other runs.
+    workers.start(worker_class, concurrency=1 if worker_class == "threads" else None)
     scene = start(studio, workers, source)
 
     def one_running_one_queued():
@@ -244,3 +252,41 @@ steps:
     topic = run.inputs["topic"]
     assert steps["closing"].output["text"] == f"L {topic} + R {topic}"
     assert run.steps_done == run.steps_total == 4
+
+
+EIGHT_AT_ONCE = """
+name: eight-at-once
+version: "1"
+inputs:
+  topic: {type: string, required: true}
+steps:
+""" + "".join(f"""  - id: part{index}
+    skill: test.echo
+    retry: {{max_attempts: 2, backoff: 0}}
+    with: {{text: "{{{{ inputs.topic }}}} part {index}", sleep: 1.0, artifact: "part {index}"}}
+""" for index in range(8))
+
+
+def test_a_threads_worker_killed_with_eight_steps_in_flight_loses_none_of_them(app, studio, workers):
+    doomed = workers.start("threads", concurrency=8)
+    scene = start(studio, workers, EIGHT_AT_ONCE)
+
+    def all_eight_running():
+        steps = studio.steps(scene.run.id).values()
+        return all(step.status == StepStatus.RUNNING and step.attempt_started_at for step in steps)
+    scene.wait("all eight steps run at once in the one worker", all_eight_running)
+    assert {step.worker_name for step in studio.steps(scene.run.id).values()} == {
+        next(worker.name for worker in workers.registered() if worker.pid == doomed.pid)}
+    workers.kill(doomed.pid)
+    workers.start("threads", concurrency=8)
+
+    run = scene.ended()
+    assert run.status == RunStatus.COMPLETED, scene.explain()
+    for key, rows in studio.attempts(run.id).items():
+        # Each lost its first execution with the worker and completed its second, within budget 2.
+        assert [a.outcome for a in rows] == [AttemptOutcome.CRASHED, AttemptOutcome.COMPLETED], key
+        assert rows[0].error["code"] == "WORKER_LOST"
+    steps = studio.steps(run.id)
+    assert sorted(step.output["text"] for step in steps.values()) == sorted(
+        f"{run.inputs['topic']} part {index}" for index in range(8))
+    assert all(len(artifacts_of(app, step.id)) == 1 for step in steps.values())

@@ -97,11 +97,14 @@ class WorkerProcesses:
         #: Children of the workers (horses, RQ scheduler processes): they outlive a killed parent.
         self.children: set[int] = set()
 
-    def start(self, worker_class: str = "simple") -> subprocess.Popen:
+    def start(self, worker_class: str = "simple", concurrency: int | None = None) -> subprocess.Popen:
         log = self.logs / f"worker-{len(self.started) + 1}-{worker_class}.log"
+        command = [sys.executable, "worker.py", "--class", worker_class]
+        if concurrency is not None:
+            command += ["--concurrency", str(concurrency)]
         with log.open("wb") as output:
-            process = subprocess.Popen([sys.executable, "worker.py", "--class", worker_class], cwd=ROOT,
-                                       env=self.environment, stdout=output, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(command, cwd=ROOT, env=self.environment, stdout=output,
+                                       stderr=subprocess.STDOUT)
         self.log_of[process.pid] = log
         self.started.append(process)
         return process
@@ -163,7 +166,7 @@ def worker_environment(config: dict[str, Any], instance: Path) -> dict[str, str]
 
 @contextmanager
 def worker_pool(app, config: dict[str, Any], tmp_path: Path) -> Iterator[WorkerProcesses]:
-    """Worker processes for one test (``pool.start("simple" | "fork")``); all die at the end."""
+    """Worker processes for one test (``pool.start("simple" | "fork" | "threads")``); all die at the end."""
     logs = tmp_path / "worker-logs"
     logs.mkdir()
 

@@ -1,0 +1,88 @@
+"""What every Inkwright worker does around RQ's own loop, whatever its class.
+
+* Each job runs inside a fresh app context, and its database session is released after.
+* A **heartbeat** thread stamps ``heartbeat_at`` on the steps this worker runs right now —
+  every one of them, however many are in flight — so the reconciler can tell a slow step
+  from a dead worker (``STEP_HEARTBEAT_INTERVAL``).
+* A **reconcile timer** enqueues ``app.jobs.reconcile`` every ``RECONCILE_INTERVAL``; a Redis
+  key taken with ``SET NX EX`` makes that once per interval across all workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from flask import Flask, g
+
+from .extensions import db
+from .repositories.runs import RunStepLocator
+from .runtime import current_state, repositories
+
+log = logging.getLogger(__name__)
+
+RECONCILE_LOCK = "inkwright:reconcile:timer"
+
+
+class AppContextMixin:
+    """Perform every job inside a fresh app context, then release its session."""
+
+    app: Flask
+    #: Whether to listen on RQ's command channel (stop a job, shut down). In-process burst
+    #: workers (tests, benchmarks) turn it off: RQ waits a second for that thread at exit.
+    listens_for_commands = True
+
+    def subscribe(self) -> None:
+        if self.listens_for_commands:
+            super().subscribe()  # type: ignore[misc]
+
+    def perform_job(self, job: Any, queue: Any, execution: Any) -> bool:
+        with self.app.app_context():
+            g.inkwright_worker_name = self.name
+            try:
+                return super().perform_job(job, queue, execution)  # type: ignore[misc]
+            finally:
+                db.session.remove()
+
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        stop = threading.Event()
+        threads = [threading.Thread(target=self._beat, args=(stop,), name="inkwright-heartbeat", daemon=True),
+                   threading.Thread(target=self._time_reconciler, args=(stop,), name="inkwright-reconcile",
+                                    daemon=True)]
+        for thread in threads:
+            thread.start()
+        try:
+            return super().work(*args, **kwargs)  # type: ignore[misc]
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=5)
+
+    def _beat(self, stop: threading.Event) -> None:
+        interval = self.app.config["STEP_HEARTBEAT_INTERVAL"]
+        while not stop.wait(interval):
+            try:
+                # Beat only for the jobs being executed right now: a fork worker outlives a horse
+                # killed mid-step, and beating for that step would hide it from the reconciler.
+                job_ids = [run.job_id for run in list(self.executions.values())]  # type: ignore[attr-defined]
+                if not job_ids:
+                    continue
+                with self.app.app_context():
+                    repos = repositories()
+                    with repos.transaction():
+                        repos.get(RunStepLocator).heartbeat(self.name, job_ids)
+                    db.session.remove()
+            except Exception:  # noqa: BLE001 - a missed beat is retried at the next interval
+                log.warning("heartbeat of worker %s failed", self.name, exc_info=True)
+
+    def _time_reconciler(self, stop: threading.Event) -> None:
+        interval = self.app.config["RECONCILE_INTERVAL"]
+        while not stop.wait(interval):
+            try:
+                with self.app.app_context():
+                    state = current_state()
+                    if state.redis.client().set(RECONCILE_LOCK, self.name, nx=True, ex=max(1, int(interval))):
+                        state.enqueue("app.jobs.reconcile", job_timeout=600, result_ttl=3600)
+            except Exception:  # noqa: BLE001
+                log.warning("could not schedule the reconciler", exc_info=True)
