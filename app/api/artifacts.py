@@ -7,9 +7,10 @@ from flask import Response
 from ..auth.principal import current_principal
 from ..errors import NotFoundError
 from ..models import Artifact
-from ..schemas.artifacts import ArtifactSchema
 from ..runtime import current_state, repositories
+from ..schemas.artifacts import ArtifactSchema
 from .blueprint import EnvelopeBlueprint
+from .revalidation import FOREVER, not_modified
 
 blp = EnvelopeBlueprint("artifacts", __name__, url_prefix="/api", description="Files steps produced")
 
@@ -28,14 +29,17 @@ def download_artifact(artifact_id: str):
     """The artifact's bytes. Its ETag is its content hash, so caches can keep it forever."""
     current_principal().require("runs", "read")
     artifact = repositories().artifacts.require(artifact_id)
+    headers = {"ETag": f'"{artifact.content_hash}"', "Cache-Control": FOREVER}
+    unchanged = not_modified(headers)
+    if unchanged is not None:
+        return unchanged  # the caller has these bytes already: storage is not read
     try:
         content = current_state().storage.read(artifact.uri)
     except FileNotFoundError:
         raise NotFoundError("The artifact's content is no longer in storage.", {"id": artifact_id}) from None
     filename = (artifact.filename or f"{artifact.id}").replace('"', "")
     return Response(content, mimetype=artifact.media_type, headers={
-        "Content-Disposition": f'attachment; filename="{filename}"', "ETag": f'"{artifact.content_hash}"',
-        "Cache-Control": "private, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"})
+        **headers, "Content-Disposition": f'attachment; filename="{filename}"', "X-Content-Type-Options": "nosniff"})
 
 
 @blp.route("/runs/<run_id>/artifacts")

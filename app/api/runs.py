@@ -29,6 +29,7 @@ from ..schemas.runs import (
     SelectionSchema,
 )
 from .blueprint import EnvelopeBlueprint
+from .revalidation import not_modified, run_cache_headers
 
 blp = EnvelopeBlueprint("runs", __name__, url_prefix="/api/runs", description="Workflow runs")
 
@@ -106,9 +107,17 @@ def list_runs(query: dict[str, Any]):
 @blp.route("/<run_id>")
 @blp.response(200, RunDetailSchema)
 def get_run(run_id: str):
-    """A run with every step: status, candidates, attempts, timings, cache hits, totals."""
+    """A run with every step: status, candidates, attempts, timings, cache hits, totals.
+
+    A finished run carries an ETag: send it back in ``If-None-Match`` to get ``304 Not
+    Modified`` while it stays as it was (a retry changes it). A live run is ``no-store``."""
     service = caller_run_service()
-    return with_generation_jobs(service.detail(service.get(run_id)))
+    run = service.get(run_id)
+    headers = run_cache_headers(run)
+    unchanged = not_modified(headers)
+    if unchanged is not None:
+        return unchanged
+    return with_generation_jobs(service.detail(run)), 200, headers
 
 
 @blp.route("/<run_id>/cancel", methods=["POST"])
