@@ -6,10 +6,12 @@ Tests build a fresh app, and so a fresh registry, bus, cache and metrics, every 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 from flask import Flask, current_app, g
 from flask_smorest import Api
 from rq import Queue
@@ -21,6 +23,7 @@ from .auth.throttle import LoginThrottle
 from .clock import Clock
 from .config import LoadedConfig, Setting
 from .engine.definitions import DefinitionCache
+from .engine.progress_hub import ProgressHub
 from .events import DomainEvent, EventBus
 from .extensions import db
 from .mail import Mailer
@@ -61,6 +64,16 @@ class InkwrightState:
     api: Api | None = None
     #: Encrypts provider keys at rest (:mod:`app.secrets`).
     secrets: SecretBox | None = None
+    _hub: ProgressHub | None = field(default=None, repr=False)
+    _hub_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def progress_hub(self) -> ProgressHub:
+        """The process's one reader of live-progress streams, started by its first watcher."""
+        with self._hub_lock:
+            if self._hub is None:
+                url = self.redis.url
+                self._hub = ProgressHub(lambda: redis.Redis.from_url(url, driver_info=None))
+            return self._hub
 
     def queue(self) -> Queue:
         return make_queue(self.redis.client(), self.queue_name)

@@ -205,7 +205,8 @@ def run_events(query: dict[str, Any], run_id: str):
         raise ValidationError("Last-Event-ID is not an event id of this stream.",
                               {"fields": {"headers.Last-Event-ID": ["Expected an id such as 1700000000000-0."]}})
     tenant_id, run_key = run.tenant_id, run.id
-    events = RunEvents(current_state().redis.client())
+    state = current_state()
+    events = RunEvents(state.redis.client())
 
     def finished() -> bool:
         repos = repositories(tenant_id)
@@ -216,7 +217,8 @@ def run_events(query: dict[str, Any], run_id: str):
     def stream():
         yield "retry: 2000\n\n"
         if query["follow"]:
-            source = events.follow(run_key, after, finished, block_ms=query["keepalive"] * 1000)
+            source = events.follow(run_key, after, finished, state.progress_hub(),
+                                   block_ms=query["keepalive"] * 1000)
         else:
             source = events.replay(run_key, after)
         for event in source:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import redis
 
@@ -19,12 +18,24 @@ log = logging.getLogger(__name__)
 
 STREAM_TTL_SECONDS = 24 * 3600
 STREAM_MAX_LENGTH = 10_000
-#: The longest single blocking read: below redis-py's default socket timeout of 5 s.
-MAX_BLOCK_MS = 2_000
+#: Progress events that say a run has ended (``Scheduler.note``'s ``run.<status>``).
+RUN_ENDINGS = frozenset({"run.completed", "run.failed", "run.cancelled", "run.crashed"})
 
 
 def stream_key(run_id: uuid.UUID | str) -> str:
     return f"inkwright:run:{run_id}:events"
+
+
+def parse_entries(entries: list[Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """Stream entries as Redis returns them, as ``(id, type, data)``."""
+    events = []
+    for entry_id, fields in entries:
+        entry_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+        kind = fields.get(b"type", fields.get("type", b""))
+        data = fields.get(b"data", fields.get("data", b"{}"))
+        events.append((entry_id, kind.decode() if isinstance(kind, bytes) else kind,
+                       json.loads(data.decode() if isinstance(data, bytes) else data)))
+    return events
 
 
 class RunEvents:
@@ -59,14 +70,7 @@ class RunEvents:
         else:
             found = self.client.xread({key: after}, count=count, block=block_ms)
             entries = found[0][1] if found else []
-        events = []
-        for entry_id, fields in entries:
-            entry_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-            kind = fields.get(b"type", fields.get("type", b""))
-            data = fields.get(b"data", fields.get("data", b"{}"))
-            events.append((entry_id, kind.decode() if isinstance(kind, bytes) else kind,
-                           json.loads(data.decode() if isinstance(data, bytes) else data)))
-        return events
+        return parse_entries(entries)
 
     def replay(self, run_id: uuid.UUID | str, after: str = "0") -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Every event stored after ``after`` right now, read a page at a time (``read``
@@ -75,26 +79,31 @@ class RunEvents:
             yield from events
             after = events[-1][0]
 
-    def follow(self, run_id: uuid.UUID | str, after: str, is_finished, block_ms: int = 15_000
-               ) -> Iterator[tuple[str, str, dict[str, Any]] | None]:
+    def follow(self, run_id: uuid.UUID | str, after: str, is_finished: Callable[[], bool], hub: Any,
+               block_ms: int = 15_000) -> Iterator[tuple[str, str, dict[str, Any]] | None]:
         """Yield events as they come; ``None`` when ``block_ms`` passed with nothing (a
-        keep-alive moment); stop once ``is_finished()`` and nothing more is left to read."""
+        keep-alive moment); stop once the run has finished and nothing more is left.
+
+        The watcher catches up by itself, then waits on ``hub`` (the process's one reader,
+        :class:`~app.engine.progress_hub.ProgressHub`) instead of holding a blocking read of its
+        own. Whether the run finished is asked when a run-ending event arrives, and at each
+        keep-alive moment (which also ends a stream whose last events Redis lost).
+        """
         for event in self.replay(run_id, after):  # catch up first: a finished run ends at once
             after = event[0]
             yield event
-        caught_up, quiet_since = True, time.monotonic()
-        while True:
-            if caught_up and is_finished() and not self.read(run_id, after):
-                return
-            # redis-py gives up reading after its socket timeout (5 s by default), so a long
-            # wait is made of short blocking reads rather than one that would raise.
-            events = self.read(run_id, after, block_ms=min(block_ms, MAX_BLOCK_MS))
-            for event in events:
-                after = event[0]
-                yield event
-            caught_up = not events
-            if events:
-                quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since >= block_ms / 1000:
-                quiet_since = time.monotonic()
-                yield None
+        if is_finished() and not self.read(run_id, after):
+            return
+        watcher = hub.watch(run_id, after)
+        try:
+            while True:
+                events = watcher.next(timeout=block_ms / 1000)
+                yield from events
+                ending = any(kind in RUN_ENDINGS for _id, kind, _data in events)
+                if (ending or not events) and is_finished():
+                    yield from self.replay(run_id, watcher.cursor)  # what came after the ending
+                    return
+                if not events:
+                    yield None
+        finally:
+            hub.unwatch(watcher)
