@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -29,9 +30,18 @@ class ChatServer:
     replies: list[tuple[int, Any]] = field(default_factory=lambda: [(200, completion_body("A fine answer."))])
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
+    #: Seconds every answer takes, as a real model's would (benchmarks of waiting workers).
+    delay: float = 0.0
 
     def reply(self, *replies: tuple[int, Any]) -> None:
         self.replies = list(replies)
+
+
+class _Server(ThreadingHTTPServer):
+    # Many callers connect at once (a threads worker's jobs); the default backlog of 5 would
+    # make the rest wait for TCP's retransmission.
+    request_queue_size = 256
+    daemon_threads = True
 
 
 def start_chat_server() -> tuple[ChatServer, ThreadingHTTPServer]:
@@ -44,6 +54,8 @@ def start_chat_server() -> tuple[ChatServer, ThreadingHTTPServer]:
             state.requests.append({"path": self.path, "headers": dict(self.headers),
                                    "body": json.loads(self.rfile.read(length) or b"{}")})
             status, body = state.replies.pop(0) if len(state.replies) > 1 else state.replies[0]
+            if state.delay:
+                time.sleep(state.delay)
             payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -54,7 +66,7 @@ def start_chat_server() -> tuple[ChatServer, ThreadingHTTPServer]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _Server(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return state, server

@@ -60,7 +60,8 @@ def now() -> float:
 class BenchDatabase:
     """A fresh, migrated database and the app, tenant and writer that use it."""
 
-    def __init__(self, environment: BenchEnvironment, url: str, folder: Path, kind: str) -> None:
+    def __init__(self, environment: BenchEnvironment, url: str, folder: Path, kind: str,
+                 config: dict[str, Any] | None = None) -> None:
         self.environment = environment
         self.url = url
         self.kind = kind
@@ -76,6 +77,7 @@ class BenchDatabase:
             "LOG_LEVEL": "WARNING",
             # The engine alone: an installed plugin's event handlers would add their own jobs.
             "PLUGINS": ("inkwright",),
+            **(config or {}),
         }, instance_path=str(folder / "instance"))
         with self.app.app_context():
             logging.disable(logging.INFO)  # Alembic's env.py configures its own INFO logging
@@ -117,9 +119,9 @@ class BenchDatabase:
             run, _new = service.start(entry, inputs or {})
             return run.id
 
-    def drain(self, worker_class: str = "simple") -> int:
+    def drain(self, worker_class: str = "simple", concurrency: int | None = None) -> int:
         """Work the app's queue with an app worker in burst mode; return how many jobs ran."""
-        worker = build_worker(self.app, worker_class)
+        worker = build_worker(self.app, worker_class, concurrency=concurrency)
         worker.work(burst=True, logging_level="WARNING")
         worker.refresh()
         return worker.successful_job_count + worker.failed_job_count
@@ -170,15 +172,16 @@ class BenchEnvironment:
         return ["sqlite", "postgresql"] if self.database_server else ["sqlite"]
 
     @contextmanager
-    def database(self, kind: str = "sqlite") -> Iterator[BenchDatabase]:
-        """A fresh database of ``kind`` with its app; Redis is flushed before and after."""
+    def database(self, kind: str = "sqlite", **config: Any) -> Iterator[BenchDatabase]:
+        """A fresh database of ``kind`` with its app (``config`` added to the bench's own);
+        Redis is flushed before and after."""
         folder = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=self.folder))
         self.redis_client().flushdb()
         if kind == "sqlite":
             url, cleanup = f"sqlite:///{folder / 'bench.db'}", None
         else:
             url, cleanup = self._create_postgres_database()
-        bench_db = BenchDatabase(self, url, folder, kind)
+        bench_db = BenchDatabase(self, url, folder, kind, config)
         try:
             yield bench_db
         finally:

@@ -1,0 +1,145 @@
+"""Many model calls per worker (issue 10): ONE ``threads`` worker against a slow model.
+
+In one process, against one embedded Redis and a loopback server speaking the OpenAI
+chat-completions protocol that answers every request after ``latency`` seconds (the real
+``openai`` provider, metering and all, over real HTTP):
+
+* a run of ``steps`` independent ``text.generate`` steps (cache off) is drained by one
+  ``threads`` worker with ``concurrency`` threads, in this process → steps/s;
+* **the bound** is what ``concurrency`` calls in flight at ``latency`` s each can give:
+  ``concurrency / latency`` steps/s; the figure is the ratio to it (goal ≥ 0.85);
+* memory: this process's peak RSS after the drain (an upper bound of the worker's: it also
+  holds the bench, the server and the submitting app); beside it, the peak RSS of one
+  ``python worker.py`` simple worker that ran a few of the same steps, times
+  ``concurrency`` — the processes that one-job-at-a-time workers need for the same calls
+  in flight.
+
+Run: ``.venv/bin/python -m bench.io_bound [--steps 256] [--concurrency 64] [--latency 1.0]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app.chat_server import completion_body, start_chat_server
+from bench.environment import BenchDatabase, BenchEnvironment, environment_description, now
+from bench.report import median, print_table, save
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = "openai:gpt-4o-mini"
+PLATFORM_KEY = "sk-bench-platform-key-0000"
+SIMPLE_WORKER_STEPS = 4
+
+
+def generate_workflow(name: str, count: int) -> str:
+    steps = "".join(f'  - id: g{index:04d}\n    skill: text.generate\n    cache: "off"\n'
+                    f'    with: {{prompt: "Line {index} about tides", model: "{MODEL}"}}\n' for index in range(count))
+    return f'name: {name}\nversion: "1"\nsteps:\n{steps}'
+
+
+def grant_credits(bench_db: BenchDatabase, tokens: int) -> None:
+    with bench_db.context() as (repos, _state, _service):
+        with repos.transaction():
+            repos.credit_accounts.grant_bonus(bench_db.user_id, tokens)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def simple_worker_rss_mb(bench_db: BenchDatabase, server_url: str) -> float:
+    """Peak RSS of one ``python worker.py`` (simple) that ran a few of the same steps."""
+    run_id = bench_db.start(bench_db.upload(generate_workflow("io-simple-rss", SIMPLE_WORKER_STEPS)))
+    config = bench_db.app.config
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("INKWRIGHT_")}
+    environment.update({
+        "INKWRIGHT_DATABASE_URL": bench_db.url, "INKWRIGHT_REDIS_URL": bench_db.environment.redis_url,
+        "INKWRIGHT_SECRET_KEY": config["SECRET_KEY"], "INKWRIGHT_ARTIFACT_DIR": config["ARTIFACT_DIR"],
+        "INKWRIGHT_OPENAI_BASE_URL": server_url, "INKWRIGHT_OPENAI_API_KEY": PLATFORM_KEY,
+        "INKWRIGHT_PLUGINS": "inkwright", "INKWRIGHT_LOG_LEVEL": "WARNING",
+        "INKWRIGHT_INSTANCE_PATH": str(bench_db.folder / "worker-instance"),
+    })
+    process = subprocess.Popen([sys.executable, "worker.py", "--burst", "--class", "simple"], cwd=ROOT,
+                               env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _pid, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise RuntimeError(f"the simple worker failed: {process.stderr.read().decode()[-2000:]}")
+    bench_db.require_completed(run_id, "simple worker RSS run")
+    return usage.ru_maxrss / 1024
+
+
+def measure(env: BenchEnvironment, kind: str, steps: int, concurrency: int, latency: float,
+            repeat: int) -> dict[str, Any]:
+    chat, server = start_chat_server()
+    chat.reply((200, completion_body("The tide turns at dusk.", prompt_tokens=12, completion_tokens=8)))
+    chat.delay = latency
+    try:
+        with env.database(kind, OPENAI_BASE_URL=chat.url, OPENAI_API_KEY=PLATFORM_KEY, PROVIDER_MAX_RETRIES=0,
+                          PROVIDER_TIMEOUT=max(30.0, latency * 10), WORKER_CONCURRENCY=concurrency) as bench_db:
+            grant_credits(bench_db, tokens=10_000_000)  # every call reserves tokens before it is sent
+            workflow = bench_db.upload(generate_workflow("io-bound", steps))
+            warm = bench_db.upload(generate_workflow("io-warm", concurrency))
+            bench_db.start(warm)
+            bench_db.drain("threads", concurrency)
+            samples = []
+            for _ in range(repeat):
+                env.redis_client().flushdb()
+                run_id = bench_db.start(workflow)
+                started = now()
+                bench_db.drain("threads", concurrency)
+                samples.append(now() - started)
+                bench_db.require_completed(run_id, "io-bound run")
+            rss = peak_rss_mb()
+            simple_rss = simple_worker_rss_mb(bench_db, chat.url)
+    finally:
+        server.shutdown()
+    best = min(samples)
+    bound = concurrency / latency
+    return {"database": kind, "steps": steps, "concurrency": concurrency, "latency_s": latency,
+            "drain_s": best, "median_drain_s": median(samples), "per_s": steps / best, "bound_per_s": bound,
+            "ratio": steps / best / bound, "worker_rss_mb": rss, "simple_worker_rss_mb": simple_rss,
+            "simple_workers_rss_mb": simple_rss * concurrency}
+
+
+def run(env: BenchEnvironment, steps: int = 256, concurrency: int = 64, latency: float = 1.0,
+        repeat: int = 3) -> dict[str, Any]:
+    rows = [measure(env, kind, steps, concurrency, latency, repeat) for kind in env.kinds]
+    print_table(f"One threads worker against a model answering in {latency:g} s (best of {repeat})", rows,
+                ["database", "steps", "concurrency", "latency_s", "drain_s", "median_drain_s", "per_s",
+                 "bound_per_s", "ratio", "worker_rss_mb", "simple_worker_rss_mb", "simple_workers_rss_mb"])
+    summary = []
+    for row in rows:
+        summary.append({"metric": f"threads worker steps/s / bound {row['concurrency']}/{row['latency_s']:g}s "
+                                  f"({row['database']})", "value": row["ratio"], "goal": ">= 0.85",
+                        "met": row["ratio"] >= 0.85})
+        summary.append({"metric": f"threads worker peak RSS MB, upper bound ({row['database']})",
+                        "value": row["worker_rss_mb"], "goal": "<= 300", "met": row["worker_rss_mb"] <= 300})
+    return {"rows": rows, "summary": summary, "repeat": repeat}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, default=256)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--latency", type=float, default=1.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    with BenchEnvironment() as env:
+        print("Environment: " + ", ".join(f"{k} {v}" for k, v in environment_description(env).items()))
+        result = run(env, args.steps, args.concurrency, args.latency, args.repeat)
+        save("io_bound", {"environment": environment_description(env), **result})
+        print_table("Issue 10 goals", result["summary"], ["metric", "value", "goal", "met"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
