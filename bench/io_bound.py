@@ -12,7 +12,7 @@ chat-completions protocol that answers every request after ``latency`` seconds (
   holds the bench, the server and the submitting app); beside it, the peak RSS of one
   ``python worker.py`` simple worker that ran a few of the same steps, times
   ``concurrency`` — the processes that one-job-at-a-time workers need for the same calls
-  in flight.
+  in flight (one is measured; the 64 are not started on a 2-core machine).
 
 Run: ``.venv/bin/python -m bench.io_bound [--steps 256] [--concurrency 64] [--latency 1.0]``
 """
@@ -24,6 +24,7 @@ import os
 import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -70,11 +71,26 @@ def simple_worker_rss_mb(bench_db: BenchDatabase, server_url: str) -> float:
     })
     process = subprocess.Popen([sys.executable, "worker.py", "--burst", "--class", "simple"], cwd=ROOT,
                                env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _pid, status, usage = os.wait4(process.pid, 0)
-    if status != 0:
+    # The child's own peak (VmHWM starts again at exec; ru_maxrss of a child would count the
+    # bench's memory it was forked from), read until it exits.
+    peak_kib = 0
+    while process.poll() is None:
+        peak_kib = max(peak_kib, _high_water_kib(process.pid))
+        time.sleep(0.05)
+    if process.returncode != 0:
         raise RuntimeError(f"the simple worker failed: {process.stderr.read().decode()[-2000:]}")
     bench_db.require_completed(run_id, "simple worker RSS run")
-    return usage.ru_maxrss / 1024
+    return peak_kib / 1024
+
+
+def _high_water_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass  # it just exited
+    return 0
 
 
 def measure(env: BenchEnvironment, kind: str, steps: int, concurrency: int, latency: float,

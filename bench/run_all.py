@@ -1,4 +1,4 @@
-"""Run the three benchmarks of issue 3 in one process, against one embedded Redis, and sum up.
+"""Run the benchmarks of issues 3 and 10 in one process, against one embedded Redis, and sum up.
 
 Prints each benchmark's table, then one summary table of the issue's goals, and writes
 everything (with the machine's description) to ``bench/results/latest.json``.
@@ -17,7 +17,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import cached_rerun, engine_throughput, scaling
+from bench import cached_rerun, engine_throughput, io_bound, live_progress, scaling
 from bench.environment import BenchEnvironment, environment_description, now
 from bench.report import print_table, save
 
@@ -37,14 +37,19 @@ def main(argv: list[str] | None = None) -> int:
             results["engine_throughput"] = engine_throughput.run(env, count=100, fork_count=20, repeat=repeat)
             results["cached_rerun"] = cached_rerun.run(env, repeat=repeat)
             results["scaling"] = scaling.run(env, sizes=(20, 60))
+            results["io_bound"] = io_bound.run(env, steps=32, concurrency=8, latency=0.5, repeat=repeat)
+            results["live_progress"] = live_progress.run(env, clients=20, runs=4)
         else:
             results["engine_throughput"] = engine_throughput.run(env, repeat=repeat)
             results["cached_rerun"] = cached_rerun.run(env, repeat=repeat)
             results["scaling"] = scaling.run(env)
-    summary = [row for name in ("engine_throughput", "cached_rerun", "scaling") for row in results[name]["summary"]]
+            results["io_bound"] = io_bound.run(env, repeat=repeat)
+            results["live_progress"] = live_progress.run(env)
+    names = ("engine_throughput", "cached_rerun", "scaling", "io_bound", "live_progress")
+    summary = [row for name in names for row in results[name]["summary"]]
     for row in summary:
         row["met"] = "yes" if row["met"] else "NO"
-    print_table("Issue 3 goals", summary, ["metric", "value", "goal", "met"])
+    print_table("Goals (issues 3 and 10)", summary, ["metric", "value", "goal", "met"])
     results["summary"] = summary
     results["duration_s"] = now() - started
     print(f"\nresults: {save('latest', results)}  ({results['duration_s']:.0f} s)")

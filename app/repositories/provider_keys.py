@@ -13,7 +13,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, literal, or_, select
 
 from ..models import ProviderKey, ProviderKeyStatus, utcnow
 from ..secrets import SecretBox, SecretUnreadableError
@@ -100,15 +100,16 @@ class ProviderKeyRepository(SystemRepository[ProviderKey]):
         :param tenant_id: the tenant the call is made in (may be ``None``).
         :returns: the newest active key of the first owner that has one, or ``None``.
         """
-        owners = [(ProviderKey.user_id, as_uuid(user_id)), (ProviderKey.tenant_id, as_uuid(tenant_id))]
-        for column, owner in owners:
-            if owner is None:
-                continue
-            found = self._owned(column == owner, ProviderKey.provider == provider,
-                                ProviderKey.status == ProviderKeyStatus.ACTIVE, limit=1)
-            if found:
-                return found[0]
-        return None
+        user, tenant = as_uuid(user_id), as_uuid(tenant_id)
+        owners = [column == owner for column, owner in ((ProviderKey.user_id, user), (ProviderKey.tenant_id, tenant))
+                  if owner is not None]
+        if not owners:
+            return None
+        # One query for both owners (every model call asks): the user's own keys sort first.
+        mine_first = case((ProviderKey.user_id == user, 0), else_=1) if user is not None else literal(1)
+        return self.session.scalars(
+            self.select(or_(*owners), ProviderKey.provider == provider, ProviderKey.status == ProviderKeyStatus.ACTIVE)
+            .order_by(mine_first, ProviderKey.created_at.desc(), ProviderKey.id.desc()).limit(1)).first()
 
     @operation
     def revoke(self, key: ProviderKey) -> ProviderKey:
