@@ -53,7 +53,7 @@ def ensure_environment() -> None:
     print("Installing Inkwright and its plugins into .venv (first run takes about a minute) ...", flush=True)
     pip = [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "--upgrade", "pip", "setuptools", "wheel"], check=True)
-    editable = ["-e", f"{ROOT}[test,postgres]"]
+    editable = ["-e", f"{ROOT}[test,postgres,bench]"]
     for folder in plugin_folders():
         editable += ["-e", str(folder)]
     subprocess.run([*pip, *editable], check=True, cwd=ROOT)

@@ -16,6 +16,7 @@ from flask import Flask, current_app, g
 from flask_smorest import Api
 from rq import Queue
 
+from .api.finished_runs import FinishedRunDetails
 from .auth.passwords import PasswordHasher
 from .auth.principal import optional_principal
 from .auth.service import AuthService
@@ -64,6 +65,8 @@ class InkwrightState:
     api: Api | None = None
     #: Encrypts provider keys at rest (:mod:`app.secrets`).
     secrets: SecretBox | None = None
+    #: Finished runs' details, serialised once (:mod:`app.api.finished_runs`).
+    finished_runs: FinishedRunDetails = field(default_factory=FinishedRunDetails, repr=False)
     _hub: ProgressHub | None = field(default=None, repr=False)
     _hub_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

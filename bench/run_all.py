@@ -17,7 +17,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import cached_rerun, engine_throughput, io_bound, live_progress, scaling
+from bench import api_reads, cached_rerun, engine_throughput, io_bound, live_progress, scaling
 from bench.environment import BenchEnvironment, environment_description, now
 from bench.report import print_table, save
 
@@ -39,13 +39,15 @@ def main(argv: list[str] | None = None) -> int:
             results["scaling"] = scaling.run(env, sizes=(20, 60))
             results["io_bound"] = io_bound.run(env, steps=32, concurrency=8, latency=0.5, repeat=repeat)
             results["live_progress"] = live_progress.run(env, clients=20, runs=4)
+            results["api_reads"] = api_reads.run(env, seconds=2.0)
         else:
             results["engine_throughput"] = engine_throughput.run(env, repeat=repeat)
             results["cached_rerun"] = cached_rerun.run(env, repeat=repeat)
             results["scaling"] = scaling.run(env)
             results["io_bound"] = io_bound.run(env, repeat=repeat)
             results["live_progress"] = live_progress.run(env)
-    names = ("engine_throughput", "cached_rerun", "scaling", "io_bound", "live_progress")
+            results["api_reads"] = api_reads.run(env)
+    names = ("engine_throughput", "cached_rerun", "scaling", "io_bound", "live_progress", "api_reads")
     summary = [row for name in names for row in results[name]["summary"]]
     for row in summary:
         row["met"] = "yes" if row["met"] else "NO"

@@ -29,6 +29,7 @@ from ..schemas.runs import (
     SelectionSchema,
 )
 from .blueprint import EnvelopeBlueprint
+from .finished_runs import enveloped
 from .revalidation import not_modified, run_cache_headers
 
 blp = EnvelopeBlueprint("runs", __name__, url_prefix="/api/runs", description="Workflow runs")
@@ -117,6 +118,10 @@ def get_run(run_id: str):
     unchanged = not_modified(headers)
     if unchanged is not None:
         return unchanged
+    if "ETag" in headers:  # finished: serialised once per process, see finished_runs.py
+        text = current_state().finished_runs.text(
+            headers["ETag"], lambda: RunDetailSchema().dump(with_generation_jobs(service.detail(run))))
+        return enveloped(text, headers)
     return with_generation_jobs(service.detail(run)), 200, headers
 
 

@@ -90,10 +90,31 @@ def test_a_finished_run_is_revalidated_with_its_etag(app, api_client, finished_r
     with counted_queries(app) as seen:
         again = api_client.get(f"/api/runs/{run['id']}", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.get_data() == b"" and again.headers["ETag"] == etag
-    assert len(seen) < queries_to_read(app, api_client, f"/api/runs/{run['id']}")
+    assert not [statement for statement in seen if "run_steps" in statement]  # the detail was not built
 
     changed = api_client.get(f"/api/runs/{run['id']}", headers={"If-None-Match": '"something-else"'})
     assert changed.status_code == 200 and changed.json["data"]["id"] == run["id"]
+
+
+def test_a_finished_runs_detail_is_built_once_and_served_the_same(app, api_client, finished_run):
+    run = finished_run("kept", 4)
+    with counted_queries(app) as first_build:
+        first = api_client.get(f"/api/runs/{run['id']}")
+    with counted_queries(app) as kept:
+        second = api_client.get(f"/api/runs/{run['id']}")
+
+    assert first.json["data"] == second.json["data"] and len(second.json["data"]["steps"]) == 4
+    assert second.json["success"] is True and second.json["error"] is None
+    assert first.json["metadata"]["requestId"] != second.json["metadata"]["requestId"]  # an envelope of its own
+    assert [s for s in first_build if "run_steps" in s] and not [s for s in kept if "run_steps" in s]
+
+
+def test_another_tenant_never_gets_a_kept_detail(app, api_client, finished_run, make_user, login_api):
+    run = finished_run("private", 2)
+    assert api_client.get(f"/api/runs/{run['id']}").status_code == 200  # now kept
+    stranger = login_api(make_user())
+    response = stranger.get(f"/api/runs/{run['id']}")
+    assert response.status_code == 404 and response.json["data"] is None
 
 
 def test_a_live_run_has_no_etag_so_nothing_keeps_a_stale_copy(app, api_client, upload_workflow, start_run):
