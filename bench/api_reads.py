@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -33,7 +32,7 @@ if __package__ in (None, ""):
 
 from app.auth.api_keys import ApiKeyService
 from app.auth.principal import current_principal
-from bench.environment import BenchDatabase, BenchEnvironment, environment_description
+from bench.environment import BenchEnvironment, environment_description
 from bench.report import print_table, save
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,19 +117,6 @@ def measure_under_load(port: int, path: str, token: str, connections: int, secon
     return json.loads(finished.stdout)
 
 
-def server_environment(bench_db: BenchDatabase, env: BenchEnvironment, body_file: Path) -> dict[str, str]:
-    config = bench_db.app.config
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("INKWRIGHT_")}
-    environment.update({
-        "INKWRIGHT_DATABASE_URL": bench_db.url, "INKWRIGHT_REDIS_URL": env.redis_url,
-        "INKWRIGHT_SECRET_KEY": config["SECRET_KEY"], "INKWRIGHT_ARTIFACT_DIR": config["ARTIFACT_DIR"],
-        "INKWRIGHT_PLUGINS": "inkwright", "INKWRIGHT_LOG_LEVEL": "WARNING",
-        "INKWRIGHT_INSTANCE_PATH": str(bench_db.folder / "web-instance"),
-        "INKWRIGHT_BENCH_BODY": str(body_file),
-    })
-    return environment
-
-
 def measure(env: BenchEnvironment, kind: str, connections: int, seconds: float) -> list[dict[str, Any]]:
     with env.database(kind) as bench_db:
         run_id = bench_db.start(bench_db.upload(detailed_workflow(STEPS)))
@@ -144,7 +130,7 @@ def measure(env: BenchEnvironment, kind: str, connections: int, seconds: float) 
             raise RuntimeError(f"the run detail answered {answer.status_code}")
         body_file = bench_db.folder / "detail.json"
         body_file.write_bytes(answer.get_data())
-        environment = server_environment(bench_db, env, body_file)
+        environment = bench_db.process_environment(BENCH_BODY=str(body_file))
         rows = []
         for label, target, path in (("bare Flask, same bytes", "bench.api_app:bare", "/bare"),
                                     ("GET /api/runs/<id>", "bench.api_app:inkwright", f"/api/runs/{run_id}")):

@@ -119,6 +119,20 @@ class BenchDatabase:
             run, _new = service.start(entry, inputs or {})
             return run.id
 
+    def process_environment(self, **settings: str) -> dict[str, str]:
+        """The environment of another process (``python worker.py``, gunicorn) on this
+        database, Redis, secret and artifact folder, with ``settings`` added as ``INKWRIGHT_*``."""
+        config = self.app.config
+        environment = {key: value for key, value in os.environ.items() if not key.startswith("INKWRIGHT_")}
+        environment.update({
+            "INKWRIGHT_DATABASE_URL": self.url, "INKWRIGHT_REDIS_URL": self.environment.redis_url,
+            "INKWRIGHT_SECRET_KEY": config["SECRET_KEY"], "INKWRIGHT_ARTIFACT_DIR": config["ARTIFACT_DIR"],
+            "INKWRIGHT_PLUGINS": "inkwright", "INKWRIGHT_LOG_LEVEL": "WARNING",
+            "INKWRIGHT_INSTANCE_PATH": str(self.folder / "process-instance"),
+            **{f"INKWRIGHT_{name}": value for name, value in settings.items()},
+        })
+        return environment
+
     def drain(self, worker_class: str = "simple", concurrency: int | None = None) -> int:
         """Work the app's queue with an app worker in burst mode; return how many jobs ran."""
         worker = build_worker(self.app, worker_class, concurrency=concurrency)

@@ -20,7 +20,6 @@ Run: ``.venv/bin/python -m bench.io_bound [--steps 256] [--concurrency 64] [--la
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import subprocess
 import sys
@@ -60,15 +59,7 @@ def peak_rss_mb() -> float:
 def simple_worker_rss_mb(bench_db: BenchDatabase, server_url: str) -> float:
     """Peak RSS of one ``python worker.py`` (simple) that ran a few of the same steps."""
     run_id = bench_db.start(bench_db.upload(generate_workflow("io-simple-rss", SIMPLE_WORKER_STEPS)))
-    config = bench_db.app.config
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("INKWRIGHT_")}
-    environment.update({
-        "INKWRIGHT_DATABASE_URL": bench_db.url, "INKWRIGHT_REDIS_URL": bench_db.environment.redis_url,
-        "INKWRIGHT_SECRET_KEY": config["SECRET_KEY"], "INKWRIGHT_ARTIFACT_DIR": config["ARTIFACT_DIR"],
-        "INKWRIGHT_OPENAI_BASE_URL": server_url, "INKWRIGHT_OPENAI_API_KEY": PLATFORM_KEY,
-        "INKWRIGHT_PLUGINS": "inkwright", "INKWRIGHT_LOG_LEVEL": "WARNING",
-        "INKWRIGHT_INSTANCE_PATH": str(bench_db.folder / "worker-instance"),
-    })
+    environment = bench_db.process_environment(OPENAI_BASE_URL=server_url, OPENAI_API_KEY=PLATFORM_KEY)
     process = subprocess.Popen([sys.executable, "worker.py", "--burst", "--class", "simple"], cwd=ROOT,
                                env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     # The child's own peak (VmHWM starts again at exec; ru_maxrss of a child would count the

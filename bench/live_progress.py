@@ -18,7 +18,6 @@ import argparse
 import http.client
 import json
 import logging
-import os
 import resource
 import subprocess
 import sys
@@ -125,7 +124,7 @@ def measure(env: BenchEnvironment, clients: int, runs: int, steps: int, sleep: f
         reads_before = hub.reads
 
         worker = subprocess.Popen([sys.executable, "worker.py", "--burst", "--class", "threads",
-                                   "--concurrency", str(runs)], cwd=ROOT, env=worker_environment(bench_db, env),
+                                   "--concurrency", str(runs)], cwd=ROOT, env=bench_db.process_environment(),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         started = now()
         output = watchers.stdout.read()
@@ -146,18 +145,6 @@ def measure(env: BenchEnvironment, clients: int, runs: int, steps: int, sleep: f
     return {"clients": per_run * runs, "runs": runs, "events_per_run": total_events / runs, "watch_s": elapsed,
             "clients_with_every_event": complete, "redis_connections_added": connections_watching - connections_before,
             "hub_reads": hub.reads - reads_before, "web_rss_mb": peak_rss_mb()}
-
-
-def worker_environment(bench_db, env: BenchEnvironment) -> dict[str, str]:
-    config = bench_db.app.config
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("INKWRIGHT_")}
-    environment.update({
-        "INKWRIGHT_DATABASE_URL": bench_db.url, "INKWRIGHT_REDIS_URL": env.redis_url,
-        "INKWRIGHT_SECRET_KEY": config["SECRET_KEY"], "INKWRIGHT_ARTIFACT_DIR": config["ARTIFACT_DIR"],
-        "INKWRIGHT_PLUGINS": "inkwright", "INKWRIGHT_LOG_LEVEL": "WARNING",
-        "INKWRIGHT_INSTANCE_PATH": str(bench_db.folder / "worker-instance"),
-    })
-    return environment
 
 
 def run(env: BenchEnvironment, clients: int = 200, runs: int = 20, steps: int = 8, sleep: float = 0.25) -> dict[str, Any]:
