@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
             results["engine_throughput"] = engine_throughput.run(env, count=100, fork_count=20, repeat=repeat)
             results["cached_rerun"] = cached_rerun.run(env, repeat=repeat)
             results["scaling"] = scaling.run(env, sizes=(20, 60))
+            results["fan_scaling"] = scaling.run(env, sizes=(20, 60), shapes=("fan",))
             results["io_bound"] = io_bound.run(env, steps=32, concurrency=8, latency=0.5, repeat=repeat)
             results["live_progress"] = live_progress.run(env, clients=20, runs=4)
             results["api_reads"] = api_reads.run(env, seconds=2.0)
@@ -44,10 +45,11 @@ def main(argv: list[str] | None = None) -> int:
             results["engine_throughput"] = engine_throughput.run(env, repeat=repeat)
             results["cached_rerun"] = cached_rerun.run(env, repeat=repeat)
             results["scaling"] = scaling.run(env)
+            results["fan_scaling"] = scaling.run(env, sizes=(1000, 10000), shapes=("fan",))
             results["io_bound"] = io_bound.run(env, repeat=repeat)
             results["live_progress"] = live_progress.run(env)
             results["api_reads"] = api_reads.run(env)
-    names = ("engine_throughput", "cached_rerun", "scaling", "io_bound", "live_progress", "api_reads")
+    names = ("engine_throughput", "cached_rerun", "scaling", "fan_scaling", "io_bound", "live_progress", "api_reads")
     summary = [row for name in names for row in results[name]["summary"]]
     for row in summary:
         row["met"] = "yes" if row["met"] else "NO"
