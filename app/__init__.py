@@ -21,6 +21,7 @@ from .auth.throttle import LoginThrottle
 from .cli import register_cli
 from .clock import Clock, SystemClock
 from .config import SETTINGS, load_config, sqlalchemy_url, validate
+from .connection_checks import check_connections_when_idle
 from .engine.definitions import DefinitionCache
 from .events import EventBus
 from .extensions import begin_before_savepoint, csrf, db, login_manager, migrate
@@ -48,9 +49,6 @@ def _flask_settings(values: Mapping[str, Any]) -> dict[str, Any]:
     if url.startswith("sqlite"):
         # Web threads and a worker share one file: wait for a lock rather than fail at once.
         engine_options["connect_args"] = {"timeout": 30}
-    else:
-        # A server may drop idle connections; check one before use (a file never does).
-        engine_options["pool_pre_ping"] = True
     if not _in_memory(url):
         engine_options.update(_pool_options(values))
     secure = values["SECURE_COOKIES"]
@@ -135,6 +133,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
             event.listen(db.engine, "savepoint", begin_before_savepoint)
+        else:
+            # A server may drop idle connections; check one that sat idle before use (a file never does).
+            check_connections_when_idle(db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY))
     login_manager.init_app(app)
     csrf.init_app(app)

@@ -141,13 +141,14 @@ class StepExecutor:
         except RepositoryError as error:
             if not isinstance(error.cause, IntegrityError):
                 raise
-            # An identical step claimed the cache entry at the same moment: all of this
-            # transaction is undone (the step is still queued, still ours); look again later.
-            return self.wait_for_cache(repos, run, step, claimed=False)
+            # An identical step claimed the cache entry at the same moment: the entry is not
+            # ours (that transaction is undone), the step is (its claim committed on its own);
+            # give its attempt back and look again later.
+            return self.wait_for_cache(repos, run, step)
         if cache is not None and cache.ready:
             return self.serve_from_cache(repos, run, step, spec, cache)
         if cache is not None:
-            return self.wait_for_cache(repos, run, step, claimed=True)
+            return self.wait_for_cache(repos, run, step)
         # "step.started" goes out with the step's first call on its context (a skill doing
         # real work makes one at once), or with the completion: a fast step then costs one
         # publish to Redis instead of two.
@@ -190,19 +191,16 @@ class StepExecutor:
         self.finish(repos, run.id, serve)
         return {"outcome": "cache_hit"}
 
-    def wait_for_cache(self, repos: Repositories, run: RunSnapshot, step: RunStep, claimed: bool) -> dict[str, Any]:
-        """Look again a little later, with a new (delayed) job; a claimed step gives its
+    def wait_for_cache(self, repos: Repositories, run: RunSnapshot, step: RunStep) -> dict[str, Any]:
+        """Look again a little later, with a new (delayed) job; the claimed step gives its
         attempt (and execution) back."""
         delay = current_app.config["CACHE_WAIT"]
 
         def requeue(scheduler: Scheduler, locked: Run) -> None:
             if locked.status.is_terminal:
                 return
-            if claimed:
-                scheduler.enqueue(step, StepStatus.RUNNING, delay=delay, attempt=step.attempt - 1,
-                                  executions=step.executions - 1, worker_name=None)
-            else:
-                scheduler.enqueue(step, StepStatus.QUEUED, delay=delay)
+            scheduler.enqueue(step, StepStatus.RUNNING, delay=delay, attempt=step.attempt - 1,
+                              executions=step.executions - 1, worker_name=None)
             scheduler.note("step.waiting_for_cache", step=step.step_key, delay=delay)
         self.finish(repos, run.id, requeue)
         return {"outcome": "waiting_for_cache"}
