@@ -148,9 +148,13 @@ class AppThreadWorker(AppContextMixin, SimpleWorker):
             return True
 
     def execute_job(self, job: Any, queue: Any) -> None:
-        execution = self.prepare_execution(job)
-        with self._changed:
-            self._in_flight += 1
+        try:
+            execution = self.prepare_execution(job)
+            with self._changed:
+                self._in_flight += 1
+        except BaseException:
+            self._slots.release()  # the thread taken for this job is free again
+            raise
         self._pool.submit(self._perform, job, queue, execution)
 
     def _perform(self, job: Any, queue: Any, execution: Any) -> None:
