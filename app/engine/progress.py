@@ -98,10 +98,14 @@ class RunEvents:
         try:
             while True:
                 events = watcher.next(timeout=block_ms / 1000)
-                yield from events
+                for event in events:
+                    after = event[0]
+                    yield event
                 ending = any(kind in RUN_ENDINGS for _id, kind, _data in events)
                 if (ending or not events) and is_finished():
-                    yield from self.replay(run_id, watcher.cursor)  # what came after the ending
+                    # What came after the last event this client got, whether the hub has
+                    # already queued it or not: read from the stream, so nothing is lost.
+                    yield from self.replay(run_id, after)
                     return
                 if not events:
                     yield None

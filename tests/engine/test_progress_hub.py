@@ -93,3 +93,40 @@ def test_a_late_watcher_of_the_same_run_does_not_hold_back_an_earlier_one(client
 
     assert [data["n"] for _id, _kind, data in collect(late, 2)] == [1, 2]
     assert [data["n"] for _id, _kind, data in collect(early, 1)] == [2]  # never the first one twice
+
+
+class ArrivingWhileWatched:
+    """A hub for one watcher: while the stream waits, the run's ending and one more event
+    arrive; the hub has queued both but hands out only the ending this time (its cursor is
+    already past the second): the moment a stream sees its run end."""
+
+    def __init__(self, events: RunEvents, run) -> None:
+        self.events, self.run = events, run
+
+    def watch(self, run_id, after):
+        hub = self
+
+        class Watching:
+            cursor = after
+
+            def next(self, timeout):
+                hub.events.publish(hub.run, "run.completed", n=2)
+                hub.events.publish(hub.run, "run.note", n=3)
+                ending, later = hub.events.read(hub.run, after)
+                self.cursor = later[0]
+                return [ending]
+        return Watching()
+
+    def unwatch(self, watcher) -> None:
+        pass
+
+
+def test_a_stream_ending_on_its_runs_end_still_sends_what_came_after_it(client):
+    events = RunEvents(client)
+    run = uuid.uuid4()
+    events.publish(run, "step.completed", n=1)
+    answers = iter([False])  # not finished when it starts watching, finished after
+
+    seen = [data["n"] for _id, _kind, data in events.follow(run, "0", lambda: next(answers, True),
+                                                              ArrivingWhileWatched(events, run))]
+    assert seen == [1, 2, 3]
