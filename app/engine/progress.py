@@ -14,12 +14,14 @@ from typing import Any, Callable, Iterator
 
 import redis
 
+from ..statuses import RunStatus
+
 log = logging.getLogger(__name__)
 
 STREAM_TTL_SECONDS = 24 * 3600
 STREAM_MAX_LENGTH = 10_000
 #: Progress events that say a run has ended (``Scheduler.note``'s ``run.<status>``).
-RUN_ENDINGS = frozenset({"run.completed", "run.failed", "run.cancelled", "run.crashed"})
+RUN_ENDINGS = frozenset(f"run.{status.value}" for status in RunStatus if status.is_terminal)
 
 
 def stream_key(run_id: uuid.UUID | str) -> str:
