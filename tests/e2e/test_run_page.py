@@ -142,6 +142,9 @@ def test_a_failed_run_reads_failed_from_360_to_1920_px_and_offers_retry(page, st
     # The page follows the run to its failure: never "4 of 4 steps done" with a full bar.
     summary = page.locator("[data-live=summary]")
     summary.locator(".status[data-status=failed]").wait_for(timeout=20_000)
+    # When its stream ends the page reloads itself once; measure the page that reload brings
+    # (rendered finished), not the one it is about to replace.
+    page.locator("[data-events-url][data-finished=true]").wait_for(timeout=10_000)
     assert "failed: 1 failed, 3 skipped" in summary.inner_text()
     assert "steps done" not in summary.inner_text()
     bar = summary.locator("progress.run-bar-failed")
@@ -162,6 +165,7 @@ def test_a_failed_run_reads_failed_from_360_to_1920_px_and_offers_retry(page, st
     page.wait_for_url(run_url)
     assert "The run is retried" in page.get_by_role("status").first.inner_text()
     summary.locator(".status[data-status=failed]").wait_for(timeout=20_000)
+    page.locator("[data-events-url][data-finished=true]").wait_for(timeout=10_000)
 
     # Go, rather than click the link: the run page reloads itself once its stream ends, and
     # that reload can land after a click and bring the run page back.
