@@ -14,10 +14,10 @@ from typing import Any, Mapping
 from flask import Flask
 from sqlalchemy import event
 
-from . import envelope
+from . import envelope, security_headers
 from .api import build_api
 from .auth.passwords import PasswordHasher
-from .auth.throttle import LoginThrottle
+from .auth.throttle import AttemptThrottle
 from .cli import register_cli
 from .clock import Clock, SystemClock
 from .config import SETTINGS, load_config, sqlalchemy_url, validate
@@ -147,7 +147,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
         metrics=RepositoryMetrics(), cache=RepositoryCache(app.config["REPOSITORY_CACHE_TTL"], clock=clock),
         redis=RedisConnector(redis_url, app.config["REDIS_SERVER_BINARY"]),
         passwords=PasswordHasher(app.config["PASSWORD_HASH_TIME_COST"], app.config["PASSWORD_HASH_MEMORY_KIB"]),
-        throttle=LoginThrottle(app.config["LOGIN_RATE_LIMIT"], redis_url),
+        throttle=AttemptThrottle(app.config["LOGIN_RATE_LIMIT"], redis_url),
         queue_name=app.config["QUEUE_NAME"], templates=templates,
         storage=LocalArtifactStorage(app.config["ARTIFACT_DIR"]), catalog=WorkflowCatalog(registry, templates),
         definitions=DefinitionCache(), clock=clock,
@@ -156,8 +156,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     state.secrets = SecretBox.from_config(app.config)
     app.extensions[EXTENSION_KEY] = state
 
-    # 3. Blueprints: errors and envelope first, then the API, the browser, the CLI.
+    # 3. Blueprints: errors, envelope and security headers first, then the API, the browser, the CLI.
     envelope.install(app)
+    security_headers.install(app)
     state.api = build_api(app)
     register_web(app)
     register_cli(app)

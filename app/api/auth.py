@@ -53,9 +53,9 @@ def _client() -> dict:
 @blp.response(201, AuthResponseSchema)
 @public
 def register(body: dict):
-    """Create an account and its personal tenant, and sign in."""
+    """Create an account and its personal tenant, and sign in (rate-limited per address and email)."""
     service = auth_service()
-    user = service.register(body["email"], body["password"], body.get("name"))
+    user = service.register(body["email"], body["password"], body.get("name"), address=client_address())
     return auth_response(user, service.open_session(user, **_client()))
 
 
@@ -108,6 +108,7 @@ def request_password_reset(body: dict):
 @blp.response(200, OkSchema)
 @public
 def confirm_password_reset(body: dict):
-    """Set a new password with the token from the reset mail; signs out every API session."""
-    auth_service().reset_password(body["token"], body["password"])
+    """Set a new password with the token from the reset mail; signs out every API session.
+    Rate-limited per client address, like sign-in."""
+    auth_service().reset_password(body["token"], body["password"], address=client_address())
     return {"success": True}

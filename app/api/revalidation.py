@@ -10,6 +10,7 @@ content-addressed, so their ETag is their hash and they never change (``immutabl
 from __future__ import annotations
 
 from flask import Response, request
+from sqlalchemy import Row
 
 from ..models import Run
 from ..version import __version__
@@ -22,15 +23,15 @@ LIVE = "no-store"
 FOREVER = "private, max-age=31536000, immutable"
 
 
-def run_etag(run: Run) -> str | None:
-    """The ETag of a finished run's detail (weak: the same run may serialise with other
+def run_etag(run: Run | Row) -> str | None:
+    """The ETag of a finished run's detail (from the run or its ``freshness`` row) (weak: the same run may serialise with other
     whitespace), or ``None`` while it may still change."""
     if not run.status.is_terminal:
         return None
     return f'W/"{run.id}.{run.updated_at.timestamp():.6f}.{__version__}"'
 
 
-def run_cache_headers(run: Run) -> dict[str, str]:
+def run_cache_headers(run: Run | Row) -> dict[str, str]:
     etag = run_etag(run)
     return {"ETag": etag, "Cache-Control": REVALIDATE} if etag else {"Cache-Control": LIVE}
 

@@ -12,7 +12,7 @@ from flask import Response, request, stream_with_context
 from ..engine.progress import RunEvents
 from ..engine.run_progress import attach_progress
 from ..engine.service import Budget, RunView, caller_run_service
-from ..errors import ValidationError
+from ..errors import NotFoundError, ValidationError
 from ..models import Run
 from ..runtime import current_state, repositories
 from ..schemas.base import page_of
@@ -113,16 +113,25 @@ def get_run(run_id: str):
     A finished run carries an ETag: send it back in ``If-None-Match`` to get ``304 Not
     Modified`` while it stays as it was (a retry changes it). A live run is ``no-store``."""
     service = caller_run_service()
-    run = service.get(run_id)
-    headers = run_cache_headers(run)
+    service.authorize("read")
+    # Its status and last change first: a finished run is then served from what this process
+    # kept (finished_runs.py) or answered 304, without loading the run itself.
+    fresh = service.repos.runs.freshness(run_id)
+    if fresh is None:
+        raise NotFoundError(f"No run with id {run_id} here.", {"id": str(run_id)})
+    headers = run_cache_headers(fresh)
     unchanged = not_modified(headers)
     if unchanged is not None:
         return unchanged
-    if "ETag" in headers:  # finished: serialised once per process, see finished_runs.py
-        text = current_state().finished_runs.text(
-            headers["ETag"], lambda: RunDetailSchema().dump(with_generation_jobs(service.detail(run))))
+    kept = current_state().finished_runs
+    text = kept.get(headers["ETag"]) if "ETag" in headers else None
+    if text is not None:
         return enveloped(text, headers)
-    return with_generation_jobs(service.detail(run)), 200, headers
+    run = service.get(run_id)
+    detail = with_generation_jobs(service.detail(run))
+    if "ETag" in headers and run_cache_headers(run) == headers:  # still as it was read above
+        return enveloped(kept.keep(headers["ETag"], RunDetailSchema().dump(detail)), headers)
+    return detail, 200, run_cache_headers(run)
 
 
 @blp.route("/<run_id>/cancel", methods=["POST"])

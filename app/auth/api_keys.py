@@ -13,6 +13,10 @@ from ..repositories import Repositories
 from .principal import Principal
 from .tokens import API_KEY_PREFIX, display_prefix, hash_secret, new_secret
 
+#: The role of a key made without one: most keys are a script's, which needs to run
+#: workflows, not to manage the tenant's members and keys (issue 11).
+DEFAULT_ROLE = Role.MEMBER
+
 
 @dataclass(frozen=True)
 class IssuedKey:
@@ -40,10 +44,12 @@ class ApiKeyService:
     def create(self, name: str, role: Role | None = None, expires_in_days: int | None = None) -> IssuedKey:
         """Issue a key; its secret is returned here once and never stored in clear.
 
+        :param role: the key's role, :data:`DEFAULT_ROLE` when ``None``. An owner may issue
+            any role, an admin admin and below, anyone else at most their own.
         :raises ForbiddenError: when asking for a role stronger than the caller's.
         """
         self.principal.require("api_keys", "create")
-        role = role or self.principal.role
+        role = role or DEFAULT_ROLE
         if not self.principal.role.at_least(role):
             raise ForbiddenError(f"You cannot create a key with more rights ({role.value}) than your own.",
                                  {"fields": {"role": [f"At most {self.principal.role.value}."]}})

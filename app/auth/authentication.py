@@ -57,24 +57,29 @@ def principal_from_access_token(repos: Repositories, token: str, tenant_header: 
 
 
 def principal_from_api_key(repos: Repositories, secret: str, tenant_header: str | None) -> Principal:
-    key = repos.api_key_lookup.find_by_hash(hash_secret(secret))
+    lookup, key_hash = repos.api_key_lookup, hash_secret(secret)
+    key = lookup.credential(key_hash)
     if key is None:
         raise UnauthorizedError("The API key is not valid.", {"reason": "invalid_key"})
-    if key.status == ApiKeyStatus.ACTIVE and key.expires_at is not None and key.expires_at <= utcnow():
-        with repos.transaction():
-            key.move_to(ApiKeyStatus.EXPIRED)
+    status, now = key.status, utcnow()
+    if status == ApiKeyStatus.ACTIVE and key.expires_at is not None and key.expires_at <= now:
+        with repos.transaction():  # the first use after it lapsed records that it did
+            row = lookup.find_by_hash(key_hash)
+            row.move_to(ApiKeyStatus.EXPIRED)
             repos.session.flush()
-    if key.status == ApiKeyStatus.REVOKED:
+        status = ApiKeyStatus.EXPIRED
+    if status == ApiKeyStatus.REVOKED:
         raise UnauthorizedError("This API key was revoked.", {"reason": "revoked"})
-    if key.status == ApiKeyStatus.EXPIRED:
+    if status == ApiKeyStatus.EXPIRED:
         raise UnauthorizedError("This API key has expired; create a new one.", {"reason": "expired"})
-    if repos.tenants.info(key.tenant_id) is None:
+    if not key.tenant_exists:
         raise UnauthorizedError("The tenant of this API key no longer exists.", {"reason": "tenant_deleted"})
     if tenant_header and as_uuid(tenant_header) != key.tenant_id:
         raise ForbiddenError("An API key works only in its own tenant.", {"tenantId": tenant_header})
-    creator = repos.users.get(key.created_by_user_id) if key.created_by_user_id else None
-    _touch(repos, key)
-    return Principal(user=creator, tenant_id=key.tenant_id, role=key.role, via="api_key", credential_id=key.id)
+    if key.last_used_at is None or now - key.last_used_at > _TOUCH_INTERVAL:
+        with repos.transaction():
+            lookup.touch(key.id, now)
+    return Principal(None, key.tenant_id, key.role, "api_key", key.id, user_id=key.creator_id)
 
 
 def principal_from_bearer(repos: Repositories, authorization: str, tenant_header: str | None) -> Principal:

@@ -25,7 +25,7 @@ from ..models import (
 )
 from ..repositories import Repositories
 from .passwords import PasswordHasher
-from .throttle import LoginThrottle
+from .throttle import PASSWORD_RESET, REGISTER, AttemptThrottle
 from .tokens import ACCESS_PREFIX, REFRESH_PREFIX, RESET_PREFIX, hash_secret, new_secret
 
 BAD_CREDENTIALS = "The email or password is not right."
@@ -47,7 +47,7 @@ class AuthService:
     :param config: the app's configuration mapping.
     """
 
-    def __init__(self, repos: Repositories, passwords: PasswordHasher, throttle: LoginThrottle,
+    def __init__(self, repos: Repositories, passwords: PasswordHasher, throttle: AttemptThrottle,
                  config: Mapping[str, Any]) -> None:
         self.repos = repos
         self.passwords = passwords
@@ -67,12 +67,18 @@ class AuthService:
         if problems:
             raise ValidationError("The password does not meet the policy.", {"fields": {field: problems}})
 
-    def register(self, email: str, password: str, name: str | None = None) -> User:
+    def register(self, email: str, password: str, name: str | None = None, *, address: str | None = None) -> User:
         """Create an account and its personal tenant, with the new user as its owner.
 
+        :param address: the client's address; the attempt counts against the registration
+            rate limit of that address and of the email. ``None`` (an operator's command, a
+            test's fixture) is not counted.
+        :raises RateLimitedError: when this address or email registered too often.
         :raises ForbiddenError: when public registration is switched off.
         :raises ConflictError: when the email already has an account.
         """
+        if address is not None:
+            self.throttle.hit(address, email.strip(), kind=REGISTER)
         if not self.config["PUBLIC_REGISTRATION"]:
             raise ForbiddenError("Registration is closed on this Inkwright; ask an administrator.")
         self.check_password_policy(password)
@@ -213,17 +219,30 @@ class AuthService:
                 f"If it was not you, ignore this message; your password stays as it is.\n",
             )
 
-    def check_reset_token(self, token: str) -> PasswordResetToken:
-        """:raises ValidationError: when the link is unknown, used or expired."""
+    def check_reset_token(self, token: str, address: str | None = None) -> PasswordResetToken:
+        """Find the live reset token of a link.
+
+        :param address: the client's address; the look counts against its password-reset
+            rate limit (so guessing links costs attempts). ``None`` is not counted.
+        :raises RateLimitedError: when this address looked at reset links too often.
+        :raises ValidationError: when the link is unknown, used or expired.
+        """
+        if address is not None:
+            self.throttle.hit(address, kind=PASSWORD_RESET)
         found = self.repos.password_resets.find_by_hash(hash_secret(token))
         if found is None or found.used_at is not None or found.expires_at <= utcnow():
             raise ValidationError("This reset link is not valid any more; ask for a new one.",
                                   {"fields": {"token": ["Invalid, used or expired."]}})
         return found
 
-    def reset_password(self, token: str, new_password: str) -> User:
-        """Set a new password from a reset link; every API session of the user is revoked."""
-        reset = self.check_reset_token(token)
+    def reset_password(self, token: str, new_password: str, *, address: str | None = None) -> User:
+        """Set a new password from a reset link; every API session of the user is revoked.
+
+        :param address: counted as in :meth:`check_reset_token`.
+        :raises RateLimitedError: when this address looked at reset links too often.
+        :raises ValidationError: for a link not valid any more, or a password off the policy.
+        """
+        reset = self.check_reset_token(token, address)
         self.check_password_policy(new_password)
         user = self.repos.users.get(reset.user_id)
         if user is None or not user.can_sign_in:

@@ -1,4 +1,6 @@
-"""Login rate limiting, by client address and by account, using the ``limits`` library.
+"""Rate limits on what an attacker would repeat: signing in, registering, and setting a
+password from a reset link; by client address and by account, using the ``limits`` library.
+Each kind of attempt is counted apart, under one allowance (``LOGIN_RATE_LIMIT``).
 
 Storage is Redis when a shared ``REDIS_URL`` is configured (several web processes see the
 same counts) and process memory in the embedded single-process studio.
@@ -27,8 +29,15 @@ def limits_storage_uri(redis_url: str) -> str:
     return redis_url
 
 
-class LoginThrottle:
-    """Refuse a sign-in attempt once its address or its account has used its allowance."""
+#: The kinds of attempt counted, each by the words its refusal uses.
+LOGIN = "login"  # a sign-in, or a request for a reset link (both try an account's password)
+REGISTER = "register"
+PASSWORD_RESET = "password_reset"  # a look at a reset link, to use it or to guess one
+ATTEMPTS = {LOGIN: "sign-in attempts", REGISTER: "registrations", PASSWORD_RESET: "password-reset attempts"}
+
+
+class AttemptThrottle:
+    """Refuse an attempt once its address or its account has used its allowance."""
 
     def __init__(self, rule: str, redis_url: str = "", namespace: str = "inkwright") -> None:
         self.limits = parse_many(rule)
@@ -36,24 +45,27 @@ class LoginThrottle:
         self.limiter = MovingWindowRateLimiter(storage)
         self.namespace = namespace
 
-    def hit(self, address: str, account: str) -> None:
-        """Count one attempt.
+    def hit(self, address: str, account: str | None = None, kind: str = LOGIN) -> None:
+        """Count one attempt of a kind, against its address and (when given) its account.
 
+        :param kind: :data:`LOGIN`, :data:`REGISTER` or :data:`PASSWORD_RESET`.
         :raises RateLimitedError: with ``retry_after`` seconds when over the allowance.
         """
-        keys = (f"{self.namespace}:login:ip:{address}", f"{self.namespace}:login:account:{account.lower()}")
+        keys = [f"{self.namespace}:{kind}:ip:{address}"]
+        if account is not None:
+            keys.append(f"{self.namespace}:{kind}:account:{account.lower()}")
         for key in keys:
             for limit in self.limits:
                 if not self.limiter.hit(limit, key):
                     reset_at, _remaining = self.limiter.get_window_stats(limit, key)
                     retry_after = max(1, int(reset_at - time.time()))
                     raise RateLimitedError(
-                        f"Too many sign-in attempts; try again in {retry_after} seconds.",
+                        f"Too many {ATTEMPTS[kind]}; try again in {retry_after} seconds.",
                         {"retryAfter": retry_after},
                         retry_after=retry_after,
                     )
 
     def clear(self, account: str) -> None:
-        """Forget an account's failures after it signs in successfully."""
+        """Forget an account's failed sign-ins after it signs in successfully."""
         for limit in self.limits:
-            self.limiter.clear(limit, f"{self.namespace}:login:account:{account.lower()}")
+            self.limiter.clear(limit, f"{self.namespace}:{LOGIN}:account:{account.lower()}")

@@ -9,12 +9,10 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ..models import ProviderKeyStatus, SubscriptionPeriod, SubscriptionStatus, SubscriptionTier, UsageStatus
-from ..models.usage_log import KeySource
-from .base import ApiSchema, PageQuerySchema
+from ..models.usage_log import KeySource, UsageSource
+from .base import MODEL_NAME_PATTERN, ApiSchema, JsonInteger, Money, PageQuerySchema, StrictBoolean
 
-# provider:model, as DEFAULT_MODEL and workflows name models; the model part may itself hold
-# ':' or '/' (ollama:llama3:8b, openrouter:anthropic/claude-3.5-sonnet), never whitespace.
-MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,49}:[^\s:]\S{0,199}\Z")
+MODEL_NAME = re.compile(MODEL_NAME_PATTERN)
 STEP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}\Z")
 PROVIDER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,49}\Z")
 # Visible ASCII only: every provider's keys are, and a space or newline pasted along with
@@ -51,6 +49,12 @@ class Moment(fields.String):
     """
 
     default_error_messages = {"invalid": "Not a date (YYYY-MM-DD) or an ISO 8601 date-time."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        # The document says date or date-time, so an empty or free-form value is refused by it too.
+        kwargs["metadata"] = {"anyOf": [{"format": "date"}, {"format": "date-time"}], "minLength": 10,
+                              **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date | datetime:
         if not isinstance(value, str):
@@ -107,22 +111,32 @@ class UsageEntrySchema(ApiSchema):
     tokens_completion = fields.Integer(required=True)
     tokens_total = fields.Integer(required=True)
     credits_charged = fields.Integer(required=True)
-    cost_usd = fields.Decimal(as_string=True, required=True)
+    cost_usd = Money(required=True)
     cost_cents = fields.Integer(required=True)
     context_type = fields.String(required=True)
     status = fields.Enum(UsageStatus, by_value=True, required=True)
     error_code = fields.String(allow_none=True)
     error_message = fields.String(allow_none=True)
     response_time_ms = fields.Integer(required=True)
+    usage_source = fields.Enum(UsageSource, by_value=True, allow_none=True, required=True,
+                               metadata={"description": "where the tokens come from: reported by the server, "
+                                         "counted with the model's tokenizer, or estimated from the text; "
+                                         "null on a failed try"})
+    call_id = fields.UUID(allow_none=True, required=True,
+                          metadata={"description": "the model call this row is a try of (its tries share it)"})
+    call_try = fields.Integer(allow_none=True, required=True, metadata={"description": "the try's number, from 1"})
 
 
 class UsageTotalsSchema(ApiSchema):
-    calls = fields.Integer(required=True)
+    calls = fields.Integer(required=True, metadata={"description": "model calls (the tries of one call count once)"})
+    tries = fields.Integer(required=True, metadata={"description": "rows: every try of every call"})
+    tokens_estimated = fields.Integer(required=True, metadata={"description": "of tokensTotal, those estimated "
+                                                               "because the server reported none"})
     tokens_prompt = fields.Integer(required=True)
     tokens_completion = fields.Integer(required=True)
     tokens_total = fields.Integer(required=True)
     credits_charged = fields.Integer(required=True)
-    cost_usd = fields.Decimal(as_string=True, required=True)
+    cost_usd = Money(required=True)
     cost_cents = fields.Integer(required=True)
 
 
@@ -182,16 +196,18 @@ class PreferencesPatchSchema(ApiSchema):
     """Change some preferences; ``null`` resets one to its default. The two maps merge:
     a key set to ``null`` is removed, others are added or replaced (JSON merge patch)."""
 
+    openapi = {"minProperties": 1}  # not_empty below
+
     default_models = fields.Dict(keys=_step_name(), values=_model_name(allow_none=True), allow_none=True,
                                  validate=validate.Length(max=MAX_DEFAULT_MODELS))
     style_primer = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
-    auto_save_enabled = fields.Boolean(allow_none=True, truthy={True}, falsy={False})
-    streaming_buffer_size = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=1000))
+    auto_save_enabled = StrictBoolean(allow_none=True)
+    streaming_buffer_size = JsonInteger(allow_none=True, validate=validate.Range(min=1, max=1000))
     keyboard_shortcuts = fields.Dict(keys=_shortcut_part(), values=fields.String(allow_none=True,
                                                                                  validate=validate.Length(max=50)),
                                      allow_none=True, validate=validate.Length(max=MAX_SHORTCUTS))
     theme = fields.String(allow_none=True, validate=validate.OneOf(THEMES))
-    max_concurrent_pipelines = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=20))
+    max_concurrent_pipelines = JsonInteger(allow_none=True, validate=validate.Range(min=1, max=20))
     export_format = fields.String(allow_none=True, validate=validate.OneOf(EXPORT_FORMATS))
 
     @validates_schema

@@ -28,5 +28,5 @@ class IssuedApiKeySchema(ApiKeySchema):
 class ApiKeyCreateSchema(ApiSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     role = fields.Enum(Role, by_value=True, load_default=None,
-                       metadata={"description": "At most your own role; yours by default"})
+                       metadata={"description": "At most your own role; member by default"})
     expires_in_days = fields.Integer(load_default=None, validate=validate.Range(min=1, max=3650))

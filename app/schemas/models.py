@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from .base import ApiSchema
+from .base import ApiSchema, Money
 
 
 class ModelSchema(ApiSchema):
@@ -12,16 +12,18 @@ class ModelSchema(ApiSchema):
     provider = fields.String(required=True)
     kind = fields.String(required=True, metadata={"description": "text, or a media type (image, audio, video)"})
     context_window = fields.Integer(allow_none=True)
-    input_per_1k = fields.Decimal(as_string=True, allow_none=True, data_key="inputPer1k",
+    input_per_1k = Money(allow_none=True, data_key="inputPer1k",
                                   metadata={"description": "USD per 1,000 prompt tokens"})
-    output_per_1k = fields.Decimal(as_string=True, allow_none=True, data_key="outputPer1k",
+    output_per_1k = Money(allow_none=True, data_key="outputPer1k",
                                    metadata={"description": "USD per 1,000 completion tokens"})
-    price_per_item = fields.Decimal(as_string=True, allow_none=True,
+    price_per_item = Money(allow_none=True,
                                     metadata={"description": "USD per media generation"})
     priced = fields.Boolean(required=True)
     offline = fields.Boolean(required=True, metadata={"description": "Synthetic output, no real model"})
     requires_key = fields.Boolean(required=True)
     description = fields.String()
+    structured_output = fields.String(allow_none=True, metadata={
+        "description": "How its server is asked for JSON, when the catalog says (else the provider's way)"})
 
 
 class ModelListSchema(ApiSchema):

@@ -6,9 +6,9 @@ from marshmallow import fields, validate
 
 from ..engine.run_progress import progress_of
 from ..errors import public_error
-from ..models import AttemptOutcome, GenerationStatus, TriggerType
+from ..models import AttemptOutcome, GenerationStatus, TriggerType, UsageSource
 from ..statuses import RunStatus, StepStatus
-from .base import ApiSchema, PageQuerySchema
+from .base import POSITIVE_MONEY_PATTERN, ApiSchema, Money, PageQuerySchema
 
 STEP_KEY = validate.Length(min=1, max=100)
 
@@ -59,7 +59,10 @@ class AIResponseSchema(ApiSchema):
     tokens_input = fields.Integer()
     tokens_output = fields.Integer()
     tokens_total = fields.Integer()
-    cost_usd = fields.Decimal(as_string=True)
+    usage_source = fields.Enum(UsageSource, by_value=True,
+                               metadata={"description": "reported by the server, counted with the model's "
+                                         "tokenizer, or estimated from the text"})
+    cost_usd = Money()
     processing_ms = fields.Integer()
     quality_score = fields.Float(allow_none=True)
     byok = fields.Boolean()
@@ -69,8 +72,8 @@ class AIResponseSchema(ApiSchema):
 
 class BudgetSchema(ApiSchema):
     tokens = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1, max=10**12))
-    cost_usd = fields.Decimal(allow_none=True, load_default=None, as_string=True, places=6,
-                              validate=validate.Range(min=0, min_inclusive=False, max=10**6))
+    cost_usd = Money(allow_none=True, load_default=None, places=6, metadata={"pattern": POSITIVE_MONEY_PATTERN},
+                     validate=validate.Range(min=0, min_inclusive=False, max=10**6))
 
 
 class GenerationJobSchema(ApiSchema):
@@ -89,7 +92,7 @@ class GenerationJobSchema(ApiSchema):
     artifact_id = fields.UUID(allow_none=True)
     result_uri = fields.String(allow_none=True)
     error = fields.String(attribute="error_message", allow_none=True)
-    cost_usd = fields.Decimal(as_string=True, allow_none=True)
+    cost_usd = Money(allow_none=True)
     next_poll_at = fields.DateTime(allow_none=True)
     started_at = fields.DateTime(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)
@@ -131,7 +134,7 @@ class StepSchema(ApiSchema):
     progress_message = fields.String(allow_none=True)
     tokens_input = fields.Integer()
     tokens_output = fields.Integer()
-    cost_usd = fields.Decimal(as_string=True)
+    cost_usd = Money()
     model_calls = fields.Integer()
     responses = fields.List(fields.Nested(AIResponseSchema))
     started_at = fields.DateTime(allow_none=True)
@@ -165,7 +168,7 @@ class SavingsSchema(ApiSchema):
 
     calls = fields.Integer(attribute="saved_calls")
     tokens = fields.Integer(attribute="saved_tokens")
-    cost_usd = fields.Decimal(attribute="saved_cost_usd", as_string=True)
+    cost_usd = Money(attribute="saved_cost_usd")
 
 
 class RunSchema(ApiSchema):
@@ -192,7 +195,7 @@ class RunSchema(ApiSchema):
     steps_reused = fields.Integer(required=True)
     tokens_input = fields.Integer(required=True)
     tokens_output = fields.Integer(required=True)
-    cost_usd = fields.Decimal(as_string=True, required=True)
+    cost_usd = Money(required=True)
     model_calls = fields.Integer()
     budget = fields.Method("dump_budget")
     saved = fields.Function(lambda run: SavingsSchema().dump(run))
@@ -246,12 +249,12 @@ class BranchSchema(InputChangesSchema):
 
 
 class SelectionSchema(ApiSchema):
-    index = fields.Integer(required=True, validate=validate.Range(min=0))
+    index = fields.Integer(required=True, validate=validate.Range(min=0, max=10_000))
     feedback = fields.String(load_default=None, validate=validate.Length(max=20_000))
 
 
 class EventsQuerySchema(ApiSchema):
-    after = fields.String(load_default=None, validate=validate.Regexp(r"^(0|\d+-\d+)$"),
+    after = fields.String(load_default=None, validate=validate.Regexp(r"^(0|\d{1,20}-\d{1,20})$"),
                           metadata={"description": "Resume after this event id (or send Last-Event-ID)"})
     follow = fields.Boolean(load_default=True, metadata={"description": "Keep the stream open until the run ends"})
     keepalive = fields.Integer(load_default=15, validate=validate.Range(min=1, max=60))

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..api.auth import client_address
 from ..errors import AppError, RateLimitedError
 from ..runtime import auth_service, mailer, password_reset_link_base
 from .feedback import show_error
@@ -39,16 +40,20 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("studio.dashboard"))
     form = RegisterForm()
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
-            user = auth_service().register(form.email.data, form.password.data, form.name.data)
+            user = auth_service().register(form.email.data, form.password.data, form.name.data,
+                                           address=client_address())
+        except RateLimitedError as error:
+            flash(error.message, "error")
+            status = 429
         except AppError as error:
             show_error(form, error)
         else:
             _sign_in(user)
             flash("Welcome to Inkwright. Your personal studio is ready.", "success")
             return redirect(url_for("studio.dashboard"))
-    status = 400 if form.is_submitted() else 200
     return render_template("auth/register.html", form=form), status
 
 
@@ -60,7 +65,7 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = auth_service().authenticate(form.email.data, form.password.data, request.remote_addr or "unknown")
+            user = auth_service().authenticate(form.email.data, form.password.data, client_address())
         except RateLimitedError as error:
             flash(error.message, "error")
             status = 429
@@ -92,7 +97,7 @@ def forgot_password():
     if form.validate_on_submit():
         service = auth_service()
         try:
-            service.throttle.hit(request.remote_addr or "unknown", form.email.data)
+            service.throttle.hit(client_address(), form.email.data)
             service.request_password_reset(form.email.data, mailer(), password_reset_link_base())
         except RateLimitedError as error:
             flash(error.message, "error")
@@ -106,12 +111,17 @@ def forgot_password():
 @blp.route("/reset-password/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
     service = auth_service()
+    form = ResetPasswordForm()
     try:
-        service.check_reset_token(token)
+        # Every look at a link counts against the address (the page tells a live link from
+        # a dead one, as the form does); the new password is then set without a second count.
+        service.check_reset_token(token, client_address())
+    except RateLimitedError as error:
+        flash(error.message, "error")
+        return render_template("auth/reset.html", form=form, token=token), 429
     except AppError as error:
         flash(error.message, "error")
         return redirect(url_for("accounts.forgot_password"))
-    form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
             service.reset_password(token, form.password.data)

@@ -64,7 +64,7 @@ class ApiKeyForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(min=1, max=100)],
                        description="What the key is for, e.g. 'CI pipeline'.")
     role = SelectField("Role", choices=role_choices(Role.OWNER),
-                       description="What the key may do; at most your own role.")
+                       description="What the key may do: member unless you choose otherwise, at most your own role.")
     expires_in_days = IntegerField("Expires after (days)", validators=[Optional(), NumberRange(1, 3650)],
                                    description="Leave empty for a key that does not expire.")
     submit = SubmitField("Create key")

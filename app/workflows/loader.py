@@ -27,7 +27,10 @@ from .definition import (
     WorkflowDefinition,
 )
 from .inputs import check_value
+from .template_budget import BUDGET_CODE
+from .template_foresight import foreseen_overruns
 from .templates import TemplateEngine, TemplateProblem, references, single_expression
+from .yaml_document import DocumentTooLarge, line_map, read_document
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -49,13 +52,18 @@ class Problem:
     path: str
     message: str
     line: int | None = None
+    #: What kind of problem, where a client may act on it (``TEMPLATE_BUDGET_EXCEEDED``).
+    code: str | None = None
 
     def __str__(self) -> str:
         where = f"line {self.line}" if self.line else "document"
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "path": self.path, "message": self.message}
+        found = {"line": self.line, "path": self.path, "message": self.message}
+        if self.code is not None:
+            found["code"] = self.code
+        return found
 
 
 class WorkflowInvalid(ValidationError):
@@ -68,18 +76,6 @@ class WorkflowInvalid(ValidationError):
         count = len(problems)
         super().__init__(f"The workflow has {count} problem{'s' if count != 1 else ''}: {problems[0]}",
                          {"problems": [problem.to_dict() for problem in problems]})
-
-
-def _line_map(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            child = f"{path}.{key.value}" if path else str(key.value)
-            lines[child] = key.start_mark.line + 1
-            _line_map(value, child, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _line_map(item, f"{path}[{index}]", lines)
 
 
 class _Reader:
@@ -105,7 +101,7 @@ class _Reader:
             self.problem(path, f"no installed provider {provider!r} serves {value!r}; installed: "
                                f"{', '.join(sorted(self.providers)) or 'none'}")
 
-    def problem(self, path: str, message: str) -> None:
+    def problem(self, path: str, message: str, code: str | None = None) -> None:
         # The line of the nearest place that exists in the document (a missing key's
         # parent, say); the document's first line when none does.
         line, probe = None, path
@@ -113,7 +109,7 @@ class _Reader:
             line = self.lines.get(probe)
             shorter = re.sub(r"(\.[^.\[\]]+|\[\d+\])$", "", probe)
             probe = "" if shorter == probe else shorter
-        self.problems.append(Problem(path, message, line or self.lines.get("")))
+        self.problems.append(Problem(path, message, line or self.lines.get(""), code))
 
     def unknown_keys(self, data: dict, allowed: set[str], path: str) -> None:
         for key in data:
@@ -311,6 +307,8 @@ class _Reader:
             except TemplateProblem as exc:
                 self.problem(path, f"template syntax error: {exc}")
                 continue
+            for overrun in foreseen_overruns(tree):
+                self.problem(path, f"the template is past its budget: {overrun}", BUDGET_CODE)
             free, found = references(tree)
             for name in sorted(free - allowed):
                 hint = " (item and index exist only in for_each steps)" if name in ("item", "index") else ""
@@ -406,15 +404,16 @@ def parse_workflow(source: str, skills: Mapping[str, Any] | None = None, engine:
     """
     engine = engine or TemplateEngine()
     try:
-        root_node = yaml.compose(source, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(source)
+        root_node, data = read_document(source)
+    except DocumentTooLarge as exc:
+        return None, [Problem("", str(exc), exc.line)]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         return None, [Problem("", f"invalid YAML: {getattr(exc, 'problem', None) or exc}",
                               mark.line + 1 if mark else None)]
-    lines: dict[str, int] = {}
-    if root_node is not None:
-        _line_map(root_node, "", lines)
+    except (ValueError, OverflowError) as exc:  # a scalar Python will not read (a date out of range)
+        return None, [Problem("", f"a value in the document cannot be read: {exc}")]
+    lines = line_map(root_node) if root_node is not None else {}
     reader = _Reader(lines, skills, engine, providers)
     if not isinstance(data, dict):
         reader.problem("", "a workflow is a YAML mapping with name, version and steps")

@@ -9,18 +9,38 @@ implicit dependencies between steps are found.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 from jinja2 import StrictUndefined, TemplateError, meta, nodes
+from jinja2.ext import Extension
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from .template_budget import (
+    TemplateBudgetExceeded,
+    check_arguments,
+    check_binop,
+    current_budget,
+    render_budget,
+    spend_per_item,
+)
+
+#: What reading a template may raise besides Jinja's own errors: an integer literal of 5,000
+#: digits (which Python will not read), nesting past the parser's stack.
+UNREADABLE = (ValueError, OverflowError, RecursionError, MemoryError)
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expression>.*?)\}\}\s*$", re.S)
 
 
 class TemplateProblem(Exception):
-    """A template that cannot be parsed or rendered; the message says why."""
+    """A template that cannot be parsed or rendered; the message says why, ``code`` what kind
+    (``TEMPLATE_BUDGET_EXCEEDED`` for a render past its limits, else ``TEMPLATE_ERROR``)."""
+
+    def __init__(self, message: str, code: str = "TEMPLATE_ERROR") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -39,15 +59,59 @@ def single_expression(source: str) -> str | None:
     return None
 
 
+class _LoopBudget(Extension):
+    """Makes every ``{% for %}`` iterate through :func:`spend_per_item`, so loops count
+    against the render's budget (the sandbox has no hook of its own for iteration)."""
+
+    @staticmethod
+    def each(iterable: Any) -> Any:
+        return spend_per_item(iterable)
+
+
+def _budgeted_filter(name: str, function: Any) -> Any:
+    @functools.wraps(function)  # keeps Jinja's pass_context/pass_environment marks
+    def budgeted(*args: Any, **kwargs: Any) -> Any:
+        budget = current_budget()
+        budget.spend()
+        check_arguments(name, args[1:], kwargs)
+        return budget.check_size(function(*args, **kwargs))
+    return budgeted
+
+
 class _DataEnvironment(ImmutableSandboxedEnvironment):
-    """Templates read JSON data, so a key wins over a method of the same name: Jinja's
-    ``a.b`` tries the attribute first, which made ``inputs.items`` (an input named
-    ``items``) or ``steps.x.output.keys`` the dict's method instead of the value."""
+    """The sandbox, with a budget (template_budget.py) and dict keys before methods.
+
+    Templates read JSON data, so a key wins over a method of the same name: Jinja's ``a.b``
+    tries the attribute first, which made ``inputs.items`` (an input named ``items``) or
+    ``steps.x.output.keys`` the dict's method instead of the value."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%", "//"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(extensions=[_LoopBudget], **options)
+        self.filters = {name: _budgeted_filter(name, function) for name, function in self.filters.items()}
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        each = self.extensions[_LoopBudget.identifier].attr("each")
+        for loop in tree.find_all(nodes.For):
+            loop.iter = nodes.Call(each, [loop.iter], [], None, None, lineno=loop.lineno)
+        return tree
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, dict) and attribute in obj:
             return obj[attribute]
         return super().getattr(obj, attribute)
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        check_binop(operator, left, right)
+        return current_budget().check_size(super().call_binop(context, operator, left, right))
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja's
+        budget = current_budget()
+        budget.spend()
+        check_arguments(getattr(__obj, "__name__", ""), args, kwargs)
+        return budget.check_size(super().call(__context, __obj, *args, **kwargs))
 
 
 class TemplateEngine:
@@ -72,21 +136,42 @@ class TemplateEngine:
                     compiled = ("template", self.environment.from_string(source))
             except TemplateError as exc:
                 raise TemplateProblem(str(exc)) from exc
+            except UNREADABLE as exc:
+                raise TemplateProblem(f"the template cannot be read: {exc}") from exc
             if len(self._compiled) < 10_000:
                 self._compiled[source] = compiled
         return compiled
 
     def render(self, value: Any, context: dict[str, Any]) -> Any:
-        """Render every string inside ``value`` (dicts and lists are walked).
+        """Render every string inside ``value`` (dicts and lists are walked), all of it under
+        one budget (template_budget.py).
 
-        :raises TemplateProblem: when a template reads something that is not there.
+        :raises TemplateProblem: when a template reads something that is not there, or goes
+            past its budget (``code`` ``TEMPLATE_BUDGET_EXCEEDED``).
         """
+        with render_budget():
+            return self._render(value, context)
+
+    def _render(self, value: Any, context: dict[str, Any]) -> Any:
         if isinstance(value, str):
             if "{" not in value:
                 return value
             kind, compiled = self._compile(value)
+            budget = current_budget()
             try:
-                result = compiled(**context) if kind == "expression" else compiled.render(**context)
+                if kind == "expression":
+                    result = compiled(**context)
+                    if isinstance(result, str):
+                        budget.write(len(result))
+                else:  # produced piece by piece, so too much output stops as it grows
+                    pieces = []
+                    for piece in compiled.generate(**context):
+                        budget.write(len(piece))
+                        pieces.append(piece)
+                    result = "".join(pieces)
+            except TemplateBudgetExceeded as exc:
+                where = _where(exc) if kind == "template" else ""  # an expression is one line
+                raise TemplateProblem(f"{exc}{where}", TemplateBudgetExceeded.code) from exc
             except TemplateError as exc:
                 raise TemplateProblem(str(exc)) from exc
             except Exception as exc:  # noqa: BLE001 - the sandbox lets a template raise anything
@@ -99,9 +184,9 @@ class TemplateEngine:
                 raise TemplateProblem(missing._undefined_message)
             return result
         if isinstance(value, dict):
-            return {key: self.render(item, context) for key, item in value.items()}
+            return {key: self._render(item, context) for key, item in value.items()}
         if isinstance(value, list):
-            return [self.render(item, context) for item in value]
+            return [self._render(item, context) for item in value]
         return value
 
     def parse(self, source: str) -> nodes.Template:
@@ -114,6 +199,19 @@ class TemplateEngine:
             return self.environment.parse(source)
         except TemplateError as exc:
             raise TemplateProblem(str(exc)) from exc
+        except UNREADABLE as exc:
+            raise TemplateProblem(f"the template cannot be read: {exc}") from exc
+
+
+def _where(exc: BaseException) -> str:
+    """`` (line N of the template)`` from the traceback Jinja rewrote to template lines."""
+    line = None
+    traceback = exc.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == "<template>":
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return f" (line {line} of the template)" if line else ""
 
 
 def _undefined_in(value: Any) -> StrictUndefined | None:

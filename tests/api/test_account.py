@@ -135,7 +135,8 @@ def test_usage_lists_your_calls_newest_first_with_totals(make_user, login_api, a
     assert page["items"][1]["keySource"] == "platform"
     assert (page["total"], page["limit"], page["offset"]) == (2, 20, 0)
     assert page["totals"] == {"calls": 2, "tokensPrompt": 200, "tokensCompletion": 40, "tokensTotal": 240,
-                              "creditsCharged": 140, "costUsd": "0.000700", "costCents": 0}
+                              "creditsCharged": 140, "costUsd": "0.000700", "costCents": 0,
+                              "tries": 2, "tokensEstimated": 0}
     assert "secret-project" not in json.dumps(page)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.auth.tokens import hash_secret
@@ -18,7 +19,7 @@ def test_create_shows_the_secret_once(api_client, create_key):
     assert created["prefix"] == created["secret"][:12]
     assert created["name"] == "deploy bot"
     assert created["status"] == "active"
-    assert created["role"] == "owner"  # the creator's role by default
+    assert created["role"] == "member"  # whatever the creator's role (an owner here)
     assert created["expiresAt"] is None
     fetched = api_client.get(f"/api/api-keys/{created['id']}").json["data"]
     listed = api_client.get("/api/api-keys").json["data"]
@@ -150,6 +151,42 @@ def test_a_member_cannot_create_an_owner_key(user, make_user, api_client, add_me
     assert row_counts() == before
     assert create_key(as_member, role="viewer")["role"] == "viewer"
     assert create_key(as_member)["role"] == "member"
+
+
+def test_an_owner_may_create_a_key_of_any_role(api_client, create_key):
+    assert [create_key(api_client, role=role)["role"] for role in ("owner", "admin", "member", "viewer")] == [
+        "owner", "admin", "member", "viewer"]
+
+
+def test_an_admin_may_create_admin_keys_and_weaker_but_not_owner_keys(
+        user, make_user, api_client, add_member, login_as, create_key, expect_error, row_counts):
+    admin = make_user()
+    add_member(api_client, user.tenant_id, admin, "admin")
+    as_admin = login_as(admin, user.tenant_id)
+    before = row_counts()
+
+    error = expect_error(as_admin.post("/api/api-keys", json={"name": "escalate", "role": "owner"}),
+                         403, "FORBIDDEN")
+
+    assert error["details"]["fields"] == {"role": ["At most admin."]}
+    assert row_counts() == before
+    assert [create_key(as_admin, role=role)["role"] for role in ("admin", "member", "viewer")] == [
+        "admin", "member", "viewer"]
+    assert create_key(as_admin)["role"] == "member"
+
+
+@pytest.mark.parametrize("role", ["owner", "admin"])
+def test_a_member_may_create_neither_owner_nor_admin_keys(user, make_user, api_client, add_member, login_as,
+                                                          expect_error, row_counts, role):
+    member = make_user()
+    add_member(api_client, user.tenant_id, member, "member")
+    as_member = login_as(member, user.tenant_id)
+    before = row_counts()
+
+    error = expect_error(as_member.post("/api/api-keys", json={"name": "escalate", "role": role}), 403, "FORBIDDEN")
+
+    assert error["details"]["fields"] == {"role": ["At most member."]}
+    assert row_counts() == before
 
 
 def test_a_viewer_cannot_create_or_list_keys(user, make_user, api_client, add_member, login_as, expect_error,

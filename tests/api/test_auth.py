@@ -101,6 +101,36 @@ def test_registration_closed_is_403(make_app, expect_error, row_counts):
     assert row_counts() == before
 
 
+def test_the_11th_registration_from_one_address_within_a_minute_is_429(client, expect_error, row_counts):
+    for n in range(10):  # the default allowance, 10/minute
+        assert register(client, email=f"writer{n}@example.com").status_code == 201
+    before = row_counts()
+
+    refused = register(client, email="writer10@example.com")
+
+    error = expect_error(refused, 429, "RATE_LIMITED")
+    assert error["retryable"] is True and "Too many registrations" in error["message"]
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert row_counts() == before
+    # Counted apart from sign-in: the same address may still sign in, and another may register.
+    signed_in = client.post("/api/auth/login", json={"email": "writer0@example.com", "password": PASSWORD})
+    assert signed_in.status_code == 200
+    elsewhere = client.post("/api/auth/register", json={"email": "writer10@example.com", "password": PASSWORD},
+                            environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    assert elsewhere.status_code == 201
+
+
+def test_registration_is_rate_limited_per_email_whatever_the_address(make_app, expect_error):
+    client = make_app(LOGIN_RATE_LIMIT="3/minute").test_client()
+
+    def attempt(n: int):
+        return client.post("/api/auth/register", json={"email": "Ada@example.com", "password": PASSWORD},
+                           environ_base={"REMOTE_ADDR": f"203.0.113.{n}"})
+
+    assert [attempt(n).status_code for n in range(3)] == [201, 409, 409]
+    expect_error(attempt(3), 429, "RATE_LIMITED")
+
+
 # Login ---------------------------------------------------------------------------
 
 def test_login_returns_auth_response_and_records_the_login(client, user, app_repos):
@@ -328,3 +358,24 @@ def test_reset_with_a_weak_password_keeps_the_token_and_the_old_password(client,
     assert client.post("/api/auth/login", json={"email": user.email, "password": user.password}).status_code == 200
     retry = confirm_reset(client, token, "a brand new password")
     assert retry.status_code == 200
+
+
+def test_reset_confirm_is_rate_limited_per_address_with_retry_after(make_app, app_repos, expect_error):
+    studio = make_app(LOGIN_RATE_LIMIT="3/minute")
+    client = studio.test_client()
+    register(client)
+    request_reset(client, "ada@example.com")
+    _base, token = mailed_reset_token(app_repos, "ada@example.com", studio)
+    for n in range(3):  # guesses at a link
+        expect_error(confirm_reset(client, f"iwp_guess{n}", "a brand new password"), 400, "VALIDATION_ERROR")
+
+    refused = confirm_reset(client, token, "a brand new password")  # even the real link, from here
+
+    error = expect_error(refused, 429, "RATE_LIMITED")
+    assert "Too many password-reset attempts" in error["message"]
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert client.post("/api/auth/login", json={"email": "ada@example.com", "password": PASSWORD}).status_code == 200
+    elsewhere = client.post("/api/auth/password-reset/confirm",
+                            json={"token": token, "password": "a brand new password"},
+                            environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    assert elsewhere.status_code == 200

@@ -74,7 +74,7 @@ def own_work(client: ApiClient, upload_workflow, start_run, run_jobs, name: str,
 def tenant_a(make_user, login_api, create_key, add_member, bearer, upload_workflow, start_run, run_jobs) -> Side:
     owner, colleague = make_user(name="Alice"), make_user(name="Aaron")
     client = login_api(owner)
-    key = create_key(client, name="tenant A's key")
+    key = create_key(client, name="tenant A's key", role="owner")  # may do all a key can, in its tenant
     membership = add_member(client, owner.tenant_id, colleague, "member")
     event = client.get("/api/events", query_string={"type": "api_key.created"}).json["data"]["items"][0]
     work = own_work(client, upload_workflow, start_run, run_jobs, "alpha.ledger", "1.1a", "a")
@@ -87,7 +87,7 @@ def tenant_a(make_user, login_api, create_key, add_member, bearer, upload_workfl
 def tenant_b(make_user, login_api, create_key, bearer, upload_workflow, start_run, run_jobs) -> Side:
     owner = make_user(name="Bob")
     client = login_api(owner)
-    key = create_key(client, name="tenant B's key")
+    key = create_key(client, name="tenant B's key", role="owner")  # may do all a key can, in its tenant
     own_membership = client.get(f"/api/tenants/{owner.tenant_id}/members").json["data"][0]
     event = client.get("/api/events", query_string={"type": "api_key.created"}).json["data"]["items"][0]
     work = own_work(client, upload_workflow, start_run, run_jobs, "bravo.ledger", "2.2b", "b")

@@ -107,6 +107,15 @@ def test_a_finished_runs_detail_is_built_once_and_served_the_same(app, api_clien
     assert second.json["success"] is True and second.json["error"] is None
     assert first.json["metadata"]["requestId"] != second.json["metadata"]["requestId"]  # an envelope of its own
     assert [s for s in first_build if "run_steps" in s] and not [s for s in kept if "run_steps" in s]
+    # Served from what was kept after one small read of the run: no run row or steps loaded.
+    assert not [s for s in kept if "definition" in s] and len(kept) < len(first_build)
+
+
+def test_a_missing_run_or_a_bad_id_is_a_404_before_anything_kept_is_consulted(app, api_client, finished_run):
+    finished_run("kept-too", 1)
+    for missing in ("00000000-0000-0000-0000-000000000000", "not-a-uuid"):
+        response = api_client.get(f"/api/runs/{missing}")
+        assert response.status_code == 404 and response.json["error"]["code"] == "NOT_FOUND"
 
 
 def test_another_tenant_never_gets_a_kept_detail(app, api_client, finished_run, make_user, login_api):

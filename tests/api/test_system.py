@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -179,10 +180,16 @@ def test_docs_page_serves_swagger_ui_from_local_assets(client):
 
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert "SwaggerUIBundle" in page and "/api/openapi.json" in page
+    assert "/api/openapi.json" in page
     assets = re.findall(r'(?:src|href)="([^"]+)"', page)
     assert assets, page
+    # Swagger UI's own files, and the studio's script that starts it (no inline script: the
+    # Content-Security-Policy refuses it, app/security_headers.py).
+    assert "/static/api_docs.js" in assets
+    assert "SwaggerUIBundle" in client.get("/static/api_docs.js").get_data(as_text=True)
     for asset in assets:
+        if asset == "/static/api_docs.js":
+            continue
         assert asset.startswith("/api/docs/assets/"), f"{asset} would load from elsewhere"
         loaded = client.get(asset)
         assert loaded.status_code == 200, asset
@@ -191,3 +198,178 @@ def test_docs_page_serves_swagger_ui_from_local_assets(client):
 
 def test_a_missing_docs_asset_is_404(client, expect_error):
     expect_error(client.get("/api/docs/assets/no-such-file.js"), 404, "NOT_FOUND")
+
+
+def test_a_real_error_matches_the_documented_error_envelope(client, spec):
+    envelope = spec["components"]["schemas"]["ErrorEnvelope"]
+    body = client.get("/api/runs").json  # 401: no credentials
+
+    assert envelope["additionalProperties"] is False
+    assert set(body) == set(envelope["properties"]) == set(envelope["required"])
+    assert body["data"] is None and body["success"] is False
+    assert set(body["error"]) <= set(spec["components"]["schemas"]["ErrorBody"]["properties"])
+    for name in ("DEFAULT_ERROR", "BAD_REQUEST"):
+        assert spec["components"]["responses"][name]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ErrorEnvelope"}
+
+
+def test_numeric_bounds_in_the_document_are_numbers_and_money_is_a_decimal_string(spec):
+    text = json.dumps(spec)
+    assert not re.findall(r'"(?:minimum|maximum)": "', text)  # once "0.000000": an invalid document
+    cost = spec["components"]["schemas"]["Budget"]["properties"]["costUsd"]
+    # OpenAPI 3.1: a nullable field's type lists "null" beside its own.
+    assert (cost["type"], cost["format"]) == (["string", "null"], "decimal") and cost["pattern"]
+
+
+def test_a_budget_in_the_form_the_document_forbids_is_refused(api_client):
+    for cost in (0.5, "1e3", "-1", "0.0000001"):
+        response = api_client.post("/api/runs", json={"workflow": "x", "budget": {"costUsd": cost}})
+        assert response.status_code == 400 and "budget" in str(response.json["error"]["details"]), cost
+
+
+def test_rules_a_schema_checks_itself_are_in_the_document(spec):
+    # "Send at least one": {} is refused, so the document must not call it valid.
+    assert spec["components"]["schemas"]["PreferencesPatch"]["minProperties"] == 1
+
+
+# The document refuses what the server refuses (issue 11's fuzz gate found each of these:
+# a request the document allowed was answered 400).
+def allows(spec: dict, schema: dict, value) -> bool:
+    """Whether ``value`` is valid by the document's ``schema`` (refs resolved; OpenAPI 3.1's
+    schemas are JSON schema 2020-12)."""
+    import jsonschema
+
+    def plain(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return plain(resolve(spec, node))
+            node = {key: plain(value) for key, value in node.items() if key not in ("writeOnly", "readOnly")}
+        elif isinstance(node, list):
+            return [plain(value) for value in node]
+        return node
+
+    validator = jsonschema.Draft202012Validator(plain(schema),
+                                                format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    return validator.is_valid(value)
+
+
+def test_the_password_policy_is_in_the_document(app, spec, client, expect_error):
+    minimum = app.config["PASSWORD_MIN_LENGTH"]
+    for name in ("RegisterRequest", "PasswordResetConfirm"):
+        password = spec["components"]["schemas"][name]["properties"]["password"]
+        assert password["minLength"] == minimum
+        assert not re.match(password["pattern"], " padded passphrase ")
+    short = {"email": "short@example.com", "password": "x" * (minimum - 1)}
+    assert not allows(spec, spec["components"]["schemas"]["RegisterRequest"], short)
+    expect_error(client.post("/api/auth/register", json=short), 400, "VALIDATION_ERROR")
+
+
+def test_a_provider_key_names_one_of_the_documented_providers(app, spec, api_client, expect_error):
+    documented = spec["components"]["schemas"]["ProviderKeyCreate"]["properties"]["provider"]["enum"]
+    keyed = {name for name, provider in app.extensions["inkwright"].registry.providers.items()
+             if getattr(provider, "requires_key", True)}
+    assert set(documented) == keyed and "offline" not in documented
+    for provider in ("0", "offline"):
+        response = api_client.post("/api/account/provider-keys", json={"provider": provider, "key": "sk-12345678"})
+        expect_error(response, 400, "VALIDATION_ERROR")
+
+
+def test_a_budget_of_zero_is_outside_the_document_as_it_is_outside_the_api(spec, api_client):
+    budget = spec["components"]["schemas"]["Budget"]
+    for cost in ("0", "0.000000", "1000000.1"):
+        assert not allows(spec, budget, {"costUsd": cost}), cost
+        response = api_client.post("/api/runs", json={"workflow": "x", "budget": {"costUsd": cost}})
+        assert response.status_code == 400 and "budget" in str(response.json["error"]["details"]), cost
+    for cost in ("0.000001", "12.5", "1000000"):
+        assert allows(spec, budget, {"costUsd": cost}), cost
+        response = api_client.post("/api/runs", json={"workflow": "x", "budget": {"costUsd": cost}})
+        assert "budget" not in str(response.json["error"]), cost
+
+
+def test_a_maps_keys_and_size_are_in_the_document(spec, api_client, expect_error):
+    patch = spec["components"]["schemas"]["PreferencesPatch"]
+    models = patch["properties"]["defaultModels"]
+    assert models["maxProperties"] == 50 and "maxLength" not in models
+    for key in ("", "two words"):
+        body = {"defaultModels": {key: "offline:writer"}}
+        assert not allows(spec, patch, body)
+        expect_error(api_client.patch("/api/account/preferences", json=body), 400, "VALIDATION_ERROR")
+    body = {"defaultModels": {"draft": "offline:writer"}}
+    assert allows(spec, patch, body) and api_client.patch("/api/account/preferences", json=body).status_code == 200
+
+
+def test_a_completion_takes_a_prompt_or_messages_as_documented(spec, api_client, expect_error):
+    create = spec["components"]["schemas"]["CompletionCreate"]
+    both = {"model": "offline:writer", "prompt": "hi", "messages": [{"role": "user", "content": "hi"}]}
+    for body in (both, {"model": "offline:writer"}):
+        assert not allows(spec, create, body)
+        expect_error(api_client.post("/api/completions", json=body), 400, "VALIDATION_ERROR")
+    assert allows(spec, create, {"model": "offline:writer", "prompt": "hi"})
+    # The other one null is the other one left out, in the document as on the server.
+    for body in ({"model": "offline:writer", "prompt": "hi", "messages": None},
+                 {"model": "offline:writer", "prompt": None, "messages": [{"role": "user", "content": "hi"}]}):
+        assert allows(spec, create, body)
+        assert api_client.post("/api/completions", json=body).status_code == 200
+    for body in ({"model": "offline:writer", "prompt": None, "messages": None},):
+        assert not allows(spec, create, body)
+        expect_error(api_client.post("/api/completions", json=body), 400, "VALIDATION_ERROR")
+
+
+def test_a_usage_range_is_a_date_or_date_time_as_documented(spec, api_client, expect_error):
+    parameters = spec["paths"]["/api/account/usage"]["get"]["parameters"]
+    since = next(p for p in parameters if p["name"] == "from")["schema"]
+    assert since["anyOf"] == [{"format": "date"}, {"format": "date-time"}]
+    assert not allows(spec, since, "") and allows(spec, since, "2026-11-01")
+    expect_error(api_client.get("/api/account/usage?from="), 400, "VALIDATION_ERROR")
+    assert api_client.get("/api/account/usage?from=2026-11-01T10:00:00Z").status_code == 200
+
+
+def test_patterns_in_the_document_are_ecma_regexes(spec):
+    # JSON schema's patterns are ECMA 262, where \Z anchors nothing: $ it is.
+    assert "\\Z" not in json.dumps(spec)
+    models = spec["components"]["schemas"]["PreferencesPatch"]["properties"]["defaultModels"]
+    assert models["propertyNames"]["pattern"].endswith("$")
+
+
+def test_a_boolean_preference_is_true_or_false_not_a_number(api_client, expect_error):
+    for value in (0, 1):
+        response = api_client.patch("/api/account/preferences", json={"autoSaveEnabled": value})
+        expect_error(response, 400, "VALIDATION_ERROR")
+    assert api_client.patch("/api/account/preferences", json={"autoSaveEnabled": False}).status_code == 200
+
+
+def test_an_integer_preference_is_a_json_integer(api_client, expect_error):
+    """``type: integer`` as JSON schema means it: 15.0 is one (the fuzzer's valid request
+    was once refused), "15", 15.5 and true are not."""
+    response = api_client.patch("/api/account/preferences", json={"maxConcurrentPipelines": 15.0})
+    assert response.status_code == 200 and response.json["data"]["maxConcurrentPipelines"] == 15
+    for value in ("15", 15.5, True):
+        response = api_client.patch("/api/account/preferences", json={"maxConcurrentPipelines": value})
+        expect_error(response, 400, "VALIDATION_ERROR")
+
+
+def test_dict_keys_the_server_refuses_are_outside_the_documents_properties(spec):
+    """Generators that ignore propertyNames (schemathesis 4) read the same rules as properties
+    or patternProperties with no other key allowed."""
+    shortcuts = spec["components"]["schemas"]["PreferencesPatch"]["properties"]["keyboardShortcuts"]
+    assert shortcuts["additionalProperties"] is False
+    assert allows(spec, shortcuts, {"ctrl+s": "save"}) and not allows(spec, shortcuts, {"": "save"})
+
+
+def test_the_documents_patterns_mean_what_the_server_means(spec, api_client, client, expect_error):
+    """A document's patterns are ECMA regexes, whose \\s and \\S are not Python's: U+0085 is
+    whitespace to Python only, so a model name holding it passed the document and was refused.
+    The patterns name their characters outright, and the two agree case by case."""
+    patch = spec["components"]["schemas"]["PreferencesPatch"]
+    for model in ("s9drb:\u00be\u0085", "openai:gpt 4"):
+        body = {"defaultModels": {"draft": model}}
+        assert not allows(spec, patch, body)
+        expect_error(api_client.patch("/api/account/preferences", json=body), 400, "VALIDATION_ERROR")
+    for model in ("ollama:llama3:8b", "openrouter:anthropic/claude-3.5-sonnet"):
+        body = {"defaultModels": {"draft": model}}
+        assert allows(spec, patch, body) and api_client.patch("/api/account/preferences", json=body).status_code == 200
+    register = spec["components"]["schemas"]["RegisterRequest"]
+    for password in ("\x1ccorrect horse battery", "correct horse battery\u0085"):
+        body = {"email": "edge@example.com", "password": password}
+        assert not allows(spec, register, body)
+        expect_error(client.post("/api/auth/register", json=body), 400, "VALIDATION_ERROR")

@@ -165,3 +165,33 @@ def test_an_api_key_of_a_deleted_tenant_is_refused_at_once(app, user):
             repos.tenants.delete(repos.tenants.get(user.tenant_id))
 
     assert refusal(app, f"Bearer {secret}") == {"reason": "tenant_deleted"}
+
+
+def test_an_api_key_is_checked_in_one_statement_and_its_creator_loaded_only_when_asked(app, user):
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    _key_id, secret = create_key(app, user)
+    resolve(app, f"Bearer {secret}")  # the first use stamps last_used_at; later ones within a minute don't
+    with app.app_context():
+        seen: list[str] = []
+        event.listen(db.engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+        principal = principal_from_bearer(repositories(), f"Bearer {secret}", None)
+        checked = len(seen)
+        assert principal.user.email == user.user.email  # the account, loaded now
+        assert (checked, len(seen)) == (1, 2)
+        with pytest.raises(AttributeError):
+            principal.role = Role.OWNER  # a principal does not change
+
+
+def test_an_api_key_whose_creator_was_deleted_acts_for_nobody(app, user):
+    _key_id, secret = create_key(app, user)
+    with app.app_context():
+        repos = repositories()
+        with repos.transaction():
+            repos.users.delete(repos.users.get(user.user.id))
+
+    assert resolve(app, f"Bearer {secret}") == ("api_key", user.tenant_id, Role.MEMBER, None)
+    with app.app_context():
+        assert principal_from_bearer(repositories(), f"Bearer {secret}", None).user is None

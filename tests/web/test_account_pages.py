@@ -58,9 +58,36 @@ def test_the_usage_history_lists_each_call_with_its_tokens_and_run(browser, api_
     rows = re.findall(r"<tr><td>\d{4}-.*?</tr>", page, re.S)
     assert len(rows) == usage["total"] == 1
     assert "<code>offline:writer</code>" in rows[0] and "success" in rows[0]
-    assert f"<td>{usage['items'][0]['tokensTotal']}</td>" in rows[0]
+    assert f"<td>{usage['items'][0]['tokensTotal']} <span class=\"badge usage-reported\"" in rows[0]
     assert f'href="/runs/{spent}"' in rows[0]
     assert f"1 call · {usage['totals']['tokensTotal']} tokens" in page
+
+
+def test_tries_and_estimated_tokens_are_told_apart_on_the_page(app, browser, api_client, spent):
+    """Issue 12: each try of a call is a row; tokens a server did not report are flagged."""
+    import uuid
+
+    from app.models import KeySource, UsageLogEntry, UsageSource, UsageStatus
+
+    [call] = api_client.get("/api/account/usage").json["data"]["items"]
+    call_id = uuid.uuid4()
+    with app.app_context():
+        repos = repositories()
+        for number, status, tokens, source in ((1, UsageStatus.FAILED, 0, None),
+                                               (2, UsageStatus.SUCCESS, 30, UsageSource.ESTIMATED)):
+            repos.session.add(UsageLogEntry(
+                tenant_id=uuid.UUID(call["tenantId"]), user_id=repos.users.list()[0].id, model_name="openai:local",
+                provider="openai", key_source=KeySource.LOCAL, status=status, tokens_total=tokens,
+                usage_source=source, call_id=call_id, call_try=number))
+        repos.session.commit()
+
+    page = browser.get("/account/credits").get_data(as_text=True)
+    totals = api_client.get("/api/account/usage").json["data"]["totals"]
+
+    assert (totals["calls"], totals["tries"], totals["tokensEstimated"]) == (2, 3, 30)
+    assert "2 calls\n      (3 tries)" in page
+    assert "30 of these tokens are <strong>estimated</strong>" in page
+    assert 'class="badge usage-estimated"' in page and "try 2" in page
 
 
 def test_filters_narrow_the_history_and_keep_their_values(browser, spent):

@@ -66,6 +66,24 @@ def test_register_with_a_taken_email_says_so_beside_the_email_and_writes_nothing
     assert (row_count(User), row_count(Tenant), row_count(Membership)) == (users, tenants, memberships)
 
 
+def test_register_is_rate_limited_per_address_with_the_error_on_the_form(make_app, submit, row_count):
+    limited = make_app(LOGIN_RATE_LIMIT="2/minute")
+    mismatch = submit(limited.test_client(), "/register", registration(email="grace@example.com", confirm="other"))
+    assert mismatch.status_code == 400  # what the form itself refuses is not counted
+    for n in range(2):  # one browser each, all from the test client's one address
+        signed_up = submit(limited.test_client(), "/register", registration(email=f"grace{n}@example.com"))
+        assert signed_up.status_code == 302
+    before = row_count(User)
+    client = limited.test_client()
+
+    response = submit(client, "/register", registration(email="grace2@example.com"))
+
+    assert response.status_code == 429
+    assert "Too many registrations" in response.get_data(as_text=True)
+    assert row_count(User) == before
+    assert client.get("/").status_code == 302  # not signed in
+
+
 def test_register_keeps_what_was_typed_except_the_passwords(client, submit):
     response = submit(client, "/register", registration(confirm="another long password"))
 

@@ -126,6 +126,27 @@ def test_reset_with_a_short_password_shows_the_error_and_keeps_the_link(
     assert submit(client, "/login", {"email": user.email, "password": user.password}).status_code == 302
 
 
+def test_reset_links_are_rate_limited_per_address_with_the_error_on_the_page(make_app, make_user, submit):
+    limited = make_app(LOGIN_RATE_LIMIT="3/minute")
+    client = limited.test_client()
+    account = make_user()
+    assert submit(client, "/forgot-password", {"email": account.email}).status_code == 302
+    with limited.app_context():
+        path = urlsplit(RESET_LINK.search(repositories().outbox.latest_to(account.email, "password_reset").body)
+                        .group(1)).path
+    for n in range(2):  # guesses at a link
+        assert client.get(f"/reset-password/iwp_guess{n}").status_code == 302
+    page = client.get(path)  # the third look
+    assert page.status_code == 200
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True)).group(1)
+
+    response = client.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": token})
+
+    assert response.status_code == 429
+    assert "Too many password-reset attempts" in response.get_data(as_text=True)
+    assert submit(client, "/login", {"email": account.email, "password": account.password}).status_code == 302
+
+
 def test_an_unknown_reset_token_sends_the_visitor_to_ask_again(client):
     response = client.get("/reset-password/iwr_made_up_token")
 

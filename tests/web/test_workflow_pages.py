@@ -22,6 +22,7 @@ inputs:
   formal: {type: boolean, default: false}
   genre: {type: enum, choices: [mystery, romance, fable], default: fable}
   characters: {type: list, description: Who appears.}
+  draft_model: {type: string, default: "offline:writer", description: provider:model that drafts.}
 steps:
   - id: draft
     skill: test.echo
@@ -97,6 +98,9 @@ def test_the_run_form_has_the_control_each_input_type_asks_for(browser, every_ty
     assert "Who appears. One item per line." in field_block(page, "input_characters")
     assert "From 1 to 12." in field_block(page, "input_chapters")
     assert re.search(r'<input[^>]*id="budget_tokens"[^>]*type="number"', page)
+    # An input naming a model offers the catalog, priced or marked offline (issue 12); others do not.
+    assert re.search(r'<input[^>]*id="input_draft_model"[^>]*list="model-catalog"', page)
+    assert page.count('list="model-catalog"') == 1 and '<option value="offline:writer" label="offline' in page
 
 
 def test_bad_input_re_renders_the_form_with_each_error_beside_its_field_and_starts_nothing(
@@ -139,7 +143,7 @@ def test_a_good_post_starts_the_run_with_typed_values_and_defaults_and_opens_its
         run = repositories(user.tenant_id).runs.require(run_id)
         assert run.inputs == {"title": "The Lighthouse", "brief": "Keep it short.", "chapters": 5,
                               "temperature": None, "formal": True, "genre": "mystery",
-                              "characters": ["Ada", "Grace"]}
+                              "characters": ["Ada", "Grace"], "draft_model": "offline:writer"}
         assert run.budget_tokens == 5000
     run_jobs()
     page = browser.get(f"/runs/{run_id}").get_data(as_text=True)
