@@ -18,6 +18,7 @@ from flask import Flask, Response, current_app, g, jsonify, render_template, req
 from werkzeug.exceptions import HTTPException
 
 from .errors import (
+    DATABASE_AWAY,
     AppError,
     ForbiddenError,
     MethodNotAllowedError,
@@ -136,15 +137,19 @@ def error_response(error: AppError) -> Response:
     else:
         response = Response(render_template("error.html", error=error), mimetype="text/html")
     response.status_code = error.status_code
-    if isinstance(error, RateLimitedError) and error.retry_after:
-        response.headers["Retry-After"] = str(error.retry_after)
+    retry_after = getattr(error, "retry_after", None)  # 429 and 503: when to ask again
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
     if isinstance(error, UnauthorizedError) and wants_json():
         response.headers["WWW-Authenticate"] = 'Bearer realm="inkwright"'
     return response
 
 
 def handle_app_error(error: AppError) -> Response:
-    if error.status_code >= 500:
+    if getattr(error, "retryable", False) and error.status_code == 503:
+        # The database or another service is away for a moment: nothing to debug, no traceback.
+        log.warning("request %s: %s (%s)", request_id(), error, getattr(error, "cause", None) or "")
+    elif error.status_code >= 500:
         log.error("request %s failed: %s", request_id(), error, exc_info=error)
     return error_response(error)
 
@@ -156,6 +161,11 @@ def handle_http_exception(exc: HTTPException) -> Response:
 
 
 def handle_unexpected(exc: Exception) -> Response:
+    from .repositories.failures import database_unreachable  # the repositories import this module
+
+    if database_unreachable(exc):  # outside a repository (a session's teardown, say): still a 503
+        log.warning("request %s: the database is unreachable: %s", request_id(), exc)
+        return error_response(ServiceUnavailableError(DATABASE_AWAY))
     log.exception("request %s raised an unexpected error", request_id())
     return error_response(AppError())
 
@@ -167,7 +177,10 @@ def finish_response(response: Response) -> Response:
 
 def install(app: Flask) -> None:
     """Wire the envelope's request hooks and error handlers into an app."""
+    from .request_body import check_json_body  # it raises this module's MalformedRequestError
+
     app.before_request(begin_request)
+    app.before_request(check_json_body)
     app.after_request(finish_response)
     app.register_error_handler(AppError, handle_app_error)
     app.register_error_handler(HTTPException, handle_http_exception)

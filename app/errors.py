@@ -21,6 +21,9 @@ class AppError(Exception):
     code = "INTERNAL_ERROR"
     status_code = 500
     retryable = False
+    #: Set on a model call's error once the call's one retry budget was spent on it (issue
+    #: 12): its step does not try again, so transport and step retries never multiply.
+    call_budget_spent = False
 
     def __init__(self, message: str | None = None, details: dict[str, Any] | None = None):
         self.message = message or self.default_message()
@@ -123,6 +126,11 @@ class ServiceUnavailableError(AppError):
     status_code = 503
     retryable = True
 
+    def __init__(self, message: str | None = None, details: dict[str, Any] | None = None,
+                 retry_after: int | None = 5):
+        super().__init__(message, details)
+        self.retry_after = retry_after
+
     def default_message(self) -> str:
         return "Inkwright cannot serve this right now; try again shortly."
 
@@ -152,6 +160,40 @@ class RepositoryError(AppError):
         self.entity = entity
         self.cause = cause
         super().__init__(message or f"The database could not {operation} {entity}.")
+
+
+DATABASE_AWAY = "The database cannot be reached just now; try again shortly."
+
+
+class DatabaseUnavailableError(RepositoryError):
+    """The database could not be reached (refused, dropped, locked, timed out): nothing is
+    wrong with the request, so it is a retryable 503 with ``Retry-After``, never a 500."""
+
+    code = "SERVICE_UNAVAILABLE"
+    status_code = 503
+    retryable = True
+    retry_after = 5
+    #: Set by the step executor when the failure came before its claim: nothing changed.
+    before_claim = False
+
+    def __init__(self, operation: str, entity: str, cause: BaseException | None = None):
+        super().__init__(operation, entity, cause, DATABASE_AWAY)
+
+
+ROW_TAKEN = "Someone else just saved the same thing; reload it and try again."
+
+
+class DuplicateRowError(RepositoryError):
+    """Two writers raced to create the same row and this one lost (a unique constraint): the
+    request was fine a moment ago, so it is a retryable 409, never a 500. ``cause`` keeps the
+    driver's error for callers that follow the winner's row instead (the step cache)."""
+
+    code = "CONFLICT"
+    status_code = 409
+    retryable = True
+
+    def __init__(self, operation: str, entity: str, cause: BaseException | None = None):
+        super().__init__(operation, entity, cause, ROW_TAKEN)
 
 
 class ConfigError(Exception):

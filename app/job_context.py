@@ -6,6 +6,8 @@
   from a dead worker (``STEP_HEARTBEAT_INTERVAL``).
 * A **reconcile timer** enqueues ``app.jobs.reconcile`` every ``RECONCILE_INTERVAL``; a Redis
   key taken with ``SET NX EX`` makes that once per interval across all workers.
+* Its **children** — RQ's scheduler process, a fork worker's horse — die with it
+  (``worker_children.py``).
 """
 
 from __future__ import annotations
@@ -16,16 +18,19 @@ from typing import Any
 
 from flask import Flask, g
 
+from .engine.reconciler import note_missed_heartbeats
+from .errors import DatabaseUnavailableError
 from .extensions import db
 from .repositories.runs import RunStepLocator
 from .runtime import current_state, repositories
+from .worker_children import BoundChildren
 
 log = logging.getLogger(__name__)
 
 RECONCILE_LOCK = "inkwright:reconcile:timer"
 
 
-class AppContextMixin:
+class AppContextMixin(BoundChildren):
     """Perform every job inside a fresh app context, then release its session."""
 
     app: Flask
@@ -73,6 +78,11 @@ class AppContextMixin:
                     with repos.transaction():
                         repos.get(RunStepLocator).heartbeat(self.name, job_ids)
                     db.session.remove()
+            except DatabaseUnavailableError:
+                # Its steps are alive, their beats just cannot be written: say so, so that no
+                # reconciler takes the silence for a dead worker once the database is back.
+                log.warning("heartbeat of worker %s not written: the database cannot be reached", self.name)
+                note_missed_heartbeats(current_state(self.app).redis.client())
             except Exception:  # noqa: BLE001 - a missed beat is retried at the next interval
                 log.warning("heartbeat of worker %s failed", self.name, exc_info=True)
 
@@ -83,6 +93,8 @@ class AppContextMixin:
                 with self.app.app_context():
                     state = current_state()
                     if state.redis.client().set(RECONCILE_LOCK, self.name, nx=True, ex=max(1, int(interval))):
-                        state.enqueue("app.jobs.reconcile", job_timeout=600, result_ttl=3600)
+                        # At the front: behind a long queue the pass (and every recovery it
+                        # makes) would wait for the whole queue to drain first.
+                        state.enqueue("app.jobs.reconcile", job_timeout=600, result_ttl=3600, at_front=True)
             except Exception:  # noqa: BLE001
                 log.warning("could not schedule the reconciler", exc_info=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import sys
 import threading
@@ -26,3 +27,15 @@ def die_with_parent() -> Callable[[], None] | None:
     if sys.platform.startswith("linux") and threading.current_thread() is threading.main_thread():
         return _die_with_parent
     return None
+
+
+def bind_to_parent(parent_pid: int, sig: int = signal.SIGTERM) -> None:
+    """Called first thing in a forked child (RQ's scheduler process, a work horse): ask Linux
+    to send ``sig`` when the parent dies, and exit now if it already has (it may have died
+    between the fork and this call, and then no signal would ever come)."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, sig)
+    if os.getppid() != parent_pid:
+        os._exit(1)

@@ -16,14 +16,14 @@ from flask import Flask, current_app, g
 from flask_smorest import Api
 from rq import Queue
 
-from .api.finished_runs import FinishedRunDetails
 from .auth.passwords import PasswordHasher
 from .auth.principal import optional_principal
 from .auth.service import AuthService
-from .auth.throttle import LoginThrottle
+from .auth.throttle import AttemptThrottle
 from .clock import Clock
 from .config import LoadedConfig, Setting
 from .engine.definitions import DefinitionCache
+from .engine.finished_details import FinishedRunDetails
 from .engine.progress_hub import ProgressHub
 from .events import DomainEvent, EventBus
 from .extensions import db
@@ -52,7 +52,7 @@ class InkwrightState:
     cache: RepositoryCache
     redis: RedisConnector
     passwords: PasswordHasher
-    throttle: LoginThrottle
+    throttle: AttemptThrottle
     queue_name: str
     templates: TemplateEngine
     storage: ArtifactStorage
@@ -65,7 +65,7 @@ class InkwrightState:
     api: Api | None = None
     #: Encrypts provider keys at rest (:mod:`app.secrets`).
     secrets: SecretBox | None = None
-    #: Finished runs' details, serialised once (:mod:`app.api.finished_runs`).
+    #: Finished runs' details, serialised once (:mod:`app.engine.finished_details`).
     finished_runs: FinishedRunDetails = field(default_factory=FinishedRunDetails, repr=False)
     _hub: ProgressHub | None = field(default=None, repr=False)
     _hub_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

@@ -30,9 +30,11 @@ from .errors import ConfigError
 from .extensions import db
 from .job_context import AppContextMixin
 from .models import utcnow
+from .redis_outage import work_through_outages
 from .repositories import statements
 from .runtime import current_state
 from .thread_worker import AppThreadWorker
+from .worker_children import bind_horse
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class AppForkWorker(AppContextMixin, Worker):
         return super().work(*args, **kwargs)
 
     def main_work_horse(self, job: Any, queue: Any) -> None:
+        bind_horse()  # a horse never outlives its worker (worker_children.py)
         with self.app.app_context():
             # The horse inherited the parent's pooled connections; close=False leaves the
             # parent's sockets alone while this process opens its own.
@@ -148,9 +151,17 @@ def run_worker(app: Flask, worker_class: str | None = None, burst: bool = False,
     """Work the queue until stopped (or, with ``burst``, until it is empty).
 
     The worker also runs RQ's scheduler, which enqueues retries when their backoff is over.
+    It outlives Redis: absent at start or lost while working, Redis is waited for (with a
+    backoff, each attempt logged) and the worker starts again in this process.
     """
-    worker = build_worker(app, worker_class, queues, concurrency=concurrency)
-    at_once = f" ({worker.concurrency} jobs at once)" if isinstance(worker, AppThreadWorker) else ""
-    log.info("%s worker %s%s on %s", worker_class or app.config["WORKER_CLASS"], worker.name, at_once,
-             ", ".join(q.name for q in worker.queues))
-    return worker.work(burst=burst, max_jobs=max_jobs, logging_level=app.config["LOG_LEVEL"], with_scheduler=True)
+    def start() -> bool:
+        worker = build_worker(app, worker_class, queues, concurrency=concurrency)
+        at_once = f" ({worker.concurrency} jobs at once)" if isinstance(worker, AppThreadWorker) else ""
+        log.info("%s worker %s%s on %s", worker_class or app.config["WORKER_CLASS"], worker.name, at_once,
+                 ", ".join(q.name for q in worker.queues))
+        return worker.work(burst=burst, max_jobs=max_jobs, logging_level=app.config["LOG_LEVEL"], with_scheduler=True)
+
+    # Redis absent at start, or gone for a while: wait for it and work again (redis_outage.py).
+    with app.app_context():
+        client = current_state().redis.client()
+    return work_through_outages(start, client)

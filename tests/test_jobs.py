@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
 
@@ -14,7 +13,7 @@ from app.runtime import current_state, repositories
 
 
 
-@pytest.mark.parametrize("event_id", [str(uuid.uuid4()), "not-an-id"])
+@pytest.mark.parametrize("event_id", ["6b0e2c1d-9f3a-4e57-8c2b-1d4f5a6e7b80", "not-an-id"])  # never recorded
 def test_delivering_an_event_that_was_never_recorded_is_not_found(app, event_id):
     with app.app_context(), pytest.raises(NotFoundError, match=f"No recorded event {event_id}"):
         deliver_event(event_id)

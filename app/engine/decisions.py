@@ -79,6 +79,15 @@ class Lost:
 
 
 @dataclass(frozen=True)
+class Interrupted:
+    """The infrastructure (the database away) cut the execution short, not the skill: it is
+    tried again without being charged to the retry budget."""
+
+    execution: int
+    error: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Cancelled:
     """The skill saw its run end and stopped."""
 
@@ -112,7 +121,7 @@ class Regenerate:
     """A person asked a step awaiting selection for more candidates."""
 
 
-StepEvent = Completed | Failed | Lost | Cancelled | Held | HandedOver | Selected | Regenerate
+StepEvent = Completed | Failed | Interrupted | Lost | Cancelled | Held | HandedOver | Selected | Regenerate
 
 
 # Commands ---------------------------------------------------------------------------------
@@ -134,6 +143,8 @@ class EndExecution:
     release_cache: bool = False
     fill_cache: bool = False
     delay: float = 0.0
+    #: The execution is not charged: its attempt is given back (an interrupted one).
+    give_back: bool = False
 
 
 @dataclass(frozen=True)
@@ -228,6 +239,11 @@ def decide(run: RunFacts, step: StepFacts, event: StepEvent) -> list[Command]:
     if isinstance(event, Failed):
         return _after_failure(run, step, event.error, retryable=event.retryable, outcome=AttemptOutcome.FAILED,
                               run_status=RunStatus.FAILED)
+    if isinstance(event, Interrupted):
+        if run.status.is_terminal:
+            return [EndExecution(StepStatus.SKIPPED, AttemptOutcome.INTERRUPTED, error=event.error, count=True,
+                                 release_cache=True)]
+        return [EndExecution(StepStatus.QUEUED, AttemptOutcome.INTERRUPTED, error=event.error, give_back=True)]
     if isinstance(event, Cancelled):
         return [EndExecution(StepStatus.SKIPPED, AttemptOutcome.CANCELLED, count=True, release_cache=True,
                              error={"code": "CANCELLED", "message": event.reason})]

@@ -20,9 +20,11 @@ It runs as the periodic job ``app.jobs.reconcile`` and as ``flask inkwright reco
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import redis
 from rq.job import Job, JobStatus
 
 from ..models import GenerationJob, Run, RunStep, utcnow
@@ -39,6 +41,17 @@ from .scheduler import Scheduler, scheduler_for
 log = logging.getLogger(__name__)
 
 LIVE_JOB_STATES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+#: When a worker last could not write its heartbeats for want of the database (epoch seconds).
+MISSED_HEARTBEATS = "inkwright:heartbeats:missed-at"
+
+
+def note_missed_heartbeats(client: redis.Redis, at: float | None = None) -> None:
+    """A worker's heartbeats could not be written: its steps are alive but look silent."""
+    try:
+        client.set(MISSED_HEARTBEATS, at if at is not None else time.time(), ex=24 * 3600)
+    except redis.RedisError:
+        log.warning("could not note the missed heartbeats", exc_info=True)
 
 
 @dataclass
@@ -76,8 +89,14 @@ class Reconciler:
         report = ReconcileReport()
         now = self.now()
         locator = repositories().get(RunStepLocator)
-        for step in locator.stale_running(now - timedelta(seconds=self.stale_after)):
-            self._lost_worker(step, report)
+        stale_before = now - timedelta(seconds=self.stale_after)
+        if self._heartbeats_missed_since(stale_before):
+            # The database was away within the staleness limit: a silent step may be a live one
+            # whose beats could not be written. Judge none lost until its worker had the time.
+            log.info("heartbeats were missed for want of the database: no worker is judged lost yet")
+        else:
+            for step in locator.stale_running(stale_before):
+                self._lost_worker(step, report)
         for step in locator.queued(now - timedelta(seconds=self.grace)):
             self._lost_job(step, report)
         for run in repositories().get(RunLocator).unfinished(now - timedelta(seconds=self.grace)):
@@ -91,11 +110,19 @@ class Reconciler:
             report.released_credit_holds = repositories().credit_accounts.release_expired(now)
         return report
 
+    def _heartbeats_missed_since(self, moment: datetime) -> bool:
+        try:
+            missed = self.state.redis.client().get(MISSED_HEARTBEATS)
+        except redis.RedisError:
+            return False  # nothing known: judge as usual
+        return missed is not None and float(missed) >= moment.timestamp()
+
     def _locked(self, step: RunStep, change) -> None:
         repos = repositories(step.tenant_id)
         with repos.transaction(), repos.runs.locked(step.run_id) as run:
             current = repos.get(RunStepLocator).find(step.id)
             scheduler = scheduler_for(repos, run, self.state)
+            scheduler.after.at_front = True  # a recovery: ahead of the queue, not behind it
             change(scheduler, run, current)
         dispatch(self.state, scheduler.after)
 

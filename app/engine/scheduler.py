@@ -55,6 +55,9 @@ class AfterCommit:
     #: ``(step id, job id, delay in seconds, timeout in seconds or None for the default)``
     jobs: list[tuple[uuid.UUID, str, float, int | None]] = field(default_factory=list)
     progress: list[tuple[uuid.UUID, str, dict[str, Any]]] = field(default_factory=list)
+    #: Whether the jobs go to the front of the queue: a recovery's do (the reconciler's), so a
+    #: step whose worker died runs next instead of after everything queued since.
+    at_front: bool = False
 
     def extend(self, other: "AfterCommit") -> None:
         self.jobs += other.jobs
@@ -200,14 +203,19 @@ class Scheduler(StepPlanning):
         if command.status == StepStatus.QUEUED:
             job = self._queue_values(step, command.delay)
             values.update(job)
+        if command.give_back:
+            values["attempt"] = step.attempt - 1
         if not self.repos.run_steps.move(step, StepStatus.RUNNING, at_execution=step.executions, **values):
             return False
         self.record_execution(step, command.outcome, command.error, regeneration=regenerating, now=now,
                               ran_by=ran_by)
         if command.status == StepStatus.QUEUED:
             self._after_queued(step, command.delay)
-            self.note("step.retrying", step=step.step_key, attempt=step.attempt, delay=command.delay,
-                      error=command.error)
+            if command.give_back:
+                # It lost its place to an outage, not to a fault of its own: first in line again.
+                self.after.at_front = True
+            self.note("step.interrupted" if command.give_back else "step.retrying", step=step.step_key,
+                      attempt=step.attempt, delay=command.delay, error=command.error)
         if command.release_cache:
             self.repos.step_cache.release(step.id)
         if command.fill_cache:

@@ -85,8 +85,8 @@ class StepPlanning:
         template's own words (and line, when the template says)."""
         try:
             return self.templates.render(template, context)
-        except TemplateProblem as exc:
-            raise StepFailure(TEMPLATE_ERROR, f"{what} of step {step.step_key} failed: {exc}",
+        except TemplateProblem as exc:  # TEMPLATE_ERROR, or TEMPLATE_BUDGET_EXCEEDED
+            raise StepFailure(exc.code, f"{what} of step {step.step_key} failed: {exc}",
                               _template_details(exc)) from exc
         except Exception as exc:  # noqa: BLE001 - a sandboxed template can raise anything; it is the step's
             raise StepFailure(TEMPLATE_ERROR, f"{what} of step {step.step_key} failed: {exc or type(exc).__name__}",

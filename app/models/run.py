@@ -154,6 +154,7 @@ class AttemptOutcome(str, enum.Enum):
     CRASHED = "crashed"  # the worker vanished mid-attempt
     CANCELLED = "cancelled"
     WAITING = "waiting"  # handed over to an external job
+    INTERRUPTED = "interrupted"  # cut short by the infrastructure (the database away): not charged
 
 
 class StepAttempt(UUIDPrimaryKey, TenantScoped, Model):

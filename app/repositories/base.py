@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session, with_loader_criteria
 from ..errors import AppError, NotFoundError, RepositoryError
 from ..models.base import Model, SoftDelete, TenantScoped, utcnow
 from .cache import RepositoryCache
+from .failures import repository_error
 from .metrics import RepositoryMetrics
 
 M = TypeVar("M", bound=Model)
@@ -77,7 +78,7 @@ def operation(method: F) -> F:
             raise
         except SQLAlchemyError as exc:
             failed = True
-            raise RepositoryError(method.__name__, self.entity, exc) from exc
+            raise repository_error(method.__name__, self.entity, exc) from exc
         finally:
             if crossing is not None:
                 _system_scope.reset(crossing)

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import Row, delete, func, update
+from sqlalchemy import Row, delete, func, select, update
 
 from ..errors import NotFoundError
 from ..models import Artifact, IdempotencyKey, Run, RunStep, StepAttempt, StepCacheEntry, WorkflowVersion, utcnow
@@ -48,6 +48,15 @@ class RunRepository(ScopedRepository[Run]):
         found = self.execute_prepared(statements.lock_run(returning), {"b_run_id": run_id, "b_now": utcnow()})
         row = found.first() if returning else self.execute_prepared(statements.read_run(), {"b_run_id": run_id}).first()
         return RunRecord(dict(row._mapping)) if row is not None else None
+
+    @operation
+    def freshness(self, run_id: Any) -> Any:
+        """The run's id, status and ``updated_at`` — all an ETag needs — or ``None`` when it is
+        not in this tenant; one small read, so a finished run's kept detail is served fast."""
+        key = as_uuid(run_id)
+        if key is None:
+            return None
+        return self.execute_prepared(statements.run_freshness(), {"b_run_id": key}).first()
 
     @contextmanager
     def locked(self, run_id: uuid.UUID) -> Iterator[RunRecord]:
@@ -285,6 +294,19 @@ class RunStepLocator(SystemRepository[RunStep]):
         return StepRecord(dict(row._mapping)) if row is not None else None
 
     @operation
+    def held_by(self, step_id: object, job_id: str | None, worker_name: str) -> StepRecord | None:
+        """The step, if it is running for this job on this worker already: a claim that took
+        although its answer was lost (the database went away as it replied, or right after),
+        which the job takes up again instead of leaving the step to be judged lost."""
+        key = as_uuid(step_id)
+        if key is None or job_id is None:
+            return None
+        row = self.session.execute(statements.read_step(), {"b_step_id": key}).first()
+        if row is None or row.status != StepStatus.RUNNING or row.job_id != job_id or row.worker_name != worker_name:
+            return None
+        return StepRecord(dict(row._mapping))
+
+    @operation
     def stale_running(self, heartbeat_before: datetime, limit: int = 500) -> list[RunStep]:
         return self.list(RunStep.status == StepStatus.RUNNING, RunStep.is_fan_out.is_(False),
                          (RunStep.heartbeat_at.is_(None)) | (RunStep.heartbeat_at < heartbeat_before),
@@ -348,7 +370,11 @@ class StepCacheRepository(ScopedRepository[StepCacheEntry]):
 
     @operation
     def find(self, cache_key: str) -> StepCacheEntry | None:
-        return self.session.scalars(self.select(StepCacheEntry.cache_key == cache_key)
+        """The entry, locked until the transaction ends: it is read only to be changed (claimed
+        or filled), and the reconciler's janitor may be dropping a stale claim at that moment —
+        locked, its DELETE waits and then sees the fresh claim instead of removing the row
+        under this UPDATE."""
+        return self.session.scalars(self.select(StepCacheEntry.cache_key == cache_key).with_for_update()
                                     .execution_options(populate_existing=True)).first()
 
     @operation
@@ -358,6 +384,18 @@ class StepCacheRepository(ScopedRepository[StepCacheEntry]):
         row = self.session.connection().execute(
             self.core_select(*table.c).where(table.c.cache_key == cache_key)).first()
         return StepRecord(dict(row._mapping)) if row is not None else None
+
+    @operation
+    def owner_at_work(self, entry: StepCacheEntry, since: datetime) -> bool:
+        """Whether the entry's claim is live: claimed since ``since``, or its owner step is
+        running with a heartbeat since then."""
+        if entry.owner_step_id is None:
+            return False
+        if entry.claimed_at is not None and entry.claimed_at > since:
+            return True
+        return self.session.execute(select(func.count()).where(
+            RunStep.tenant_id == entry.tenant_id, RunStep.id == entry.owner_step_id,
+            RunStep.status == StepStatus.RUNNING, RunStep.heartbeat_at >= since)).scalar_one() > 0
 
     @operation
     def release(self, owner_step_id: uuid.UUID) -> None:
@@ -377,9 +415,19 @@ class StepCacheJanitor(SystemRepository[StepCacheEntry]):
 
     @operation
     def drop_stale_claims(self, claimed_before: datetime) -> int:
+        """Drop unfinished claims older than ``claimed_before`` whose owner is not still at
+        work: a step computing for longer than the limit (a minute-long chapter) keeps its
+        claim while its worker heartbeats, so no identical step computes it a second time."""
         result = self.session.execute(delete(StepCacheEntry).where(
-            StepCacheEntry.ready.is_(False), StepCacheEntry.claimed_at < claimed_before))
+            StepCacheEntry.ready.is_(False), StepCacheEntry.claimed_at < claimed_before,
+            ~StepCacheEntry.owner_step_id.in_(_steps_at_work(claimed_before)))
+            .execution_options(synchronize_session=False))
         return result.rowcount
+
+
+def _steps_at_work(heartbeat_since: datetime):
+    """The running steps whose worker has heartbeated since ``heartbeat_since``."""
+    return select(RunStep.id).where(RunStep.status == StepStatus.RUNNING, RunStep.heartbeat_at >= heartbeat_since)
 
 
 class ArtifactRepository(ScopedRepository[Artifact]):

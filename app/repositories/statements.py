@@ -62,6 +62,12 @@ def read_run():
     return prepared_select(RUNS, *RUN_COLUMNS).where(RUNS.c.id == bindparam("b_run_id"))
 
 
+@functools.lru_cache(maxsize=None)
+def run_freshness():
+    """What a cached read of the run depends on: its status and last change (parameters: b_run_id)."""
+    return prepared_select(RUNS, RUNS.c.id, RUNS.c.status, RUNS.c.updated_at).where(RUNS.c.id == bindparam("b_run_id"))
+
+
 @functools.lru_cache(maxsize=512)
 def write_run(columns: tuple[str, ...]) -> Update:
     """Write these columns of a run back (parameters: b_run_id, and set_<column> for each)."""

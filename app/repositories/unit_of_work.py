@@ -21,10 +21,11 @@ from typing import Callable
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
 
-from ..errors import ConflictError, RepositoryError
+from ..errors import ConflictError
 from ..events import DomainEvent
 from ..models import DomainEventRecord
 from .events import EventLogRepository
+from .failures import repository_error
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,7 @@ class UnitOfWork:
             raise ConflictError("This conflicts with data that already exists.") from exc
         except SQLAlchemyError as exc:
             self.session.rollback()
-            raise RepositoryError("commit", "UnitOfWork", exc) from exc
+            raise repository_error("commit", "UnitOfWork", exc) from exc
         if events:
             try:
                 self.on_committed(events)
@@ -176,6 +177,6 @@ class UnitOfWork:
             self._roll_back_to(block)
             if isinstance(exc, IntegrityError):
                 raise ConflictError("This conflicts with data that already exists.") from exc
-            raise RepositoryError("commit", "UnitOfWork", exc) from exc
+            raise repository_error("commit", "UnitOfWork", exc) from exc
         enclosing = self._blocks[-1]
         enclosing.events.extend(block.events)

@@ -25,6 +25,7 @@ EXECUTION_EVENTS = {
     "failed": d.Failed(EXECUTION, ERROR, retryable=True),
     "failed-for-good": d.Failed(EXECUTION, ERROR, retryable=False),
     "lost": d.Lost(ERROR),
+    "interrupted": d.Interrupted(EXECUTION, ERROR),
     "cancelled": d.Cancelled(EXECUTION, "The run is cancelled."),
     "held": d.Held(EXECUTION, ERROR),
     "handed-over": d.HandedOver(EXECUTION),
@@ -123,6 +124,17 @@ def test_the_end_of_an_execution(name, run_status, step):
             assert isinstance(fail_run, d.FailRun)
             assert fail_run.status == (RunStatus.CRASHED if name == "lost" else RunStatus.FAILED)
             assert fail_run.error == {**ERROR, "failedStepId": step.key}
+        return
+
+    if name == "interrupted":
+        # The database cut it short, not the skill: whatever its budget, it is tried again
+        # uncharged, unless its run has ended meanwhile.
+        assert kinds(commands) == [d.EndExecution]
+        assert first.outcome == AttemptOutcome.INTERRUPTED and first.error == ERROR and not first.with_output
+        if run_ended:
+            assert first.status == StepStatus.SKIPPED and first.release_cache and not first.give_back
+        else:
+            assert (first.status, first.give_back, first.count) == (StepStatus.QUEUED, True, False)
         return
 
     if name == "cancelled":

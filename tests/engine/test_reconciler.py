@@ -7,6 +7,7 @@ on a real RQ worker. The worker deaths themselves are in test_durability.
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ import pytest
 from rq.job import Job
 from sqlalchemy import update
 
-from app.engine.reconciler import Reconciler
+from app.engine.reconciler import Reconciler, note_missed_heartbeats
 from app.statuses import RunStatus, StepStatus
 from app.extensions import db
 from app.models import AttemptOutcome, CreditHold, Run, RunStep, StepCacheEntry, utcnow
@@ -165,6 +166,24 @@ def test_a_running_step_whose_worker_still_heartbeats_is_left_alone(app, studio,
     assert studio.attempts(run.id)["only"] == []  # its row is written when the attempt ends
 
 
+def test_a_silent_step_is_not_judged_lost_while_heartbeats_were_missed_for_want_of_the_database(
+        app, studio, reconcile):
+    """The database was away a moment ago: the step's worker may be alive with its beats
+    unwritten (a beat that fails so notes it). Only once the staleness limit has passed since
+    the last missed beat is a silent step taken for a dead worker's."""
+    run = start(studio, max_attempts=2)
+    claimed_by_a_worker(app, studio, run.id, heartbeat_seconds_ago=STALE_AFTER + 5)
+    with app.app_context():
+        client = current_state().redis.client()
+    note_missed_heartbeats(client, at=time.time() - STALE_AFTER / 2)
+
+    assert reconcile().requeued_lost_workers == []
+    assert studio.steps(run.id)["only"].status == StepStatus.RUNNING
+
+    note_missed_heartbeats(client, at=time.time() - STALE_AFTER - 1)  # the outage is long over
+    assert reconcile().requeued_lost_workers == ["only"]
+
+
 def test_a_queued_step_whose_job_vanished_from_redis_gets_a_new_job(app, studio, reconcile, redis_jobs, run_jobs):
     run = start(studio)
     lost = studio.steps(run.id)["only"]
@@ -240,6 +259,35 @@ def test_stale_step_cache_claims_are_dropped_and_fresh_ones_and_ready_entries_ke
     assert left == {"fresh-claim", "old-ready"}
 
 
+def test_an_old_claim_whose_step_is_still_at_work_is_kept(app, studio, reconcile):
+    """A step computing for longer than the staleness limit (a minute-long chapter) keeps its
+    claim while its worker heartbeats: no identical step computes it a second time."""
+    run = start(studio, max_attempts=2)
+    working = claimed_by_a_worker(app, studio, run.id, heartbeat_seconds_ago=0.1)
+    gone = claimed_by_a_worker(app, studio, start(studio, max_attempts=2).id, heartbeat_seconds_ago=STALE_AFTER + 5)
+    claimed = utcnow() - timedelta(seconds=STALE_AFTER + 5)
+    with app.app_context():
+        repos = repositories(studio.account.tenant_id)
+        with repos.transaction():
+            for key, owner in (("at-work", working.id), ("owner-gone", gone.id)):
+                repos.step_cache.add(StepCacheEntry(cache_key=key, workflow_name="w", step_id="s",
+                                                    input_hash="h" * 64, scope="global", ready=False,
+                                                    owner_step_id=owner, claimed_at=claimed))
+
+    with app.app_context():
+        cache = repositories(studio.account.tenant_id).step_cache
+        since = utcnow() - timedelta(seconds=STALE_AFTER)
+        # An identical step asks the same when it finds the claim: wait for it, or take it over.
+        assert [cache.owner_at_work(cache.find(key), since) for key in ("at-work", "owner-gone")] == [True, False]
+        db.session.rollback()
+
+    assert reconcile().dropped_cache_claims == 1
+
+    with app.app_context():
+        left = {row.cache_key for row in repositories(studio.account.tenant_id).step_cache.list()}
+    assert left == {"at-work"}
+
+
 def test_the_periodic_job_makes_a_pass_and_returns_its_report(app, studio, redis_jobs, run_jobs):
     run = start(studio)
     lost = studio.steps(run.id)["only"]
@@ -288,3 +336,34 @@ def test_a_credit_reservation_whose_worker_died_is_given_back_once_it_expires(ap
         assert (account.tokens_reserved, account.tokens_used_this_period) == (300, 0)
         assert [hold.tokens for hold in repositories().credit_accounts.holds_of(user.user.id)] == [300]
     assert reconcile().released_credit_holds == 0
+
+
+def queue_front(app) -> str:
+    with app.app_context():
+        return current_state().queue().job_ids[0]
+
+
+def test_a_lost_workers_step_is_queued_ahead_of_100_queued_jobs(app, studio, reconcile, run_jobs):
+    run = start(studio, max_attempts=2)
+    claimed_by_a_worker(app, studio, run.id, heartbeat_seconds_ago=STALE_AFTER + 5)
+    for _ in range(100):
+        start(studio)  # a busy queue: each run queues its first step
+
+    assert reconcile().requeued_lost_workers == ["only"]
+
+    recovered = studio.steps(run.id)["only"]
+    assert studio.queued_jobs() == 101 and queue_front(app) == recovered.job_id
+    run_jobs(max_jobs=1)  # the next job any worker takes is the recovery
+    assert studio.steps(run.id)["only"].status == StepStatus.COMPLETED
+
+
+def test_a_queued_step_whose_job_vanished_gets_its_new_job_at_the_front(app, studio, reconcile, redis_jobs):
+    run = start(studio)
+    lost = studio.steps(run.id)["only"]
+    redis_jobs.delete(lost.job_id)
+    backdate(app, RunStep, lost.id, seconds=5)
+    for _ in range(20):
+        start(studio)
+
+    assert reconcile().requeued_lost_jobs == ["only"]
+    assert queue_front(app) == studio.steps(run.id)["only"].job_id

@@ -127,3 +127,46 @@ def test_another_tenants_primer_is_not_found(api_client, make_user, login_api):
     assert other.patch("/api/writeit/primers/house-style", json={"name": "Mine now"}).status_code == 404
     assert other.delete("/api/writeit/primers/house-style").status_code == 404
     assert api_client.get("/api/writeit/primers/house-style").json["data"]["name"] == "House Style"
+
+
+def test_the_document_names_the_keys_a_primer_accepts(api_client):
+    # Issue 11's fuzz gate: {"guidelines": {"other": [...]}} and an empty voice attribute were
+    # valid by the document and refused by the API; the document now says what is refused.
+    schemas = api_client.get("/api/openapi.json").json["components"]["schemas"]
+    for name in ("StylePrimer", "StylePrimerUpdate"):
+        properties = schemas[name]["properties"]
+        assert properties["guidelines"]["propertyNames"] == {"enum": ["avoid", "prefer"]}
+        # The same in the words every generator reads: those keys and no other.
+        assert set(properties["guidelines"]["properties"]) == {"avoid", "prefer"}
+        assert properties["guidelines"]["additionalProperties"] is False
+        assert properties["voiceAttributes"]["propertyNames"] == {"minLength": 1, "maxLength": 50,
+                                                                  "pattern": "^[\\s\\S]{1,50}$"}
+        assert properties["voiceAttributes"]["maxProperties"] == 20 and "maxLength" not in properties["voiceAttributes"]
+    for bad in ({"guidelines": {"other": ["x"]}}, {"voiceAttributes": {"": "x"}}):
+        response = api_client.post("/api/writeit/primers", json={**PRIMER, **bad})
+        assert response.status_code == 400 and response.json["error"]["code"] == "VALIDATION_ERROR", bad
+
+
+def test_an_empty_primer_update_is_refused_as_the_document_says(api_client):
+    update = api_client.get("/api/openapi.json").json["components"]["schemas"]["StylePrimerUpdate"]
+    assert update["minProperties"] == 1
+    response = api_client.patch("/api/writeit/primers/essayist", json={})
+    assert response.status_code == 400 and response.json["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_a_writer_that_loses_the_race_for_a_primer_is_told_409_not_500(api_client, row_count, monkeypatch):
+    # Two requests editing the same shipped primer both look, find no copy, and add one: the
+    # second add meets the unique (tenant, primer id). Looking is made to miss here, as it
+    # does for the second of two requests that looked at the same moment (the fuzz gate's).
+    from inkwright_writeit.repositories import PrimerRepository
+
+    monkeypatch.setattr(PrimerRepository, "by_primer_id", lambda self, primer_id: None)
+    first = api_client.patch("/api/writeit/primers/essayist", json={"content": "Mine now."})
+    assert first.status_code == 200, first.json
+
+    second = api_client.patch("/api/writeit/primers/essayist", json={"content": "No, mine."})
+
+    assert second.status_code == 409, second.json
+    assert second.json["error"]["code"] == "CONFLICT"
+    assert second.json["error"]["retryable"] is True
+    assert row_count(PrimerRecord) == 1
