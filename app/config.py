@@ -133,6 +133,14 @@ def _secret_key_check(value: str, config: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _secure_cookies_check(value: bool, config: Mapping[str, Any]) -> str | None:
+    # A production studio is reached over TLS; a session cookie that may travel over plain
+    # HTTP can be read off the wire and replayed.
+    if config.get("ENV") == "production" and not value:
+        return f"must be true in production; serve the studio over TLS and set {ENV_PREFIX}SECURE_COOKIES=true"
+    return None
+
+
 def _rate_limit_check(value: str, _config: Mapping[str, Any]) -> str | None:
     from limits import parse_many
 
@@ -213,6 +221,9 @@ SETTINGS: tuple[Setting, ...] = (
             parse=parse_int, check=_at_least(0)),
     Setting("PROVIDER_MAX_BACKOFF", 30.0, "longest wait in seconds between two retries of a provider call",
             parse=parse_float, check=_positive),
+    Setting("PROVIDER_CALL_SECONDS", 180.0, "seconds one provider call may take, every try and wait included: "
+            "no retry starts that would end past it (a step does not retry a call that spent its budget)",
+            parse=parse_float, check=_positive),
     Setting("SECRET_ENCRYPTION_KEYS", (), "Fernet keys that encrypt stored provider keys, newest first "
             "(older ones still decrypt: rotation); empty derives one from SECRET_KEY", parse=parse_list,
             secret=True, set_in_production=True),
@@ -237,11 +248,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PASSWORD_HASH_MEMORY_KIB", 65536, "argon2id memory in KiB (tests lower it for speed)",
             parse=parse_int, check=_at_least(8)),
     Setting("LOGIN_RATE_LIMIT", "10/minute",
-            "attempts allowed per client address and per account on the login forms and API",
-            check=_rate_limit_check),
+            "attempts allowed per client address and per account, counted apart for sign-in, "
+            "registration and password-reset links, on the forms and the API", check=_rate_limit_check),
     Setting("PUBLIC_REGISTRATION", True, "whether anyone may register an account", parse=parse_bool),
-    Setting("SECURE_COOKIES", False, "send session cookies only over HTTPS (set true behind TLS)",
-            parse=parse_bool),
+    Setting("SECURE_COOKIES", False, "send session and remember cookies only over HTTPS; must be true "
+            "in production", parse=parse_bool, check=_secure_cookies_check),
     Setting("MAX_CONTENT_LENGTH", 1024 * 1024, "largest request body in bytes; larger gets 413",
             parse=parse_int, check=_at_least(1024)),
     Setting("REPOSITORY_CACHE_TTL", 30, "seconds hot repository lookups stay cached; 0 disables",

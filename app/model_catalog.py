@@ -12,6 +12,7 @@ The file is YAML::
         context_window: 131072
         input_per_1k: 0.00005
         output_per_1k: 0.00008
+        structured_output: json_object   # optional: how its server is asked for JSON
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ import yaml
 from .errors import ConfigError, ModelNotPricedError, UnknownModelError
 from .provider import ModelInfo, Provider
 
-_FIELDS = {"name", "context_window", "input_per_1k", "output_per_1k", "kind", "price_per_item", "description"}
+_FIELDS = {"name", "context_window", "input_per_1k", "output_per_1k", "kind", "price_per_item", "description",
+           "structured_output"}
+#: The ways a server may be asked for JSON (app/providers/structured_output.py), and auto.
+STRUCTURED_OUTPUT_FORMS = ("auto", "json_schema", "json_object", "format", "prompt")
 
 
 def _price(raw: Any, where: str) -> Decimal | None:
@@ -39,6 +43,14 @@ def _price(raw: Any, where: str) -> Decimal | None:
     if value < 0 or not value.is_finite():
         raise ValueError(f"{where}: a price cannot be negative")
     return value
+
+
+def _form(raw: Any, where: str) -> str | None:
+    if raw is None:
+        return None
+    if raw not in STRUCTURED_OUTPUT_FORMS:
+        raise ValueError(f"{where}: structured_output must be one of {', '.join(STRUCTURED_OUTPUT_FORMS)}")
+    return str(raw)
 
 
 def parse_catalog(document: Any, source: str) -> list[ModelInfo]:
@@ -70,7 +82,8 @@ def parse_catalog(document: Any, source: str) -> list[ModelInfo]:
                 input_per_1k=_price(entry.get("input_per_1k"), where),
                 output_per_1k=_price(entry.get("output_per_1k"), where), kind=str(entry.get("kind", "text")),
                 price_per_item=_price(entry.get("price_per_item"), where),
-                description=str(entry.get("description", ""))))
+                description=str(entry.get("description", "")),
+                structured_output=_form(entry.get("structured_output"), where)))
         except (TypeError, ValueError) as exc:
             problems.append(str(exc) if str(exc).startswith(where) else f"{where}: {exc}")
     if problems:
@@ -147,7 +160,7 @@ class ModelCatalog:
 
 def _merge(known: ModelInfo, override: ModelInfo) -> ModelInfo:
     changes = {field: getattr(override, field) for field in ("context_window", "input_per_1k", "output_per_1k",
-                                                               "price_per_item")
+                                                               "price_per_item", "structured_output")
                if getattr(override, field) is not None}
     if override.description:
         changes["description"] = override.description

@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, ClassVar, Iterable, Sequence
 
-from .api.blueprint import EnvelopeBlueprint
 from .config import Setting
 from .events import DomainEvent
 from .models.base import Model
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for annotations only: the API layer sits above this contract
     import click
     from flask import Blueprint, Flask
+
+    from .api.blueprint import EnvelopeBlueprint
 
 
 EventHandlerSpec = tuple[str, Callable[[DomainEvent], None]] | tuple[str, Callable[[DomainEvent], None], bool]

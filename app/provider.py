@@ -36,6 +36,10 @@ class ModelInfo:
     kind: str = "text"
     price_per_item: Decimal | None = None
     description: str = ""
+    #: How this model's server is asked for JSON, overriding its provider's setting (the
+    #: ``openai`` provider: ``json_schema``, ``json_object``, ``format``, ``prompt`` or ``auto``);
+    #: ``None``: the provider's own way.
+    structured_output: str | None = None
 
     @classmethod
     def text(cls, name: str, context_window: int, input_per_1k: str, output_per_1k: str,
@@ -110,6 +114,9 @@ class Completion:
     response_id: str | None = None
     #: Set by the metering layer: the text came from the offline provider, not a real model.
     offline: bool = False
+    #: Where the token counts come from: ``reported`` by the server, ``counted`` with the
+    #: model's tokenizer, or ``estimated`` from the text (:class:`~app.toolkit.UsageSource`).
+    usage_source: str = "reported"
 
     @property
     def total_tokens(self) -> int:
@@ -126,6 +133,8 @@ class CompletionChunk:
     output_tokens: int | None = None
     finish_reason: str | None = None
     model: str | None = None
+    #: On the last chunk: where its token counts come from (see :attr:`Completion.usage_source`).
+    usage_source: str | None = None
 
 
 @dataclass(frozen=True)

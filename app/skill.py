@@ -70,7 +70,7 @@ class StepContext(ABC):
                  model: str | None = None, temperature: float | None = None,
                  max_tokens: int | None = None, json_schema: dict | None = None,
                  stop: Sequence[str] = (), system: str | None = None,
-                 on_chunk: "Callable[[str], None] | None" = None) -> "Completion":
+                 on_chunk: "Callable[[str], None] | None" = None, stream: bool = False) -> "Completion":
         """Call a text model through the metered provider layer.
 
         The call is recorded (an AI response and a usage-log row), metered against the run's
@@ -84,6 +84,8 @@ class StepContext(ABC):
             fit raises :class:`ModelOutputInvalidError` (retried per the step's policy).
         :param system: a system message put before the prompt.
         :param on_chunk: receives the text as it streams, where the backend streams.
+        :param stream: show the answer on the run's live page as it is written (``step.text``
+            events, about ten a second); the completion returned is the same.
         :returns: the completion; ``completion.offline`` tells offline output apart.
         :raises PaymentRequiredError: when the call cannot be covered by credits, and
             :class:`BudgetExceededError` when it would pass the run's budget (the run pauses).

@@ -30,6 +30,8 @@ from marshmallow import ValidationError as SchemaValidationError
 from .agent import Agent, ReviewIssue, ReviewReport, Severity
 from .api.blueprint import EnvelopeBlueprint, public
 from .auth.principal import Principal, current_principal
+from .call_tries import note_failed_try
+from .clock import Clock, SystemClock
 from .config import Setting, parse_bool, parse_int, parse_list
 from .engine.model_check import ModelUse, check_models, require_usable_models
 from .engine.run_progress import RunProgress, attach_progress, progress_of
@@ -37,6 +39,7 @@ from .engine.service import Budget, RunService, caller_run_service
 from .errors import (
     AppError,
     BudgetExceededError,
+    ConfigError,
     ConflictError,
     ExternalServiceError,
     ForbiddenError,
@@ -63,7 +66,7 @@ from .errors import (
     readable_message,
 )
 from .events import DomainEvent
-from .models import Artifact, Run, RunStep
+from .models import Artifact, Run, RunStep, UsageSource
 from .models.base import (
     CreatedAt,
     JSONType,
@@ -89,7 +92,7 @@ from .provider import (
 )
 from .repositories import Repositories, Repository, ScopedRepository, operation
 from .runtime import current_state, repositories
-from .schemas.base import ApiSchema
+from .schemas.base import MAX_OFFSET, ApiSchema, JsonInteger, ModelName, NotBlank
 from .skill import Skill, StepContext
 from .statuses import RunStatus, StepStatus
 from .version import TOOLKIT_VERSION
@@ -167,15 +170,15 @@ def run_progress(run: Any) -> RunProgress:
 ApiBlueprint = EnvelopeBlueprint
 
 __all__ = [
-    "ApiSchema", "Artifact", "Budget", "EventHandlerSpec", "Run", "RunService", "RunStatus", "RunStep", "StepStatus",
+    "ApiSchema", "JsonInteger", "ModelName", "NotBlank", "MAX_OFFSET", "Clock", "SystemClock", "Artifact", "Budget", "EventHandlerSpec", "Run", "RunService", "RunStatus", "RunStep", "StepStatus",
     "start_workflow", "workflow_runs", "check_model_names", "check_workflow_models", "run_progress", "runs_progress", "RunProgress",
     "public_error", "readable_message", "RunModelRefusedError", "RunModelUnknownError", "RunModelNotPricedError",
     "BudgetExceededError", "CompletionChunk", "MediaPoll", "MediaRequest", "MediaSubmission", "ModelInfo",
     "ModelNotPricedError", "ModelOutputInvalidError", "ProviderAuthError", "ProviderCredentials",
     "ProviderRateLimitedError", "ProviderRequestError", "ProviderResponseError", "ProviderTimeoutError",
-    "UnknownModelError",
+    "UnknownModelError", "UsageSource", "note_failed_try",
     "TOOLKIT_VERSION", "Agent", "ApiBlueprint", "AppError", "Completion", "CompletionRequest",
-    "ConflictError", "CreatedAt", "DomainEvent", "ExternalServiceError", "ForbiddenError",
+    "ConfigError", "ConflictError", "CreatedAt", "DomainEvent", "ExternalServiceError", "ForbiddenError",
     "IllegalTransitionError", "JSONType", "Model", "NotFoundError", "PaymentRequiredError",
     "Plugin", "Principal", "Provider", "RateLimitedError", "Repositories", "Repository", "RepositoryError",
     "ReviewIssue", "ReviewReport", "Schema", "SchemaValidationError", "ScopedRepository",

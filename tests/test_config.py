@@ -166,12 +166,13 @@ def test_every_bad_value_is_reported_at_once_with_its_source(tmp_path):
                                          "SECRET_ENCRYPTION_KEYS": GOOD_FERNET_KEY}, environ=environ)
 
     problems = "\n".join(loaded.problems)
-    assert len(loaded.problems) == 5, problems
+    assert len(loaded.problems) == 6, problems
     assert "ACCESS_TOKEN_TTL: expected a whole number, got 'soon' (from env INKWRIGHT_ACCESS_TOKEN_TTL)" in problems
     assert "DATABASE_URL: must be a sqlite:// or postgresql:// URL (from env DATABASE_URL)" in problems
     assert "LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR" in problems
     assert "PUBLIC_REGISTRATION: expected true or false" in problems
     assert "SECRET_KEY: must be set to at least 32 random characters in production (from create_app)" in problems
+    assert "SECURE_COOKIES: must be true in production" in problems
 
 
 @pytest.mark.parametrize("key, raw", [
@@ -201,7 +202,8 @@ def test_create_app_fails_fast_listing_every_problem(tmp_path, monkeypatch):
 
     keys = sorted(problem.split(":")[0] for problem in raised.value.problems)
     # production also wants its own key for provider keys at rest (never one derived here)
-    assert keys == ["ACCESS_TOKEN_TTL", "DATABASE_URL", "LOG_LEVEL", "SECRET_ENCRYPTION_KEYS", "SECRET_KEY"]
+    assert keys == ["ACCESS_TOKEN_TTL", "DATABASE_URL", "LOG_LEVEL", "SECRET_ENCRYPTION_KEYS", "SECRET_KEY",
+                    "SECURE_COOKIES"]
     message = str(raised.value)
     assert message.startswith("Inkwright cannot start")
     assert all(problem in message for problem in raised.value.problems)
@@ -209,10 +211,40 @@ def test_create_app_fails_fast_listing_every_problem(tmp_path, monkeypatch):
 
 def test_create_app_accepts_production_with_a_long_secret_key(tmp_path, inkwright_config):
     app = create_app({**inkwright_config, "ENV": "production", "SECRET_KEY": GOOD_SECRET,
-                      "SECRET_ENCRYPTION_KEYS": GOOD_FERNET_KEY}, instance_path=str(tmp_path))
+                      "SECRET_ENCRYPTION_KEYS": GOOD_FERNET_KEY, "SECURE_COOKIES": True}, instance_path=str(tmp_path))
 
     assert app.config["ENV"] == "production"
     assert app.config["TESTING"] is False
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+
+
+def test_production_refuses_to_start_with_cookies_that_may_travel_over_plain_http(tmp_path, inkwright_config):
+    with pytest.raises(ConfigError) as raised:
+        create_app({**inkwright_config, "ENV": "production", "SECRET_KEY": GOOD_SECRET,
+                    "SECRET_ENCRYPTION_KEYS": GOOD_FERNET_KEY, "SECURE_COOKIES": False}, instance_path=str(tmp_path))
+
+    assert raised.value.problems == [
+        "SECURE_COOKIES: must be true in production; serve the studio over TLS and set "
+        "INKWRIGHT_SECURE_COOKIES=true (from create_app)"]
+    assert "SECURE_COOKIES" in str(raised.value)
+
+
+def test_production_refuses_to_start_on_the_generated_secret_key(tmp_path, inkwright_config):
+    settings = {key: value for key, value in inkwright_config.items() if key != "SECRET_KEY"}
+
+    with pytest.raises(ConfigError) as raised:
+        create_app({**settings, "ENV": "production", "SECRET_ENCRYPTION_KEYS": GOOD_FERNET_KEY,
+                    "SECURE_COOKIES": True}, instance_path=str(tmp_path))
+
+    assert "SECRET_KEY: must be set in production (INKWRIGHT_SECRET_KEY)" in raised.value.problems
+    assert {problem.split(":")[0] for problem in raised.value.problems} == {"SECRET_KEY"}
+
+
+def test_secure_cookies_may_stay_off_outside_production(tmp_path):
+    loaded = load_config(str(tmp_path), {"ENV": "development", "SECURE_COOKIES": False}, environ={})
+
+    assert loaded.problems == []
 
 
 # Masking ----------------------------------------------------------------------------

@@ -95,3 +95,21 @@ def test_a_file_without_a_models_list_or_that_cannot_be_read_stops_the_start(tmp
         ModelCatalog.load({}, str(tmp_path / "missing.yaml"))
     with pytest.raises(ConfigError, match="cannot be read"):
         catalog_with(tmp_path, "models: [unclosed")
+
+
+def test_the_file_may_say_how_a_models_server_is_asked_for_json(tmp_path):
+    catalog = catalog_with(tmp_path, """
+models:
+  - name: local:small
+    structured_output: prompt
+  - name: local:other
+    input_per_1k: 0
+    output_per_1k: 0
+    structured_output: json_object
+""")
+    assert catalog.info("local:small").structured_output == "prompt"
+    assert catalog.info("local:small").input_per_1k == Decimal("0.001")  # the rest kept
+    assert catalog.info("local:other").structured_output == "json_object"
+
+    with pytest.raises(ConfigError, match="structured_output must be one of auto, json_schema"):
+        catalog_with(tmp_path, "models:\n  - name: local:small\n    structured_output: xml\n")

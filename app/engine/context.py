@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import Any, Callable, Sequence
 
 from flask import current_app
 
-from ..errors import NotFoundError, ValidationError
+from ..errors import DatabaseUnavailableError, NotFoundError, ValidationError
 from ..models import Artifact, Run, RunStep
 from ..provider import Completion, CompletionRequest
 from ..repositories import Repositories, as_uuid
@@ -18,13 +19,31 @@ from ..storage import ArtifactStorage
 from .generation.requests import StepGenerations
 from .metering import CallMeter
 from .progress import RunEvents
+from .text_stream import TextStream
+
+log = logging.getLogger(__name__)
 
 _CHECK_EVERY_SECONDS = 0.5
 _PROGRESS_EVERY_SECONDS = 0.5
 
 
+def _both(first: Callable[[str], None], second: Callable[[str], None] | None,
+          then: Callable[[], None]) -> Callable[[str], None]:
+    """``first``, then ``second`` when there is one, for each piece of a streamed answer, and
+    ``then`` after each."""
+    def each(piece: str) -> None:
+        first(piece)
+        if second is not None:
+            second(piece)
+        then()
+    return each
+
+
 class StepCancelled(Exception):
     """The run was cancelled (or ended) while this step ran."""
+
+    #: What the usage log records for a model call it stopped mid-stream.
+    code = "CANCELLED"
 
 
 class EngineStepContext(StepContext):
@@ -56,7 +75,11 @@ class EngineStepContext(StepContext):
         self.tokens_output = 0
         self.cost_usd = Decimal("0")
         self.model_calls = 0
+        #: The models this context's calls named, in order (a skill may choose its own).
+        self.models_called: list[str] = []
         self.offline = False
+        #: Calls streamed to the live page so far: each is a part of what the step writes.
+        self.streamed_calls = 0
         # Never yet: the first check and the first report always go through, whatever the
         # clock reads (a test's clock may start at 0).
         self._checked_at = float("-inf")
@@ -68,6 +91,12 @@ class EngineStepContext(StepContext):
         if self._on_first_call is not None:
             self._on_first_call()
             self._on_first_call = None
+
+    @property
+    def written_by(self) -> str:
+        """The model that wrote this candidate: the last one its calls named (a skill choosing
+        its own model, as WriteIt's do, is labelled with that one), else the step's."""
+        return self.models_called[-1] if self.models_called else self.model
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -89,7 +118,7 @@ class EngineStepContext(StepContext):
     def generate(self, prompt: str | None = None, *, messages: Sequence[dict[str, str]] | None = None,
                  model: str | None = None, temperature: float | None = None, max_tokens: int | None = None,
                  json_schema: dict | None = None, stop: Sequence[str] = (), system: str | None = None,
-                 on_chunk: Callable[[str], None] | None = None) -> Completion:
+                 on_chunk: Callable[[str], None] | None = None, stream: bool = False) -> Completion:
         self._working()
         if (prompt is None) == (messages is None):
             raise ValidationError("Call generate with a prompt or with messages, not both.")
@@ -101,14 +130,28 @@ class EngineStepContext(StepContext):
             temperature=temperature if temperature is not None else self.options.get("temperature"),
             max_tokens=max_tokens or self.options.get("max_tokens"), stop=tuple(stop),
             json_schema=json_schema, seed=self.seed)
+        shown = self._text_stream() if stream else None
+        if shown is not None:
+            # A streamed call looks for cancellation as it goes: a cancelled run stops
+            # reading, which closes the call's connection (a server that stops on hang-up stops).
+            on_chunk = _both(shown.write, on_chunk, self.check_cancelled)
         completion = self.meter.complete(model or self.model, request, on_chunk=on_chunk)
+        if shown is not None:
+            shown.flush(done=True)
         self.tokens_input += completion.input_tokens
         self.tokens_output += completion.output_tokens
         self.model_calls += 1
+        if (model or self.model) not in self.models_called:
+            self.models_called.append(model or self.model)
         self.offline = self.offline or completion.offline
         self.cost_usd += self.state.models.info(model or self.model).cost(completion.input_tokens,
                                                                           completion.output_tokens)
         return completion
+
+    def _text_stream(self) -> TextStream:
+        self.streamed_calls += 1
+        return TextStream(self.events, self.run.id, self.step.step_key, self.candidate_index,
+                          self.streamed_calls, self.state.clock.monotonic)
 
     @property
     def seed(self) -> int | None:
@@ -149,8 +192,14 @@ class EngineStepContext(StepContext):
         if now - self._checked_at < _CHECK_EVERY_SECONDS:
             return
         self._checked_at = now
-        status = self.repos.runs.status_of(self.run.id)
-        self.repos.transaction().end_read()  # no transaction stays open while the skill works
+        try:
+            status = self.repos.runs.status_of(self.run.id)
+            self.repos.transaction().end_read()  # no transaction stays open while the skill works
+        except DatabaseUnavailableError:
+            # The database is away for a moment: that is no reason to stop the skill's work
+            # (it once aborted the step and cost it an attempt); ask again at the next check.
+            log.warning("step %s: cancellation check skipped, the database cannot be reached", self.step.step_key)
+            return
         if status is None or RunStatus(status).is_terminal:
             raise StepCancelled(f"The run is {status.value if status else 'gone'}.")
 
@@ -161,8 +210,12 @@ class EngineStepContext(StepContext):
         if now - self._reported_at < _PROGRESS_EVERY_SECONDS and fraction < 1.0:
             return
         self._reported_at = now
-        with self.repos.transaction():
-            self.repos.run_steps.set_progress(self.step.id, fraction, message[:500])
+        try:
+            with self.repos.transaction():
+                self.repos.run_steps.set_progress(self.step.id, fraction, message[:500])
+        except DatabaseUnavailableError:  # progress is a courtesy: a later report catches up
+            log.warning("step %s: progress not recorded, the database cannot be reached", self.step.step_key)
+            return
         self.events.publish(self.run.id, "step.progress", step=self.step.step_key, progress=fraction,
                             message=message[:500])
 

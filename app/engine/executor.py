@@ -18,17 +18,18 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from flask import current_app, g
 from marshmallow import ValidationError as SchemaValidationError
 from rq import get_current_job
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import PaymentRequiredError, RepositoryError
+from ..errors import DatabaseUnavailableError, PaymentRequiredError, RepositoryError
 from ..extensions import db
 from ..models import Run, RunStep, StepCacheEntry, utcnow
 from ..repositories import Repositories
@@ -46,9 +47,14 @@ from .planner import model_options
 from .progress import RunEvents
 from .scheduler import AfterCommit, Scheduler, new_job_id, scheduler_for
 from .skill_schemas import input_schema, output_schema
-from .step_errors import error_of_exception, step_error
+from .step_errors import details_of_exception, error_of_exception, step_error
 
 log = logging.getLogger(__name__)
+
+#: Waiting for an unreachable database (before a claim, or to record how an execution
+#: ended): the first wait, the longest, and how long in all before the job gives up (then
+#: the reconciler queues the step again later).
+FIRST_CLAIM_WAIT, LONGEST_CLAIM_WAIT, CLAIM_PATIENCE = 0.5, 10.0, 120.0
 
 JOB_FUNCTION = "app.jobs.run_step"
 
@@ -84,7 +90,7 @@ def dispatch(state: InkwrightState, after: AfterCommit) -> None:
     if after.jobs:
         queue = state.queue()
         default_timeout = current_app.config["STEP_DEFAULT_TIMEOUT"]
-        now_jobs = [queue.prepare_data(JOB_FUNCTION, args=(str(step_id),), job_id=job_id,
+        now_jobs = [queue.prepare_data(JOB_FUNCTION, args=(str(step_id),), job_id=job_id, at_front=after.at_front,
                                        timeout=timeout or default_timeout, result_ttl=600, failure_ttl=86400)
                     for step_id, job_id, delay, timeout in after.jobs if delay <= 0]
         if now_jobs:
@@ -92,12 +98,16 @@ def dispatch(state: InkwrightState, after: AfterCommit) -> None:
         for step_id, job_id, delay, timeout in after.jobs:
             if delay > 0:
                 queue.enqueue_in(timedelta(seconds=delay), JOB_FUNCTION, str(step_id), job_id=job_id,
-                                 job_timeout=timeout or default_timeout, result_ttl=600, failure_ttl=86400)
+                                 job_timeout=timeout or default_timeout, result_ttl=600, failure_ttl=86400,
+                                 at_front=after.at_front)
     if after.progress:
         RunEvents(state.redis.client()).publish_many(after.progress)
 
 
 class StepExecutor:
+    #: How a job waits for the database to come back (a test puts a recorder here).
+    sleep: Callable[[float], None] = staticmethod(time.sleep)
+
     def __init__(self, state: InkwrightState) -> None:
         self.state = state
         clock = getattr(state, "clock", None)
@@ -109,10 +119,17 @@ class StepExecutor:
         return scheduler_for(repos, run, self.state)
 
     def finish(self, repos: Repositories, run_id: uuid.UUID, change) -> AfterCommit:
-        """Run ``change(scheduler, run)`` under the run's lock in one transaction; dispatch after."""
-        with repos.transaction(), repos.runs.locked(run_id) as run:
-            scheduler = self.scheduler(repos, run)
-            change(scheduler, run)
+        """Run ``change(scheduler, run)`` under the run's lock in one transaction; dispatch after.
+
+        While the database cannot be reached the transaction is tried again (it was undone
+        whole, so ``change`` must only write through the scheduler): an execution that has
+        done its work is recorded once the database is back, not lost and charged for."""
+        def transaction() -> Scheduler:
+            with repos.transaction(), repos.runs.locked(run_id) as run:
+                scheduler = self.scheduler(repos, run)
+                change(scheduler, run)
+            return scheduler
+        scheduler = self.while_the_database_is_away(transaction, f"run {run_id}")
         if self.pending_started is not None:
             scheduler.after.progress.insert(0, self.pending_started)
             self.pending_started = None
@@ -121,6 +138,33 @@ class StepExecutor:
 
     # The job ------------------------------------------------------------------------------
     def run(self, step_id: str) -> dict[str, Any]:
+        """Run the job, holding it while the database cannot be reached before its claim:
+        the worker then takes no other job (it does not drain the queue into failures), and
+        the job is not dropped; it is claimed once the database is back."""
+        tries = []
+
+        def attempt() -> dict[str, Any]:
+            tries.append(1)
+            return self._run(step_id, resuming=len(tries) > 1)
+        return self.while_the_database_is_away(attempt, f"step {step_id}", before_claim=True)
+
+    def while_the_database_is_away(self, work: Callable[[], Any], what: str, before_claim: bool = False) -> Any:
+        """``work()``, done again with backoff while it fails for want of the database (up to
+        ``CLAIM_PATIENCE`` seconds in all). ``before_claim``: only failures that changed
+        nothing (``error.before_claim``) are tried again."""
+        waited, wait = 0.0, FIRST_CLAIM_WAIT
+        while True:
+            try:
+                return work()
+            except DatabaseUnavailableError as error:
+                if (before_claim and not error.before_claim) or waited >= CLAIM_PATIENCE:
+                    raise
+                log.warning("%s: the database cannot be reached; trying again in %.1f s", what, wait)
+                self.sleep(wait)
+                waited += wait
+                wait = min(wait * 2, LONGEST_CLAIM_WAIT)
+
+    def _run(self, step_id: str, resuming: bool = False) -> dict[str, Any]:
         job = get_current_job()
         job_id = job.id if job else None
         # A job's session is its own and short: what it loaded stays valid after each of its
@@ -129,7 +173,12 @@ class StepExecutor:
         claimer = repositories()
         try:
             with claimer.transaction():
-                step = claimer.get(RunStepLocator).claim(step_id, job_id, worker_name(), now=self.clock())
+                locator = claimer.get(RunStepLocator)
+                step = locator.claim(step_id, job_id, worker_name(), now=self.clock())
+                if step is None and resuming:
+                    # The claim commits by itself: an earlier try may have taken the step before
+                    # the database went away. Then it is ours, at the attempt that claim began.
+                    step = locator.held_by(step_id, job_id, worker_name())
                 if step is None:
                     # Not this job's to run: a stale duplicate, a cancelled run's step, or gone.
                     return {"outcome": "not_claimed"}
@@ -138,6 +187,11 @@ class StepExecutor:
                 spec = self.scheduler(repos, run).spec(step)
                 regenerating = bool(step.candidates)
                 cache = self.claim_cache(repos, run, step, spec) if spec.cache != "off" and not regenerating else None
+        except DatabaseUnavailableError as error:
+            # Nothing past the claim was written (its transaction was undone), and the claim
+            # itself, if it took, is taken up again by the next try (held_by): try again.
+            error.before_claim = True
+            raise
         except RepositoryError as error:
             if not isinstance(error.cause, IntegrityError):
                 raise
@@ -169,8 +223,8 @@ class StepExecutor:
         if entry is not None and entry.ready:
             return entry
         stale_before = self.clock() - timedelta(seconds=current_app.config["STEP_STALE_AFTER"])
-        if entry is not None and entry.owner_step_id != step.id and entry.claimed_at and \
-                entry.claimed_at > stale_before:
+        if entry is not None and entry.owner_step_id != step.id and \
+                repos.step_cache.owner_at_work(entry, stale_before):
             return entry
         if entry is not None:  # our own claim from an earlier attempt, or a crashed step's
             entry.owner_step_id, entry.claimed_at = step.id, self.clock()
@@ -221,14 +275,25 @@ class StepExecutor:
             error = step_error("INVALID_OUTPUT", str(exc), now, attempt=step.attempt, fields=exc.messages)
             return self.end(repos, run, step, decisions.Failed(execution, error, spec.retry.on_invalid_output),
                             outcome="failed", error=error)
+        except DatabaseUnavailableError as exc:
+            # The infrastructure cut the execution short, not the skill: it goes back to the
+            # queue with its attempt given back, once the database can record that.
+            log.warning("step %s execution %s interrupted: the database cannot be reached", step.id, execution)
+            error = step_error(exc.code, "The database could not be reached while the step ran; it runs again, "
+                               "and this attempt is not charged.", now, attempt=step.attempt)
+            return self.end(repos, run, step, decisions.Interrupted(execution, error), outcome="interrupted",
+                            error=error)
         except PaymentRequiredError as exc:  # no credits, or the run's budget: pause, don't fail
             error = step_error(exc.code, exc.message, now, attempt=step.attempt, **exc.details)
             return self.end(repos, run, step, decisions.Held(execution, error), outcome="held", error=error)
         except Exception as exc:  # noqa: BLE001 - any failure of a skill is the step's, recorded
             log.warning("step %s execution %s failed", step.id, execution, exc_info=True)
             code, message = error_of_exception(exc)
-            error = step_error(code, message, now, attempt=step.attempt)
-            return self.end(repos, run, step, decisions.Failed(execution, error, getattr(exc, "retryable", True)),
+            error = step_error(code, message, now, attempt=step.attempt, **details_of_exception(exc))
+            # A model call that spent its one retry budget is not tried all over again by
+            # the step: transport and step retries would multiply (issue 12).
+            retryable = getattr(exc, "retryable", True) and not getattr(exc, "call_budget_spent", False)
+            return self.end(repos, run, step, decisions.Failed(execution, error, retryable),
                             outcome="failed", error=error)
         return self.end(repos, run, step, decisions.Completed(execution), outcome="completed",
                         made=candidates, spent=spent)
@@ -255,7 +320,7 @@ class StepExecutor:
             except SchemaValidationError as exc:
                 raise InvalidOutput(exc.messages) from exc
             spent.add(ctx)
-            made.append({"index": index, "model": ctx.model, "output": output, "artifactIds": ctx.artifact_ids,
+            made.append({"index": index, "model": ctx.written_by, "output": output, "artifactIds": ctx.artifact_ids,
                          "offline": ctx.offline, "createdAt": self.clock().isoformat()})
         return made, spent
 
@@ -283,6 +348,7 @@ class StepExecutor:
         polls = []
 
         def wait(scheduler: Scheduler, locked: Run) -> None:
+            polls.clear()  # a transaction tried again starts afresh
             commands = scheduler.on_event(step, decisions.HandedOver(step.executions), note={
                 "generationJobId": str(awaiting.job_id), "pollIn": awaiting.delay})
             result["outcome"] = describe(commands, "waiting", locked)

@@ -12,6 +12,10 @@ For each call, in order:
 
 A call that fails at any point is recorded too (a usage-log row with its status and code),
 and its hold released, so balances stay exact. Nothing here knows a backend's wire format.
+
+A call has one retry budget, the provider's (issue 12): the tries it made inside it and
+noted (:mod:`app.call_tries`) get a usage-log row each, sharing the call's ``call_id``, and
+the step that made the call does not try again a call whose budget is spent.
 """
 
 from __future__ import annotations
@@ -21,12 +25,15 @@ import logging
 import math
 import re
 import time
+import uuid
+from contextlib import contextmanager
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 
 import jsonschema
 from flask import current_app
 
+from ..call_tries import FailedTry, recording_tries
 from ..errors import (
     AppError,
     BudgetExceededError,
@@ -36,7 +43,7 @@ from ..errors import (
     ProviderRateLimitedError,
     ProviderTimeoutError,
 )
-from ..models import AIResponse, KeySource, UsageLogEntry, UsageStatus
+from ..models import AIResponse, KeySource, UsageLogEntry, UsageSource, UsageStatus
 from ..provider import Completion, CompletionRequest
 from ..repositories import Repositories
 from ..runtime import InkwrightState
@@ -145,15 +152,22 @@ class CallMeter:
         started = time.perf_counter()
         resolved: ResolvedModel | None = None
         hold_id = None
+        tries = CallTries()
         try:
             resolved = resolve_model(self.state, self.repos, self.run, model_name, payer=self.payer)
             request = CompletionRequest(model=resolved.model, messages=request.messages,
                                         temperature=request.temperature, max_tokens=request.max_tokens,
                                         stop=request.stop, json_schema=request.json_schema, seed=request.seed)
             hold_id = self.reserve(resolved, request)
-            completion = self.call(resolved, request, on_chunk)
+            with recording_tries() as tries.failed:
+                completion = self.call(resolved, request, on_chunk)
         except AppError as error:
-            self.record_failure(model_name, resolved, hold_id, error, started)
+            self.record_failure(model_name, resolved, hold_id, error, started, tries)
+            raise
+        except Exception as error:
+            # The caller stopped the call (a cancelled run stops reading its stream) or a bug
+            # broke it: it is recorded, and its hold given back, all the same.
+            self.record_failure(model_name, resolved, hold_id, _stopped(error), started, tries)
             raise
         invalid: ModelOutputInvalidError | None = None
         processed: str | None = completion.text
@@ -162,13 +176,14 @@ class CallMeter:
                 processed = json.dumps(parse_json_output(completion.text, request.json_schema))
             except ModelOutputInvalidError as error:
                 invalid, processed = error, None
-        response_id = self.record_success(resolved, request, completion, hold_id, started, processed, invalid)
+        response_id = self.record_success(resolved, request, completion, hold_id, started, processed, invalid, tries)
         if invalid is not None:
             raise invalid
         return Completion(text=processed if processed is not None else completion.text,
                           input_tokens=completion.input_tokens, output_tokens=completion.output_tokens,
                           model=completion.model, finish_reason=completion.finish_reason, raw=completion.raw,
-                          response_id=str(response_id), offline=resolved.provider.offline)
+                          response_id=str(response_id), offline=resolved.provider.offline,
+                          usage_source=_usage_source(completion.usage_source).value)
 
     def reserve(self, resolved: ResolvedModel, request: CompletionRequest) -> Any:
         """Check the budget and hold the call's maximum; committed before the call is sent.
@@ -226,26 +241,34 @@ class CallMeter:
             return resolved.provider.complete(request)
         parts: list[str] = []
         last = None
-        for chunk in resolved.provider.stream(request):
-            if chunk.text:
-                parts.append(chunk.text)
-                on_chunk(chunk.text)
-            last = chunk
+        # Closed however the reading ends: a provider's stream hangs up its connection then.
+        with _closed_after(resolved.provider.stream(request)) as chunks:
+            for chunk in chunks:
+                if chunk.text:
+                    parts.append(chunk.text)
+                    on_chunk(chunk.text)
+                last = chunk
         text = "".join(parts)
+        reported = last is not None and last.input_tokens is not None and last.output_tokens is not None
+        # A provider whose stream ends without counts: estimated here, and labelled so.
         return Completion(text=text, input_tokens=(last.input_tokens if last else None) or estimate_tokens(request),
                           output_tokens=(last.output_tokens if last else None) or math.ceil(len(text) / 4),
                           model=(last.model if last else None) or request.model,
-                          finish_reason=(last.finish_reason if last else None) or "stop")
+                          finish_reason=(last.finish_reason if last else None) or "stop",
+                          usage_source=(last.usage_source or UsageSource.REPORTED.value) if reported
+                          else UsageSource.ESTIMATED.value)
 
     # Recording ----------------------------------------------------------------------------
     def record_success(self, resolved: ResolvedModel, request: CompletionRequest, completion: Completion,
                        hold_id: Any, started: float, processed: str | None,
-                       invalid: ModelOutputInvalidError | None) -> Any:
+                       invalid: ModelOutputInvalidError | None, tries: "CallTries") -> Any:
         """Settle, record the response and the usage, add the totals: one transaction."""
         elapsed_ms = int((time.perf_counter() - started) * 1000)
         cost = resolved.info.cost(completion.input_tokens, completion.output_tokens)
         total = completion.input_tokens + completion.output_tokens
+        source = _usage_source(completion.usage_source)
         with self.repos.transaction():
+            self.record_tries(resolved.name, resolved.provider_name, resolved.key_source, tries)
             # The run first, then its step: the order the executor's finish locks them in.
             if self.run is not None:
                 self.repos.runs.add_usage(self.run.id, completion.input_tokens, completion.output_tokens, cost)
@@ -260,7 +283,7 @@ class CallMeter:
                 raw_output=completion.text, processed_content=processed, finish_reason=completion.finish_reason,
                 tokens_input=completion.input_tokens, tokens_output=completion.output_tokens, tokens_total=total,
                 cost_usd=cost, processing_ms=elapsed_ms, byok=resolved.key_source == KeySource.BYOK,
-                offline=resolved.provider.offline, raw_response=completion.raw or {}))
+                offline=resolved.provider.offline, raw_response=completion.raw or {}, usage_source=source))
             self.repos.usage_log.add(UsageLogEntry(
                 tenant_id=self.repos.tenant_id, user_id=self.payer, run_id=self.run_id, run_step_id=self.step_id,
                 ai_response_id=response.id, model_name=resolved.name, provider=resolved.provider_name,
@@ -271,13 +294,13 @@ class CallMeter:
                 context_type=self.context_type,
                 status=UsageStatus.FAILED if invalid else UsageStatus.SUCCESS,
                 error_code=invalid.code if invalid else None, error_message=invalid.message if invalid else None,
-                response_time_ms=elapsed_ms))
+                response_time_ms=elapsed_ms, usage_source=source, call_id=tries.call_id, call_try=tries.last))
             if resolved.key_id is not None:
                 self.repos.provider_keys.touch(resolved.key_id)
         return response.id
 
     def record_failure(self, model_name: str, resolved: ResolvedModel | None, hold_id: Any, error: AppError,
-                       started: float) -> None:
+                       started: float, tries: "CallTries | None" = None) -> None:
         """A call that produced nothing: give the hold back, log the failure with its code."""
         elapsed_ms = int((time.perf_counter() - started) * 1000)
         self.repos.transaction().end_read()  # whatever the failed call left half-done is not ours to commit
@@ -287,13 +310,72 @@ class CallMeter:
             if isinstance(error, ProviderAuthError) and resolved is not None and resolved.key_id is not None:
                 # The user's own key was refused: stop using it until they replace it.
                 self.repos.provider_keys.mark_rejected(resolved.key_id, error.message[:500])
+            tries = tries or CallTries()
+            name = model_name[:200] or "unknown"
+            provider = resolved.provider_name if resolved else (model_name.partition(":")[0][:50] or "unknown")
+            key_source = resolved.key_source if resolved else KeySource.PLATFORM
+            self.record_tries(name, provider, key_source, tries)
             self.repos.usage_log.add(UsageLogEntry(
                 tenant_id=self.repos.tenant_id, user_id=self.payer, run_id=self.run_id, run_step_id=self.step_id,
-                model_name=model_name[:200] or "unknown",
-                provider=resolved.provider_name if resolved else (model_name.partition(":")[0][:50] or "unknown"),
-                key_source=resolved.key_source if resolved else KeySource.PLATFORM,
+                model_name=name, provider=provider, key_source=key_source,
                 context_type=self.context_type, status=usage_status(error), error_code=error.code,
-                error_message=error.message[:2000], response_time_ms=elapsed_ms))
+                error_message=error.message[:2000], response_time_ms=elapsed_ms,
+                call_id=tries.call_id, call_try=tries.last))
+
+    def record_tries(self, model_name: str, provider: str, key_source: KeySource, tries: "CallTries") -> None:
+        """A usage-log row for each try the provider made and noted before the last one."""
+        for number, failed in enumerate(tries.failed, start=1):
+            self.repos.usage_log.add(UsageLogEntry(
+                tenant_id=self.repos.tenant_id, user_id=self.payer, run_id=self.run_id, run_step_id=self.step_id,
+                model_name=model_name, provider=provider, key_source=key_source, context_type=self.context_type,
+                status=_try_status(failed), error_code=failed.code[:50], error_message=failed.message,
+                response_time_ms=failed.elapsed_ms, call_id=tries.call_id, call_try=number))
+
+
+class CallTries:
+    """The tries of one metered call: its id, and those the provider noted as failed."""
+
+    def __init__(self) -> None:
+        self.call_id = uuid.uuid4()
+        self.failed: list[FailedTry] = []
+
+    @property
+    def last(self) -> int:
+        """The number of the try that ended the call."""
+        return len(self.failed) + 1
+
+
+@contextmanager
+def _closed_after(chunks: Any) -> Any:
+    """``chunks``, closed at the end when it can be (a generator can; a plain iterator has
+    nothing to close)."""
+    try:
+        yield chunks
+    finally:
+        close = getattr(chunks, "close", None)
+        if callable(close):
+            close()
+
+
+def _stopped(error: Exception) -> AppError:
+    """What the usage log records of a call that ended in something other than an AppError."""
+    stopped = AppError(str(error) or type(error).__name__)
+    stopped.code = str(getattr(error, "code", None) or "CALL_STOPPED")
+    return stopped
+
+
+def _try_status(failed: FailedTry) -> UsageStatus:
+    if failed.rate_limited:
+        return UsageStatus.RATE_LIMITED
+    return UsageStatus.TIMEOUT if failed.timed_out else UsageStatus.FAILED
+
+
+def _usage_source(value: Any) -> UsageSource:
+    """A provider's word for its counts; anything unknown is treated as the weakest, an estimate."""
+    try:
+        return UsageSource(value)
+    except ValueError:
+        return UsageSource.ESTIMATED
 
 
 __all__ = ["CallMeter", "estimate_tokens", "most_tokens", "parse_json_output"]

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 #: Core settings every provider receives, under these names, beside its own.
 _CORE_PROVIDER_SETTINGS = {"timeout": "PROVIDER_TIMEOUT", "max_retries": "PROVIDER_MAX_RETRIES",
-                           "max_backoff": "PROVIDER_MAX_BACKOFF"}
+                           "max_backoff": "PROVIDER_MAX_BACKOFF", "call_seconds": "PROVIDER_CALL_SECONDS"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,9 @@ def resolve_model(state: "InkwrightState", repos: Repositories, run: Any, model_
     provider_class, model = state.models.split(model_name)
     info = state.models.priced(model_name)
     values = provider_config(provider_class)
+    if info.structured_output is not None:
+        # The catalog knows how this model's server takes JSON better than the provider's default.
+        values = {**values, "structured_output": info.structured_output}
     if not provider_class.requires_key:
         credentials, source, key_id = ProviderCredentials(base_url=values.get("base_url")), KeySource.LOCAL, None
     else:
@@ -84,8 +87,13 @@ def resolve_model(state: "InkwrightState", repos: Repositories, run: Any, model_
             credentials = ProviderCredentials(api_key=state.secrets.decrypt(key.encrypted_key),
                                               base_url=values.get("base_url"), byok=True)
             source, key_id = KeySource.BYOK, key.id
-        else:
-            credentials = ProviderCredentials(api_key=values.get("api_key") or None, base_url=values.get("base_url"))
+        elif values.get("api_key"):
+            credentials = ProviderCredentials(api_key=values.get("api_key"), base_url=values.get("base_url"))
             source, key_id = KeySource.PLATFORM, None
+        else:
+            # No key of the platform's: the operator's own keyless server (llama.cpp, Ollama,
+            # vLLM on its machines). Nobody's paid key is spent, so no credits are drawn.
+            credentials = ProviderCredentials(base_url=values.get("base_url"))
+            source, key_id = KeySource.LOCAL, None
     return ResolvedModel(name=model_name, provider_name=provider_class.name, model=model,
                          provider=provider_class(values, credentials), info=info, key_source=source, key_id=key_id)

@@ -39,3 +39,25 @@ def error_of_exception(exc: BaseException) -> tuple[str, str]:
         message = "The step took longer than its time-out." if code == STEP_TIMEOUT else \
             "The skill failed without saying why."
     return code, message[:2000]
+
+
+#: How much of an error's details a step keeps (a model's bad output is cut to an excerpt).
+MAX_DETAIL_TEXT = 500
+
+
+def details_of_exception(exc: BaseException) -> dict[str, Any]:
+    """What an :class:`app.errors.AppError` says besides its message — ``MODEL_OUTPUT_INVALID``'s
+    schema path and an excerpt of the output, a provider's status — bounded, so a person sees
+    it on the step (it once was only on the AI response). Other exceptions say nothing more."""
+    details = getattr(exc, "details", None)
+    if not isinstance(details, dict) or not isinstance(getattr(exc, "code", None), str):
+        return {}
+    kept: dict[str, Any] = {}
+    for key, value in list(details.items())[:20]:
+        if key in ("code", "message", "now", "attempt"):
+            continue  # the step's error says those itself
+        if isinstance(value, str):
+            kept[str(key)] = value[:MAX_DETAIL_TEXT]
+        elif isinstance(value, (int, float, bool)) or value is None:
+            kept[str(key)] = value
+    return kept

@@ -22,14 +22,14 @@ from .provider_key import PROVIDER_KEY_TRANSITIONS, ProviderKey, ProviderKeyStat
 from .run import AttemptOutcome, Run, RunStep, StepAttempt, TriggerType
 from .step_cache import StepCacheEntry
 from .tenant import Membership, Role, Tenant, TenantKind
-from .usage_log import KeySource, UsageLogEntry, UsageStatus
+from .usage_log import KeySource, UsageLogEntry, UsageSource, UsageStatus
 from .user import User
 from .workflow import WorkflowVersion
 
 __all__ = [
     "AIResponse", "CreditAccount", "CreditHold", "GENERATION_TRANSITIONS", "GenerationJob", "GenerationStatus",
     "KeySource", "PROVIDER_KEY_TRANSITIONS", "ProviderKey", "ProviderKeyStatus", "SubscriptionPeriod",
-    "SubscriptionStatus", "SubscriptionTier", "TIER_LIMITS", "UsageLogEntry", "UsageStatus",
+    "SubscriptionStatus", "SubscriptionTier", "TIER_LIMITS", "UsageLogEntry", "UsageSource", "UsageStatus",
     "API_KEY_TRANSITIONS", "ApiKey", "ApiKeyStatus", "Artifact", "AttemptOutcome", "AuthSession",
     "DomainEventRecord", "IdempotencyKey", "Membership", "Model", "OutboxMessage", "PasswordResetToken",
     "Role", "Run", "RunStep", "StepAttempt", "StepCacheEntry", "Tenant", "TenantKind", "TriggerType",

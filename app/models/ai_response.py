@@ -9,6 +9,8 @@ from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import CreatedAt, JSONType, Model, Money, TenantScoped, UUIDPrimaryKey
+from .tenant import enum_column
+from .usage_log import UsageSource
 
 
 class AIResponse(UUIDPrimaryKey, CreatedAt, TenantScoped, Model):
@@ -41,4 +43,7 @@ class AIResponse(UUIDPrimaryKey, CreatedAt, TenantScoped, Model):
     byok: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     #: Text from the offline provider is labelled as such wherever it is shown.
     offline: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    #: Where ``tokens_input``/``tokens_output`` come from: reported, counted or estimated.
+    usage_source: Mapped[UsageSource] = mapped_column(enum_column(UsageSource, "ai_response_usage_source"),
+                                                      nullable=False, default=UsageSource.REPORTED)
     raw_response: Mapped[dict] = mapped_column(JSONType, nullable=False, default=dict)

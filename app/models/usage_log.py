@@ -20,6 +20,14 @@ class UsageStatus(str, enum.Enum):
     RATE_LIMITED = "rate_limited"
 
 
+class UsageSource(str, enum.Enum):
+    """Where a call's token counts come from (issue 12)."""
+
+    REPORTED = "reported"    # the server said so (its ``usage``)
+    COUNTED = "counted"      # counted here with the model's own tokenizer
+    ESTIMATED = "estimated"  # guessed from the text's length: the server said nothing
+
+
 class KeySource(str, enum.Enum):
     PLATFORM = "platform"  # the platform's key: draws the user's credits
     BYOK = "byok"          # the user's or tenant's own key: draws nothing
@@ -58,3 +66,9 @@ class UsageLogEntry(UUIDPrimaryKey, CreatedAt, TenantScoped, Model):
     error_code: Mapped[str | None] = mapped_column(String(50), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     response_time_ms: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    #: Where the token counts come from; ``None`` on a failed try, which used none.
+    usage_source: Mapped[UsageSource | None] = mapped_column(enum_column(UsageSource, "usage_source"), nullable=True)
+    #: The tries of one call share ``call_id``; ``call_try`` numbers them from 1 (issue 12:
+    #: a call's one retry budget, each try in the log).
+    call_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    call_try: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -19,7 +19,7 @@ from app.toolkit import (
     Setting,
 )
 
-from .http import HttpProvider, estimate_tokens
+from .http import HttpProvider, read_usage
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 1024  # the Messages API refuses a request without max_tokens
@@ -69,10 +69,11 @@ class AnthropicProvider(HttpProvider):
             text = self._tool_output(blocks, request.json_schema)
         else:
             text = "".join(str(block.get("text", "")) for block in blocks if block.get("type") == "text")
-        input_tokens, output_tokens = self._usage(data.get("usage"), request, text)
+        input_tokens, output_tokens, source = self._usage(data.get("usage"), request, text)
         return Completion(text=text, input_tokens=input_tokens, output_tokens=output_tokens,
                           model=str(data.get("model") or request.model),
-                          finish_reason=self._finish_reason(data.get("stop_reason")), raw=data)
+                          finish_reason=self._finish_reason(data.get("stop_reason")), raw=data,
+                          usage_source=source)
 
     def stream(self, request: CompletionRequest) -> Iterator[CompletionChunk]:
         """Yield the answer as the API streams it; the last chunk carries usage.
@@ -120,9 +121,9 @@ class AnthropicProvider(HttpProvider):
         last_text = ""
         if wrapped:
             last_text = text = self._unwrap(text)
-        input_tokens, output_tokens = self._usage(usage, request, text)
+        input_tokens, output_tokens, source = self._usage(usage, request, text)
         yield CompletionChunk(text=last_text, done=True, input_tokens=input_tokens, output_tokens=output_tokens,
-                              finish_reason=self._finish_reason(stop_reason), model=model)
+                              finish_reason=self._finish_reason(stop_reason), model=model, usage_source=source)
 
     @property
     def url(self) -> str:
@@ -183,15 +184,14 @@ class AnthropicProvider(HttpProvider):
             return "stop"
         return FINISH_REASONS.get(str(stop_reason), str(stop_reason))
 
-    @staticmethod
-    def _usage(usage: Any, request: CompletionRequest, text: str) -> tuple[int, int]:
-        if isinstance(usage, dict) and isinstance(usage.get("input_tokens"), int) \
-                and isinstance(usage.get("output_tokens"), int):
+    def _usage(self, usage: Any, request: CompletionRequest, text: str) -> tuple[int, int, str]:
+        usage = usage if isinstance(usage, dict) else {}
+        prompt = usage.get("input_tokens")
+        if isinstance(prompt, int) and not isinstance(prompt, bool) and prompt >= 0:
             # Prompt-cache tokens are billed input too, reported apart from input_tokens.
-            cached = sum(usage.get(k) or 0 for k in ("cache_creation_input_tokens", "cache_read_input_tokens")
-                         if isinstance(usage.get(k), int))
-            return usage["input_tokens"] + cached, usage["output_tokens"]
-        return estimate_tokens(request.prompt_text), estimate_tokens(text)
+            prompt += sum(usage.get(k) or 0 for k in ("cache_creation_input_tokens", "cache_read_input_tokens")
+                          if isinstance(usage.get(k), int) and usage[k] > 0)
+        return read_usage(self.name, prompt, usage.get("output_tokens"), request.prompt_text, text)
 
 
 def _needs_wrapping(schema: dict) -> bool:

@@ -1,6 +1,6 @@
 """A person's AI usage history (seed 003's ai_usage_log), read for billing and analytics.
 
-Rows are written by the metering layer, one per model call, failed calls too. Reading is by
+Rows are written by the metering layer, one per try of a model call, failed ones too. Reading is by
 user, across tenants: credits belong to the person, so the history that explains them does.
 """
 
@@ -11,9 +11,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
-from ..models import UsageLogEntry, UsageStatus
+from ..models import UsageLogEntry, UsageSource, UsageStatus
 from .base import SystemRepository, as_uuid, operation
 
 
@@ -37,13 +37,18 @@ class UsageFilter:
 class UsageTotals:
     """Sums over every row a filter matches (not only the page shown)."""
 
+    #: Model calls: the tries of one call (the same ``call_id``) count once.
     calls: int = 0
+    #: Rows: every try of every call.
+    tries: int = 0
     tokens_prompt: int = 0
     tokens_completion: int = 0
     tokens_total: int = 0
     credits_charged: int = 0
     cost_usd: Decimal = Decimal("0")
     cost_cents: int = 0
+    #: Of ``tokens_total``, those estimated from text (the server reported none): flagged.
+    tokens_estimated: int = 0
 
 
 @dataclass(frozen=True)
@@ -98,14 +103,17 @@ class UsageLogRepository(SystemRepository[UsageLogEntry]):
         def total(column: Any) -> Any:
             return func.coalesce(func.sum(column), 0)
 
+        estimated = case((UsageLogEntry.usage_source == UsageSource.ESTIMATED, UsageLogEntry.tokens_total), else_=0)
         row = self.session.execute(
-            select(func.count(), total(UsageLogEntry.tokens_prompt), total(UsageLogEntry.tokens_completion),
+            select(func.count(), func.count(func.distinct(func.coalesce(UsageLogEntry.call_id, UsageLogEntry.id))),
+                   total(UsageLogEntry.tokens_prompt), total(UsageLogEntry.tokens_completion),
                    total(UsageLogEntry.tokens_total), total(UsageLogEntry.credits_charged),
-                   total(UsageLogEntry.cost_usd), total(UsageLogEntry.cost_cents))
+                   total(UsageLogEntry.cost_usd), total(UsageLogEntry.cost_cents), total(estimated))
             .select_from(UsageLogEntry).where(*criteria)
         ).one()
-        calls, prompt, completion, tokens, credits, cost_usd, cost_cents = row
-        totals = UsageTotals(calls=int(calls), tokens_prompt=int(prompt), tokens_completion=int(completion),
-                             tokens_total=int(tokens), credits_charged=int(credits),
-                             cost_usd=Decimal(str(cost_usd)).quantize(Decimal("0.000001")), cost_cents=int(cost_cents))
-        return {"total": totals.calls, "totals": totals}
+        tries, calls, prompt, completion, tokens, credits, cost_usd, cost_cents, tokens_estimated = row
+        totals = UsageTotals(calls=int(calls), tries=int(tries), tokens_prompt=int(prompt),
+                             tokens_completion=int(completion), tokens_total=int(tokens), credits_charged=int(credits),
+                             cost_usd=Decimal(str(cost_usd)).quantize(Decimal("0.000001")), cost_cents=int(cost_cents),
+                             tokens_estimated=int(tokens_estimated))
+        return {"total": totals.tries, "totals": totals}

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from .base import ApiSchema
-
-MODEL_NAME = validate.Regexp(r"^[\w.-]+:\S+$", error="Name the model as provider:model.")
+from .base import ApiSchema, ModelName
 
 
 class MessageSchema(ApiSchema):
@@ -15,8 +13,14 @@ class MessageSchema(ApiSchema):
 
 
 class CompletionCreateSchema(ApiSchema):
-    model = fields.String(load_default=None, validate=MODEL_NAME,
-                          metadata={"description": "provider:model; DEFAULT_MODEL when left out"})
+    # one_of_prompt_or_messages below, for the document: exactly one of the two, the other
+    # left out or null (the server reads null as left out).
+    openapi = {"oneOf": [
+        {"required": ["prompt"], "properties": {"prompt": {"type": "string"}, "messages": {"type": "null"}}},
+        {"required": ["messages"], "properties": {"messages": {"type": "array"}, "prompt": {"type": "null"}}},
+    ]}
+
+    model = ModelName(load_default=None, metadata={"description": "provider:model; DEFAULT_MODEL when left out"})
     prompt = fields.String(load_default=None, validate=validate.Length(min=1, max=400_000))
     messages = fields.List(fields.Nested(MessageSchema), load_default=None, validate=validate.Length(min=1, max=200))
     system = fields.String(load_default=None, validate=validate.Length(max=100_000))
@@ -36,5 +40,7 @@ class CompletionResultSchema(ApiSchema):
     finish_reason = fields.String()
     tokens_input = fields.Integer(attribute="input_tokens")
     tokens_output = fields.Integer(attribute="output_tokens")
+    usage_source = fields.String(validate=validate.OneOf(["reported", "counted", "estimated"]),
+                                 metadata={"description": "Where the token counts come from"})
     response_id = fields.String(allow_none=True)
     offline = fields.Boolean(metadata={"description": "Synthetic output of the offline provider"})

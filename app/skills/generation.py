@@ -37,7 +37,7 @@ class GenerateText(Skill):
     def run(self, ctx: StepContext, inputs: dict[str, Any]) -> dict[str, Any]:
         completion = ctx.generate(inputs["prompt"], system=inputs["system"], model=inputs["model"],
                                   max_tokens=inputs["max_tokens"], temperature=inputs["temperature"],
-                                  json_schema=inputs["json_schema"])
+                                  json_schema=inputs["json_schema"], stream=inputs["json_schema"] is None)
         data = json.loads(completion.text) if inputs["json_schema"] is not None else None
         return {"text": completion.text, "data": data, "model": completion.model, "offline": completion.offline,
                 "response_id": completion.response_id}

@@ -15,7 +15,7 @@ from app.errors import NotFoundError, ValidationError
 from app.models import Artifact
 from app.runtime import current_state, repositories
 from app.statuses import RunStatus
-from app.toolkit import Completion, CompletionRequest, ModelInfo, Provider, Schema, Skill, fields
+from app.toolkit import Completion, CompletionChunk, CompletionRequest, ModelInfo, Provider, Schema, Skill, fields
 
 TWO_STEPS = """
 name: two-steps
@@ -73,6 +73,34 @@ def test_check_cancelled_raises_at_the_next_check_after_the_run_is_cancelled(stu
         ctx.check_cancelled()  # checks are at most twice a second: this one reads nothing
         clock.advance(0.1)
         with pytest.raises(StepCancelled, match="cancelled"):
+            ctx.check_cancelled()
+
+
+def test_a_database_away_for_a_moment_neither_cancels_the_step_nor_stops_its_progress(studio, app, clock):
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    run = studio.start(TWO_STEPS)
+    with app.app_context():
+        ctx = context_for(studio, run.id, "one")
+        engine = db.engine
+
+        def refuse(*_args, **_kwargs):
+            raise engine.dialect.dbapi.OperationalError("connection to server failed: Connection refused")
+
+        db.session.close()
+        engine.dispose()
+        event.listen(engine, "do_connect", refuse)
+        try:
+            clock.advance(1)
+            ctx.check_cancelled()  # could not ask: the skill goes on
+            ctx.report_progress(0.5, "half")  # could not record: the skill goes on
+        finally:
+            event.remove(engine, "do_connect", refuse)
+        studio.call(lambda service: service.cancel(run.id))
+        clock.advance(1)
+        with pytest.raises(StepCancelled):  # back: the next check sees the cancellation
             ctx.check_cancelled()
 
 
@@ -198,3 +226,53 @@ def test_a_skill_generating_through_the_engine_adds_its_tokens_to_the_step_and_r
     assert [c["model"] for c in step.candidates] == ["fake:tiny"] * 2
     assert (step.tokens_input, step.tokens_output) == (14, 6)
     assert (run.tokens_input, run.tokens_output) == (14, 6)
+
+
+class StreamingProvider(CountingProvider):
+    """Streams a long answer a word at a time; notes how far it got and whether it was closed."""
+
+    name = "streamy"
+    models = (ModelInfo("streamy:long", 8000, Decimal("0"), Decimal("0")),)
+    between_pieces: ClassVar = None
+    yielded: ClassVar[int] = 0
+    closed: ClassVar[bool] = False
+
+    def stream(self, request):
+        try:
+            for number in range(200):
+                if number and StreamingProvider.between_pieces is not None:
+                    StreamingProvider.between_pieces(number)
+                StreamingProvider.yielded = number + 1
+                yield CompletionChunk(text=f"word{number} ")
+            yield CompletionChunk(text="", done=True, input_tokens=3, output_tokens=200)
+        finally:
+            StreamingProvider.closed = True  # a real provider's transport hangs up here
+
+
+def test_a_cancelled_run_stops_reading_its_streamed_call_and_records_it(studio, app, clock, registry, row_count):
+    """Issue 12: a cancelled run's in-flight call is closed, as a timed-out one is, so a server
+    that stops on hang-up stops; the call is in the usage log, its hold given back."""
+    from app.models import UsageLogEntry
+
+    registry.providers["streamy"] = StreamingProvider
+    StreamingProvider.yielded, StreamingProvider.closed = 0, False
+    run = studio.start(TWO_STEPS)
+
+    def cancel_at_the_fifth_word(number: int) -> None:
+        if number == 5:
+            studio.call(lambda service: service.cancel(run.id))
+        clock.advance(0.5)  # each word a while after the last: the next look goes through
+
+    StreamingProvider.between_pieces = cancel_at_the_fifth_word
+    try:
+        with app.app_context():
+            ctx = context_for(studio, run.id, "one")
+            with pytest.raises(StepCancelled):
+                ctx.generate("Write at length.", model="streamy:long", stream=True)
+            usage = repositories(studio.account.tenant_id).usage_log.list()
+    finally:
+        StreamingProvider.between_pieces = None
+
+    assert StreamingProvider.closed is True and StreamingProvider.yielded <= 7
+    assert [(row.status.value, row.error_code) for row in usage] == [("failed", "CANCELLED")]
+    assert row_count(UsageLogEntry) == 1

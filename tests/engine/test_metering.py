@@ -276,6 +276,8 @@ def test_json_that_does_not_fit_the_schema_is_paid_for_retried_then_a_clear_erro
     step = studio.steps(run.id)["ask"]
     assert studio.run(run.id).status == RunStatus.FAILED and step.attempt == 2
     assert step.error["code"] == "MODEL_OUTPUT_INVALID" and "name" in step.error["message"]
+    # What failed and where, on the step itself (issue 12: only the AI response had it).
+    assert step.error["details"] == {"path": "(root)", "output": '{"colour": "brown"}'}
     rows = usage_rows(app)
     assert [(row.status, row.error_code) for row in rows] == [(UsageStatus.FAILED, "MODEL_OUTPUT_INVALID")] * 2
     # the provider did the work, so its tokens are charged and counted
@@ -313,6 +315,99 @@ def test_the_offline_provider_needs_no_key_draws_nothing_and_is_labelled(studio,
     assert responses(app)[0].offline is True
     assert account_of(app, user).tokens_used_this_period == 0
 
+
+def test_a_keyless_openai_server_is_the_operators_own_and_draws_no_credits(studio, run_jobs, app, chat, user):
+    """OPENAI_API_KEY empty: a local server (llama.cpp, Ollama) on the operator's machines;
+    nobody's paid key is spent, so the call is recorded as local and costs no credits (a
+    four-step article on such a server once ran out of a free tier's credits)."""
+    app.config["OPENAI_API_KEY"] = ""  # as the operator's settings would say
+    keyless = app
+    run = studio.start(ask(), topic="owls")
+    run_jobs()
+
+    assert studio.run(run.id).status == RunStatus.COMPLETED
+    [usage] = usage_rows(keyless)
+    assert (usage.key_source, usage.credits_charged, usage.tokens_total) == (KeySource.LOCAL, 0, 20)
+    assert account_of(keyless, user).tokens_used_this_period == 0
+    assert "authorization" not in {key.lower() for key in chat.requests[0]["headers"]}
+
+
+def test_each_try_of_a_call_is_in_the_usage_log_under_one_call_id(studio, run_jobs, app, chat, user):
+    """One budget a call (issue 12): the transport's retries are tries of the one call, each
+    a usage-log row numbered under the call's id, and only the answer is charged."""
+    app.config.update(PROVIDER_MAX_RETRIES=3, PROVIDER_MAX_BACKOFF=0.01)
+    chat.reply((503, {"error": {"message": "overloaded"}}), (429, {"error": {"message": "slow down"}}),
+               (200, completion_body("Third time.", prompt_tokens=6, completion_tokens=4)))
+    run = studio.start(ask())
+    run_jobs()
+
+    assert studio.run(run.id).status == RunStatus.COMPLETED and len(chat.requests) == 3
+    rows = usage_rows(app)
+    assert [(row.call_try, row.status, row.tokens_total) for row in rows] == [
+        (1, UsageStatus.FAILED, 0), (2, UsageStatus.RATE_LIMITED, 0), (3, UsageStatus.SUCCESS, 10)]
+    assert len({row.call_id for row in rows}) == 1 and rows[0].call_id is not None
+    assert "HTTP 503" in rows[0].error_message and "slow down" in rows[1].error_message
+    assert (rows[2].usage_source, responses(app)[0].usage_source) == ("reported", "reported")
+    assert account_of(app, user).tokens_used_this_period == 10
+
+
+def test_a_call_that_spent_its_budget_is_not_tried_again_by_its_step(studio, run_jobs, app, chat, user):
+    """Transport and step retries no longer multiply: 2 tries of the call, not 2 × 2 attempts."""
+    app.config.update(PROVIDER_MAX_RETRIES=1, PROVIDER_MAX_BACKOFF=0.01)
+    chat.reply((503, {"error": {"message": "overloaded"}}))
+    run = studio.start(ask())  # the step's retry policy allows 2 attempts
+    run_jobs()
+
+    step = studio.steps(run.id)["ask"]
+    assert studio.run(run.id).status == RunStatus.FAILED and step.attempt == 1
+    assert len(chat.requests) == 2
+    assert [row.call_try for row in usage_rows(app)] == [1, 2]
+    account = account_of(app, user)
+    assert (account.tokens_used_this_period, account.tokens_reserved) == (0, 0)
+
+
+def test_usage_a_server_does_not_report_is_estimated_and_labelled_so(studio, run_jobs, app, chat):
+    body = completion_body("No counts from me.")
+    del body["usage"]
+    chat.reply((200, body))
+    run = studio.start(ask())
+    run_jobs()
+
+    assert studio.run(run.id).status == RunStatus.COMPLETED
+    [usage] = usage_rows(app)
+    assert usage.usage_source == "estimated" and usage.tokens_total > 0
+    assert responses(app)[0].usage_source == "estimated"
+
+
+def test_impossible_token_counts_are_a_recorded_failure_and_the_balance_stays_exact(studio, run_jobs, app, chat,
+                                                                                   user):
+    chat.reply((200, completion_body("Negative.", prompt_tokens=-5, completion_tokens=3)))
+    run = studio.start(ask())
+    run_jobs()
+
+    step = studio.steps(run.id)["ask"]
+    assert studio.run(run.id).status == RunStatus.FAILED and step.error["code"] == "PROVIDER_BAD_RESPONSE"
+    assert {row.error_code for row in usage_rows(app)} == {"PROVIDER_BAD_RESPONSE"}
+    account = account_of(app, user)
+    assert (account.tokens_used_this_period, account.tokens_reserved) == (0, 0)
+
+def test_the_catalog_says_per_model_how_its_server_is_asked_for_json(studio, run_jobs, app, chat, tmp_path):
+    """Issue 12: a provider declares how it asks for JSON; the catalog overrides it per model."""
+    catalog = tmp_path / "models.yaml"
+    catalog.write_text("models:\n  - name: openai:gpt-4o-mini\n    structured_output: json_object\n")
+    from app.model_catalog import ModelCatalog
+    state = current_state(app)
+    state.models = ModelCatalog.load(state.registry.providers, str(catalog))  # as MODEL_CATALOG would at start
+    chat.reply((200, completion_body('{"name": "wren"}', prompt_tokens=4, completion_tokens=4)))
+    run = studio.start(ask().replace(
+        'with: {prompt: "Write one line about {{ inputs.topic }}."}',
+        'with: {prompt: "Name a bird.", json_schema: {type: object, required: [name], '
+        'properties: {name: {type: string}}}}'))
+    run_jobs()
+
+    assert studio.steps(run.id)["ask"].output["data"] == {"name": "wren"}
+    [sent] = chat.requests
+    assert sent["body"]["response_format"]["type"] == "json_object"  # not the provider's json_schema first
 
 # The pure parts ---------------------------------------------------------------------------
 def test_the_reservation_covers_the_prompt_and_the_most_the_model_may_answer():

@@ -27,6 +27,8 @@ class Reply:
     delay: float = 0.0
     events: list[str] | None = None  # server-sent events, each written and flushed on its own
     event_gap: float = 0.0
+    #: Hang up mid-answer: after the events (or half the body), with the answer unfinished.
+    cut: bool = False
 
 
 @dataclass
@@ -82,13 +84,20 @@ class ScriptedServer:
                     self.send_header(name, value)
                 self.end_headers()
                 if reply.events is None:
-                    self.wfile.write(payload or b"")
+                    payload = payload or b""
+                    self.wfile.write(payload[:len(payload) // 2] if reply.cut else payload)
+                    self.close_connection = True
                     return
                 for event in reply.events:
                     data = event.encode()
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                     self.wfile.flush()
                     time.sleep(reply.event_gap)
+                if reply.cut:
+                    self.wfile.write(b"400\r\npartial")  # a chunk promised and never sent whole
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
                 self.wfile.write(b"0\r\n\r\n")
 
             def log_message(self, *args: Any) -> None:

@@ -168,3 +168,183 @@ def test_a_streamed_event_that_is_not_json_is_a_bad_response(server):
     assert next(events) == {"n": 1}
     with pytest.raises(ProviderResponseError):
         next(events)
+
+
+class SteppedClock:
+    """A monotonic clock that only a wait moves: the transport's time, without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.waits: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
+def test_a_call_stops_retrying_before_its_time_budget_would_pass(server):
+    """One budget a call (issue 12): attempts and total time. With waits of 4 s and 8 s
+    allowed in all, a second retry (at 8 s, with a second to run) would end past it."""
+    server.play(Reply(503, {"error": {"message": "busy"}}, headers={"Retry-After": "4"}))
+    clock = SteppedClock()
+
+    with pytest.raises(ExternalServiceError) as caught:
+        transport(max_retries=10, call_seconds=8.0, sleep=clock.sleep, monotonic=lambda: clock.now).post_json(
+            server.url, {})
+
+    assert clock.waits == [4.0] and len(server.received) == 2
+    assert caught.value.details["attempts"] == 2 and caught.value.call_budget_spent is True
+
+
+def test_each_retried_try_is_noted_for_the_usage_log(server, sleeps):
+    from app.call_tries import recording_tries
+
+    server.play(Reply(503, {"error": {"message": "busy"}}), Reply(429, {"error": {"message": "slow"}}),
+                Reply(200, {"ok": True}))
+    with recording_tries() as tries:
+        assert transport(sleeps).post_json(server.url, {}) == {"ok": True}
+
+    assert [(t.code, t.rate_limited) for t in tries] == [("EXTERNAL_SERVICE_ERROR", False),
+                                                         ("PROVIDER_RATE_LIMITED", True)]
+    assert "HTTP 503" in tries[0].message and "slow" in tries[1].message
+
+
+def test_every_error_of_a_call_marks_its_budget_spent_but_a_stream_cut_midway(server, sleeps):
+    server.play(Reply(400, {"error": {"message": "bad"}}))
+    with pytest.raises(ProviderRequestError) as refused:
+        transport(sleeps).post_json(server.url, {})
+    assert refused.value.call_budget_spent is True
+
+    server.play(Reply(200, events=[sse({"n": 1})], cut=True))
+    with pytest.raises(ExternalServiceError) as cut:
+        list(transport(sleeps).stream_events(server.url, {}))
+    assert cut.value.call_budget_spent is False  # nothing was retried: the step may try again
+
+
+def test_usage_a_server_reports_is_kept_a_missing_one_estimated_an_impossible_one_refused():
+    from app.providers.http import read_usage
+
+    assert read_usage("acme", 12, 8, "prompt", "text") == (12, 8, "reported")
+    assert read_usage("acme", None, None, "a" * 40, "b" * 80) == (10, 20, "estimated")
+    assert read_usage("acme", 12, None, "p", "b" * 80) == (12, 20, "estimated")
+    for bad in ((-1, 8), (12, 2.5), (True, 3), (12, "8")):
+        with pytest.raises(ProviderResponseError, match="cannot be real"):
+            read_usage("acme", *bad, "p", "t")
+
+
+def test_a_dropped_connection_says_so_apart_from_one_never_made(server, sleeps):
+    """Issue 12: a server cut mid-answer read "Could not reach"; the three now differ."""
+    server.play(Reply(200, {"ok": True, "padding": "x" * 200}, cut=True))
+    with pytest.raises(ExternalServiceError) as mid_answer:
+        transport(sleeps).post_json(server.url, {})
+    assert "dropped while it was answering" in mid_answer.value.message
+    assert mid_answer.value.details["reason"] == "dropped_while_answering"
+
+    server.play(Reply(200, events=[sse({"n": 1})], cut=True))
+    with pytest.raises(ExternalServiceError) as mid_stream:
+        list(transport(sleeps).stream_events(server.url, {}))
+    assert "dropped while it was answering" in mid_stream.value.message
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    with pytest.raises(ExternalServiceError) as never:
+        transport(sleeps, max_retries=0).post_json(f"http://127.0.0.1:{port}/", {})
+    assert never.value.message.startswith("Could not connect to acme")
+    assert never.value.details["reason"] == "could_not_connect"
+
+
+def test_a_server_that_hangs_up_before_answering_is_retried_and_named_so(sleeps):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+
+    def hang_up() -> None:
+        for _ in range(2):
+            connection, _ = listener.accept()
+            connection.recv(65536)
+            connection.close()
+
+    import threading
+    threading.Thread(target=hang_up, daemon=True).start()
+    with pytest.raises(ExternalServiceError) as caught:
+        transport(sleeps, max_retries=1).post_json(f"http://127.0.0.1:{listener.getsockname()[1]}/", {})
+    listener.close()
+
+    assert "dropped before it answered (after 2 attempts)" in caught.value.message and len(sleeps) == 1
+
+
+class HangingServer:
+    """A loopback server that takes a request and never answers it (or streams one event and
+    stalls), noting when the client hangs up: servers that stop on disconnect stop then."""
+
+    def __init__(self, first_bytes: bytes = b"") -> None:
+        import threading
+
+        self.first_bytes = first_bytes
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/"
+        self.hung_up_after: float | None = None
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        connection, _ = self.listener.accept()
+        with connection:
+            connection.recv(65536)
+            started = time.monotonic()
+            if self.first_bytes:
+                connection.sendall(self.first_bytes)
+            connection.settimeout(10)
+            try:
+                while connection.recv(1024):  # b"" once the client closes its end
+                    pass
+            except (socket.timeout, OSError):
+                return
+            self.hung_up_after = time.monotonic() - started
+
+    def close(self) -> None:
+        self.thread.join(timeout=12)
+        self.listener.close()
+
+
+STALLED_STREAM = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  + b"%x\r\n%s\r\n" % (len(sse({"n": 1})), sse({"n": 1}).encode()))
+
+
+def test_a_call_that_times_out_closes_its_connection(sleeps):
+    """Issue 12: an abandoned request kept a one-at-a-time server generating for 6.9 s. The
+    timed-out call hangs up, so a server that stops on disconnect stops."""
+    server = HangingServer()
+    try:
+        with pytest.raises(ProviderTimeoutError):
+            transport(sleeps, timeout=0.5).post_json(server.url, {})
+    finally:
+        server.close()
+    assert server.hung_up_after is not None and server.hung_up_after < 2.0
+
+
+def test_a_stream_that_stalls_past_the_timeout_closes_its_connection(sleeps):
+    server = HangingServer(first_bytes=STALLED_STREAM)
+    try:
+        events = transport(sleeps, timeout=0.5).stream_events(server.url, {})
+        assert next(events) == {"n": 1}
+        with pytest.raises(ProviderTimeoutError):
+            next(events)
+    finally:
+        server.close()
+    assert server.hung_up_after is not None and server.hung_up_after < 2.0
+
+
+def test_a_stream_its_reader_stops_closes_its_connection(sleeps):
+    """A cancelled run stops reading its call's stream: closing the stream hangs up."""
+    server = HangingServer(first_bytes=STALLED_STREAM)
+    try:
+        events = transport(sleeps, timeout=30).stream_events(server.url, {})
+        assert next(events) == {"n": 1}
+        events.close()
+    finally:
+        server.close()
+    assert server.hung_up_after is not None and server.hung_up_after < 2.0

@@ -204,7 +204,16 @@ def test_a_stream_cut_off_before_its_end_is_a_bad_response(server, provider):
 
 def test_the_provider_declares_itself_as_a_plugin_should():
     assert OpenAIProvider.definition_problems() == []
-    assert {s.key for s in OpenAIProvider.settings} == {"OPENAI_API_KEY", "OPENAI_BASE_URL"}
+    assert {s.key for s in OpenAIProvider.settings} == {"OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_STRUCTURED_OUTPUT"}
     assert all(setting.secret for setting in OpenAIProvider.settings if setting.key.endswith("_API_KEY"))
     mini = {m.name: m for m in OpenAIProvider.models}["openai:gpt-4o-mini"]
     assert mini.context_window == 128_000 and mini.cost(1000, 1000) == mini.input_per_1k + mini.output_per_1k
+
+
+def test_a_server_that_ignores_stream_and_answers_json_is_read_as_one_piece(server, provider):
+    server.play(Reply(200, completion_body("Whole at once.")))
+
+    pieces = list(provider().stream(ask()))
+
+    assert "".join(piece.text for piece in pieces) == "Whole at once."
+    assert pieces[-1].done and pieces[-1].usage_source == "reported"

@@ -7,11 +7,12 @@ import json
 import math
 import random
 import re
+import time
 from decimal import Decimal
 from typing import Any, Iterator
 
-from app.clock import Clock, SystemClock
 from app.toolkit import (
+    Clock,
     Completion,
     CompletionChunk,
     CompletionRequest,
@@ -22,6 +23,7 @@ from app.toolkit import (
     Provider,
     ProviderRequestError,
     Setting,
+    SystemClock,
     parse_int,
 )
 
@@ -64,6 +66,8 @@ class OfflineProvider(Provider):
                 "(change it to get different offline text)", parse=parse_int),
         Setting("OFFLINE_MEDIA_DELAY", 1.0, "seconds an offline image generation stays processing before "
                 "it completes, as a real backend's would", parse=_parse_seconds),
+        Setting("OFFLINE_STREAM_DELAY", 0.0, "seconds between the pieces of a streamed offline answer, to "
+                "watch text being written as a real model's would be (0: all at once)", parse=_parse_seconds),
     )
 
     def __init__(self, config: Any = None, credentials: Any = None, *, clock: Clock | None = None) -> None:
@@ -101,7 +105,10 @@ class OfflineProvider(Provider):
         """Yield the same answer as :meth:`complete`, a few words at a time."""
         completion = self.complete(request)
         pieces = re.findall(r"\s*\S+", completion.text)
+        delay = float(self.config.get("stream_delay") or 0)
         for start in range(0, len(pieces), 4):
+            if delay and start:
+                time.sleep(delay)  # a writer's pace, asked for by OFFLINE_STREAM_DELAY
             yield CompletionChunk(text="".join(pieces[start:start + 4]))
         yield CompletionChunk(text="", done=True, input_tokens=completion.input_tokens,
                               output_tokens=completion.output_tokens, finish_reason=completion.finish_reason,
