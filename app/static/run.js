@@ -4,7 +4,7 @@
   "use strict";
   var KINDS = ["run.created", "run.queued", "run.running", "run.paused", "run.completed", "run.failed",
     "run.cancelled", "run.crashed", "run.resumed", "step.queued", "step.started", "step.progress",
-    "step.completed", "step.skipped", "step.retrying", "step.cache_hit", "step.waiting_for_cache",
+    "step.completed", "step.skipped", "step.retrying", "step.interrupted", "step.cache_hit", "step.waiting_for_cache",
     "step.waiting", "step.selected", "step.reused", "step.held", "step.fanned_out",
     "step.awaiting_selection", "generation.submitted", "generation.completed", "generation.failed",
     "generation.abandoned"];
@@ -46,6 +46,13 @@
     if (root.getAttribute("data-finished") === "true") { return; }
     var source = new EventSource(root.getAttribute("data-events-url"));
     KINDS.forEach(function (kind) { source.addEventListener(kind, refresh); });
+    var section = document.getElementById("writing");
+    if (section && window.InkwrightWriting) {
+      var writing = new window.InkwrightWriting(section);
+      source.addEventListener("step.text", function (event) {
+        try { writing.show(JSON.parse(event.data)); } catch (ignored) { /* a malformed event is skipped */ }
+      });
+    }
     source.onmessage = refresh;
     source.addEventListener("end", function () {
       source.close();

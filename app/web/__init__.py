@@ -13,6 +13,7 @@ from ..extensions import csrf, login_manager
 from ..runtime import repositories
 from . import account, accounts, admin, runs, studio, workflows  # noqa: F401 - they add pages to studio.blp
 from .forms import ConfirmForm
+from .model_choices import text_model_choices
 from .navigation import plugin_links
 
 
@@ -77,6 +78,8 @@ def register_web(app: Flask) -> None:
     app.before_request(protect_forms)
     app.before_request(set_browser_principal)
     app.context_processor(studio_context)
+    # A global, not a context value: the macros of _form.html are imported without context.
+    app.jinja_env.globals["text_model_choices"] = text_model_choices
     app.register_blueprint(accounts.blp)
     app.register_blueprint(studio.blp)
     admin.register_admin(app)

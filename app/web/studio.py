@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
 from flask_login import login_required
 
-from ..auth.api_keys import ApiKeyService
-from ..auth.principal import current_principal
+from ..auth.api_keys import DEFAULT_ROLE, ApiKeyService
+from ..auth.principal import Principal, current_principal
 from ..engine.run_progress import attach_progress
 from ..errors import AppError
 from ..models import DomainEventRecord, Role, Run
@@ -51,15 +51,22 @@ def switch_tenant(tenant_id: str):
     return redirect(url_for("studio.dashboard"))
 
 
+def api_key_form(principal: Principal, *, fresh: bool = False) -> ApiKeyForm:
+    """The create-a-key form, offering the roles the caller may hand out; the default role is
+    chosen unless a posted form chose another (``fresh``: an empty form after a key was made)."""
+    form = ApiKeyForm(formdata=None) if fresh else ApiKeyForm()
+    form.role.choices = role_choices(principal.role)
+    if fresh or not form.is_submitted():
+        form.role.data = (DEFAULT_ROLE if principal.role.at_least(DEFAULT_ROLE) else principal.role).value
+    return form
+
+
 @blp.route("/api-keys", methods=["GET", "POST"])
 @login_required
 def api_keys():
     principal = current_principal()
     service = ApiKeyService(repositories(), principal)
-    form = ApiKeyForm()
-    form.role.choices = role_choices(principal.role)
-    if not form.is_submitted():
-        form.role.data = principal.role.value
+    form = api_key_form(principal)
     issued = None
     status = 200
     if form.validate_on_submit():
@@ -69,9 +76,7 @@ def api_keys():
             show_error(form, error)
             status = error.status_code
         else:
-            form = ApiKeyForm(formdata=None)
-            form.role.choices = role_choices(principal.role)
-            form.role.data = principal.role.value
+            form = api_key_form(principal, fresh=True)
     elif form.is_submitted():
         status = 400
     keys = service.list() if principal.can("api_keys", "read") else []

@@ -28,6 +28,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 START_TIMEOUT = 30
+#: The password every test's person signs up with.
+PASSWORD = "a long enough password"
 
 
 def free_port() -> int:
@@ -81,14 +83,22 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def studio_url(fresh_database_url: str, inkwright_redis_url: str, tmp_path: Path) -> Iterator[str]:
+def studio_settings() -> dict[str, str]:
+    """More ``INKWRIGHT_*`` settings for the studio; a test module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def studio_url(fresh_database_url: str, inkwright_redis_url: str, tmp_path: Path,
+               studio_settings: dict[str, str]) -> Iterator[str]:
     """Serve ``flask inkwright studio`` (web + one worker) on a fresh database; yield its URL."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log = tmp_path / "studio.log"
     command = [sys.executable, "-m", "flask", "--app", "app:create_app", "inkwright", "studio",
                "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    env = _studio_environment(fresh_database_url, inkwright_redis_url, tmp_path / "instance", base_url)
+    env = {**_studio_environment(fresh_database_url, inkwright_redis_url, tmp_path / "instance", base_url),
+           **studio_settings}
     with log.open("w") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT,
                                    preexec_fn=die_with_parent())
@@ -118,3 +128,17 @@ def page(tmp_path: Path):
             context.close()
         finally:
             browser.close()
+
+
+@pytest.fixture
+def sign_up(page, studio_url: str):
+    """``sign_up(name, email)``: register through the form and land on the dashboard."""
+    def register(name: str, email: str) -> None:
+        page.goto(f"{studio_url}/register")
+        page.get_by_label("Name").fill(name)
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_label("Repeat the password").fill(PASSWORD)
+        page.get_by_role("button", name="Create account").click()
+        page.wait_for_url(f"{studio_url}/")
+    return register

@@ -15,19 +15,8 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "a long enough password"
 SCREENSHOT = "/tmp/e2e-article.png"
 RUN_URL = r"/runs/[0-9a-f-]{36}$"
-
-
-def register(page, studio_url: str) -> None:
-    page.goto(f"{studio_url}/register")
-    page.get_by_label("Name").fill("Nellie Bly")
-    page.get_by_label("Email").fill("nellie@example.com")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat the password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
-    page.wait_for_url(f"{studio_url}/")
 
 
 def choose(page, step: str, number: int, feedback: str) -> str:
@@ -59,8 +48,8 @@ def open_when_finished(page, article_url: str, timeout: float = 30.0) -> None:
     pytest.fail(f"the article never showed its text:\n{page.locator('main').inner_text()[:2000]}")
 
 
-def test_write_an_article_choosing_candidates_branching_and_exporting(page, studio_url):
-    register(page, studio_url)
+def test_write_an_article_choosing_candidates_branching_and_exporting(page, studio_url, sign_up):
+    sign_up("Nellie Bly", "nellie@example.com")
 
     page.get_by_role("link", name="Articles").click()
     page.get_by_role("link", name="New article").click()

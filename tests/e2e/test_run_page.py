@@ -13,7 +13,6 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "a long enough password"
 SCREENSHOT = "/tmp/e2e-run-page.png"
 
 PITCH = """\
@@ -40,18 +39,8 @@ steps:
 """
 
 
-def register(page, studio_url: str) -> None:
-    page.goto(f"{studio_url}/register")
-    page.get_by_label("Name").fill("Ida Lovelace")
-    page.get_by_label("Email").fill("ida@example.com")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat the password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
-    page.wait_for_url(f"{studio_url}/")
-
-
-def test_a_run_started_from_the_generated_form_is_followed_live_and_steered(page, studio_url):
-    register(page, studio_url)
+def test_a_run_started_from_the_generated_form_is_followed_live_and_steered(page, studio_url, sign_up):
+    sign_up("Ida Lovelace", "ida@example.com")
 
     # Upload the workflow on the catalog page; it opens its run form.
     page.get_by_role("link", name="Workflows").click()
@@ -129,8 +118,8 @@ steps:
 """
 
 
-def test_a_failed_run_reads_failed_from_360_to_1920_px_and_offers_retry(page, studio_url):
-    register(page, studio_url)
+def test_a_failed_run_reads_failed_from_360_to_1920_px_and_offers_retry(page, studio_url, sign_up):
+    sign_up("Ida Lovelace", "ida@example.com")
     page.get_by_role("link", name="Workflows").click()
     page.get_by_label("Workflow YAML").fill(FRAGILE)
     page.get_by_role("button", name="Upload").click()

@@ -12,18 +12,11 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "a long enough password"
 SCREENSHOT = "/tmp/e2e-story.png"
 
 
-def test_generate_a_three_chapter_story_and_read_it(page, studio_url):
-    page.goto(f"{studio_url}/register")
-    page.get_by_label("Name").fill("Ursula Le Guin")
-    page.get_by_label("Email").fill("ursula@example.com")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat the password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
-    page.wait_for_url(f"{studio_url}/")
+def test_generate_a_three_chapter_story_and_read_it(page, studio_url, sign_up):
+    sign_up("Ursula Le Guin", "ursula@example.com")
 
     page.goto(f"{studio_url}/stories/new")
     page.get_by_label("Chapters").fill("0")

@@ -361,3 +361,25 @@ def test_a_steps_record_shows_attempts_regenerations_and_the_wait_apart(browser,
     page = browser.get(f"/runs/{paused}").get_data(as_text=True)
     record = re.search(r'id="step-pick".*?class="step-record">(.*?)</td>', page, re.S).group(1)
     assert re.match(r"Attempts \d+/\d+ · 1 regeneration", record.strip()), record
+
+
+def test_tokens_a_server_did_not_report_are_marked_estimated_on_the_run_page(app, browser, api_client, run_jobs,
+                                                                            chat_server):
+    """Issue 12: usage is labelled where it is shown; only an estimate stands out."""
+    from app.chat_server import completion_body
+
+    body = completion_body("No counts from me.")
+    del body["usage"]
+    chat_server.reply((200, body))
+    app.config.update(OPENAI_BASE_URL=chat_server.url, OPENAI_API_KEY="")  # a keyless local server
+    api_client.post("/api/workflows", content_type="application/yaml", data=(
+        'name: unreported\nversion: "1"\nsteps:\n  - id: ask\n    skill: text.generate\n'
+        '    with: {prompt: "Say hi.", model: "openai:gpt-4o-mini"}\n'
+        '  - id: echo\n    skill: test.echo\n    needs: [ask]\n    with: {text: "done"}\n'))
+    run_id = api_client.post("/api/runs", json={"workflow": "unreported"}).json["data"]["id"]
+    run_jobs()
+
+    page = browser.get(f"/runs/{run_id}").get_data(as_text=True)
+    rows = {key: row for key, row in re.findall(r'<tr id="step-(\w+)".*?(<td>.*?)</tr>', page, re.S)}
+    assert 'class="badge usage-estimated"' in rows["ask"]
+    assert "usage-estimated" not in rows["echo"]

@@ -84,6 +84,35 @@ def test_an_owner_may_give_a_key_any_role(browser):
     assert role_choices(browser.get("/api-keys").get_data(as_text=True)) == ["owner", "admin", "member", "viewer"]
 
 
+def test_the_form_chooses_the_member_role_unless_told_otherwise(app: Flask, browser, create_key, user):
+    assert selected_role(browser.get("/api-keys").get_data(as_text=True)) == "member"
+
+    response, _secret = create_key(browser)
+
+    assert selected_role(response.get_data(as_text=True)) == "member"  # the empty form after it, too
+    with app.app_context():
+        [key] = repositories(user.tenant_id).api_keys.list()
+        assert key.role == Role.MEMBER
+
+
+def test_an_admin_may_give_a_key_the_admin_role_but_not_the_owner_role(
+        app: Flask, make_user, add_member, sign_in, submit, create_key, errors_beside, row_count):
+    owner, admin = make_user(), make_user()
+    add_member(owner.tenant_id, admin, Role.ADMIN)
+    client = sign_in(app.test_client(), admin)
+    submit(client, f"/tenants/{owner.tenant_id}/switch", page="/")
+
+    assert role_choices(client.get("/api-keys").get_data(as_text=True)) == ["admin", "member", "viewer"]
+    response, secret = create_key(client, "escalate", role="owner")
+    assert (response.status_code, secret) == (400, None)
+    assert errors_beside(response, "role") == ["Not a valid choice."]
+    assert row_count(ApiKey) == 0
+    _response, secret = create_key(client, "deputy", role="admin")
+    assert secret is not None
+    with app.app_context():
+        assert [key.role for key in repositories(owner.tenant_id).api_keys.list()] == [Role.ADMIN]
+
+
 def test_a_member_may_give_a_key_at_most_the_member_role(
         app: Flask, make_user, add_member, sign_in, submit, create_key, errors_beside, row_count):
     owner, member = make_user(), make_user()

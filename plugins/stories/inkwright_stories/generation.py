@@ -48,6 +48,19 @@ def publish_created(repos: Repositories, story: Story) -> None:
         tenant_id=story.tenant_id, actor_id=story.created_by_user_id))
 
 
+def workflow_inputs(request: dict[str, Any], preferences: dict[str, Any]) -> dict[str, Any]:
+    """The workflow's inputs for a loaded StoryRequest: each step's model is the request's for
+    that step, else the request's ``model``, else the person's ``defaultModels`` for the step
+    (``outline``, ``chapters``), else the workflow's own (left out)."""
+    inputs = {key: value for key, value in request.items() if key not in ("model", "outline_model", "chapter_model")}
+    preferred = preferences.get("default_models") or preferences.get("defaultModels") or {}
+    for field, step in (("outline_model", "outline"), ("chapter_model", "chapters")):
+        chosen = request.get(field) or request.get("model") or preferred.get(step)
+        if chosen:
+            inputs[field] = chosen
+    return inputs
+
+
 class StoryGeneration:
     """Start, watch, cancel and finish the generation of stories in one tenant.
 
@@ -68,19 +81,20 @@ class StoryGeneration:
         principal = current_principal()
         principal.require("stories", "create")
         principal.require("runs", "create")
+        inputs = workflow_inputs(request, getattr(principal.user, "preferences", None) or {})
         # A run that could use a model nobody serves is refused before the story row exists (issue 9).
-        check_workflow_models(WORKFLOW, dict(request))
+        check_workflow_models(WORKFLOW, inputs)
         with self.repos.transaction():
             story = self.stories.add(Story(
                 title=f"Untitled story ({request['n_chapters']} chapters)", status=StoryStatus.DRAFT,
                 details=story_metadata(character_names(request["primary_characters"]),
                                        character_names(request["secondary_characters"])),
-                parameters=dict(request), created_by_user_id=principal.user_id))
+                parameters=inputs, created_by_user_id=principal.user_id))
             publish_created(self.repos, story)
             story.move_to(StoryStatus.GENERATING)
             story.generation_started_at = utcnow()
         try:
-            run = start_workflow(WORKFLOW, dict(request))
+            run = start_workflow(WORKFLOW, inputs)
         except Exception as exc:
             self.finish(story.id, None, error={"code": getattr(exc, "code", "INTERNAL_ERROR"), "message": str(exc)})
             raise
@@ -89,7 +103,7 @@ class StoryGeneration:
             self.stories.save(story)
             tx.publish(DomainEvent("story.generation.started", str(story.id),
                                    {"storyId": str(story.id), "sessionId": str(run.id), "workflow": WORKFLOW,
-                                    "parameters": dict(request)},
+                                    "parameters": inputs},
                                    tenant_id=story.tenant_id, actor_id=principal.user_id))
         current = self.repos.runs.get(run.id)
         if current is not None and current.status.is_terminal:

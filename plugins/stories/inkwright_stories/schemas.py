@@ -8,9 +8,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.toolkit import ApiSchema, SchemaValidationError, fields, pre_load, validate, validates_schema
+from app.toolkit import (
+    MAX_OFFSET,
+    ApiSchema,
+    JsonInteger,
+    ModelName,
+    NotBlank,
+    SchemaValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 from .models import StoryStatus, character_names
+
+#: A story request's line of character names, and so the longest one name may be.
+CHARACTERS_MAX = 500
+#: The most names such a line holds ("a,b,c…").
+NAMES_MAX = CHARACTERS_MAX // 2
 
 
 class WireSchema(ApiSchema):
@@ -24,16 +40,11 @@ class WireSchema(ApiSchema):
             super().on_bind_field(field_name, field_obj)
 
 
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise SchemaValidationError("Must not be blank.")
-
-
 # -- Story --------------------------------------------------------------------------------
 
 class ChapterSchema(WireSchema):
     id = fields.UUID(dump_only=True)
-    title = fields.String(required=True, validate=[validate.Length(min=1, max=300), _not_blank])
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=300), NotBlank()])
     content = fields.String(required=True, validate=validate.Length(max=200_000))
     order = fields.Integer(dump_only=True)
     word_count = fields.Integer(dump_only=True)
@@ -42,10 +53,12 @@ class ChapterSchema(WireSchema):
 class StoryMetadataSchema(WireSchema):
     """StoryMetadata; loaded and dumped with the camelCase keys it is stored under."""
 
-    primary_characters = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
-                                     attribute="primaryCharacters", validate=validate.Length(max=50))
-    secondary_characters = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
-                                       attribute="secondaryCharacters", validate=validate.Length(max=50))
+    # As long as a story request's character line can make them (500 characters: one name of
+    # 500, or 250 one-letter names), so every story the API creates is what this says it is.
+    primary_characters = fields.List(fields.String(validate=validate.Length(min=1, max=CHARACTERS_MAX)),
+                                     attribute="primaryCharacters", validate=validate.Length(max=NAMES_MAX))
+    secondary_characters = fields.List(fields.String(validate=validate.Length(min=1, max=CHARACTERS_MAX)),
+                                       attribute="secondaryCharacters", validate=validate.Length(max=NAMES_MAX))
     genre = fields.String(allow_none=True, validate=validate.Length(max=60))
     theme = fields.String(allow_none=True, validate=validate.Length(max=200))
     estimated_reading_time = fields.Integer(attribute="estimatedReadingTime", dump_only=True,
@@ -70,7 +83,7 @@ class StorySchema(WireSchema):
 class StoryCreateSchema(WireSchema):
     """Seed 000's CreateStoryRequest: a draft story, written by hand or to be filled later."""
 
-    title = fields.String(required=True, validate=[validate.Length(min=1, max=300), _not_blank])
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=300), NotBlank()])
     metadata = fields.Nested(StoryMetadataSchema, load_default=dict)
     chapters = fields.List(fields.Nested(ChapterSchema), load_default=list, validate=validate.Length(max=100))
 
@@ -78,7 +91,9 @@ class StoryCreateSchema(WireSchema):
 class StoryUpdateSchema(WireSchema):
     """``Partial<Story>``: any of title, metadata (merged) and chapters (replaced in order)."""
 
-    title = fields.String(validate=[validate.Length(min=1, max=300), _not_blank])
+    openapi = {"minProperties": 1}  # check_something_changes below
+
+    title = fields.String(validate=[validate.Length(min=1, max=300), NotBlank()])
     metadata = fields.Nested(StoryMetadataSchema)
     chapters = fields.List(fields.Nested(ChapterSchema), validate=validate.Length(max=100))
 
@@ -92,7 +107,7 @@ class StorySearchQuerySchema(WireSchema):
     status = fields.Enum(StoryStatus, by_value=True)
     title = fields.String(validate=validate.Length(min=1, max=300))
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
     sort_by = fields.String(load_default="createdAt", validate=validate.OneOf(["createdAt", "updatedAt", "title"]))
     sort_order = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))
 
@@ -110,13 +125,20 @@ class StoryRequestSchema(WireSchema):
     """Seed 000's StoryRequest, with its own snake_case field names."""
 
     snake_case_fields = frozenset({"n_chapters", "story_instructions", "primary_characters", "secondary_characters",
-                                   "l_chapter"})
+                                   "l_chapter", "model", "outline_model", "chapter_model"})
 
-    n_chapters = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=20))
-    story_instructions = fields.String(required=True, validate=[validate.Length(min=1, max=5000), _not_blank])
-    primary_characters = fields.String(load_default="", validate=validate.Length(max=500))
-    secondary_characters = fields.String(load_default="", validate=validate.Length(max=500))
-    l_chapter = fields.Integer(load_default=300, strict=True, validate=validate.Range(min=50, max=5000))
+    n_chapters = JsonInteger(required=True, validate=validate.Range(min=1, max=20))
+    story_instructions = fields.String(required=True, validate=[validate.Length(min=1, max=5000), NotBlank()])
+    # null means none (tidy_characters below), so the document says null is allowed.
+    primary_characters = fields.String(load_default="", allow_none=True, validate=validate.Length(max=CHARACTERS_MAX))
+    secondary_characters = fields.String(load_default="", allow_none=True,
+                                         validate=validate.Length(max=CHARACTERS_MAX))
+    l_chapter = JsonInteger(load_default=300, validate=validate.Range(min=50, max=5000))
+    # Beyond seed 000: which models write it. Each left out falls back to `model`, then the
+    # person's defaultModels preference for the step ("outline", "chapters"), then the workflow's.
+    model = ModelName(load_default=None, metadata={"description": "provider:model for every step"})
+    outline_model = ModelName(load_default=None, metadata={"description": "provider:model that plans"})
+    chapter_model = ModelName(load_default=None, metadata={"description": "provider:model that writes the chapters"})
 
     @pre_load
     def tidy_characters(self, data: Any, **_: Any) -> Any:

@@ -27,6 +27,8 @@ class StoryRequestFields(Schema):
     primary_characters = fields.String(load_default="", allow_none=True, validate=validate.Length(max=500))
     secondary_characters = fields.String(load_default="", allow_none=True, validate=validate.Length(max=500))
     l_chapter = fields.Integer(load_default=300, validate=validate.Range(min=50, max=5000))
+    #: The model that plans (``provider:model``); none: the step's.
+    model = fields.String(load_default=None, allow_none=True)
 
 
 class PlannedChapter(Schema):
@@ -99,7 +101,7 @@ class OutlineStory(Skill):
                   "Answer in JSON: the story's title, its genre, its theme, and for each chapter in order a "
                   "title and a two-sentence summary of what happens.")
         completion = ctx.generate(prompt, system="You are a novelist who plans stories chapter by chapter.",
-                                  json_schema=outline_schema(count))
+                                  json_schema=outline_schema(count), model=inputs["model"] or None)
         plan = json.loads(completion.text)
         chapters = [{"number": number, "title": _one_line(entry.get("title"), f"Chapter {number}"),
                      "summary": " ".join(str(entry.get("summary") or "").split())}
@@ -125,6 +127,8 @@ class WriteChapter(Skill):
         primary_characters = fields.String(load_default="", allow_none=True)
         secondary_characters = fields.String(load_default="", allow_none=True)
         l_chapter = fields.Integer(load_default=300, validate=validate.Range(min=50, max=5000))
+        #: The model that writes (``provider:model``); none: the step's.
+        model = fields.String(load_default=None, allow_none=True)
 
     output_schema = WrittenChapter
 
@@ -142,7 +146,8 @@ class WriteChapter(Skill):
                   + (f"\nBefore this chapter:\n{earlier}" if earlier else ""))
         system = "You are a novelist. Answer with the chapter's prose only, no heading."
         max_tokens = int(target * 2) + 200
-        completion = ctx.generate(prompt, system=system, max_tokens=max_tokens)
+        model = inputs["model"] or None
+        completion = ctx.generate(prompt, system=system, max_tokens=max_tokens, model=model, stream=True)
         parts, offline = [completion.text.strip()], completion.offline
         words = count_words(parts[0])
         ctx.report_progress(min(0.99, words / target), f"chapter {number}: {words} of about {target} words")
@@ -155,7 +160,7 @@ class WriteChapter(Skill):
             completion = ctx.generate(
                 f"Continue chapter {number} from where it stops, in about {remaining} words, without repeating "
                 f"it.\nThe chapter so far:\n{parts[-1]}\n\nWhat was asked:\n{prompt}",
-                system=system, max_tokens=remaining * 2 + 100)
+                system=system, max_tokens=remaining * 2 + 100, model=model, stream=True)
             parts.append(completion.text.strip())
             offline = offline or completion.offline
             words = count_words("\n\n".join(parts))

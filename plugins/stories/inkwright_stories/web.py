@@ -17,14 +17,16 @@ from wtforms.validators import (
     Optional,
 )
 
-from app.toolkit import AppError, NotFoundError, current_principal, repositories
+from app.toolkit import AppError, NotFoundError, SchemaValidationError, current_principal, repositories
 
 from .generation import StoryGeneration
 from .models import StoryStatus
 from .repositories import StoryRepository
 from .schemas import StoryRequestSchema
 
-pages = Blueprint("stories", __name__, url_prefix="/stories")
+# static/ holds the story page's script (served at /stories/static/…): a file, since the
+# Content-Security-Policy runs no inline script (app/security_headers.py).
+pages = Blueprint("stories", __name__, url_prefix="/stories", static_folder="static")
 
 
 class StoryRequestForm(FlaskForm):
@@ -42,6 +44,13 @@ class StoryRequestForm(FlaskForm):
                                      description="Names, separated by commas.")
     secondary_characters = StringField("Supporting characters", validators=[Optional(), Length(max=500)],
                                        description="Names, separated by commas.")
+    model = StringField("Model", validators=[Optional(), Length(max=250)],
+                        description="provider:model for every step, e.g. openai:gpt-4o-mini; empty: your "
+                                    "default models.")
+    outline_model = StringField("Planning model", validators=[Optional(), Length(max=250)],
+                                description="Plans the outline; empty: the model above.")
+    chapter_model = StringField("Writing model", validators=[Optional(), Length(max=250)],
+                                description="Writes the chapters; empty: the model above.")
     submit = SubmitField("Generate the story")
 
 
@@ -60,9 +69,12 @@ def run_page_url(run_id: Any) -> str | None:
 def show_problem(form: StoryRequestForm, error: AppError) -> str:
     """Put an error's field problems beside the fields; return what is left to say at the top."""
     for key, messages in ((error.details or {}).get("fields") or {}).items():
-        field = getattr(form, key.removeprefix("inputs."), None)
+        name = key.removeprefix("inputs.")
+        field = getattr(form, name, None)
+        if name in ("outline_model", "chapter_model") and not (field is not None and field.data):
+            field = form.model  # the step's model came from the field for every step
         if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, *messages]
+            field.errors = [*field.errors, *(m for m in messages if m not in field.errors)]
     return error.message
 
 
@@ -82,10 +94,23 @@ def new():
     form = StoryRequestForm()
     problem = None
     if form.validate_on_submit():
-        request = StoryRequestSchema().load({
-            "n_chapters": form.n_chapters.data, "story_instructions": form.story_instructions.data,
-            "primary_characters": form.primary_characters.data or "",
-            "secondary_characters": form.secondary_characters.data or "", "l_chapter": form.l_chapter.data})
+        try:
+            request = StoryRequestSchema().load({
+                "n_chapters": form.n_chapters.data, "story_instructions": form.story_instructions.data,
+                "primary_characters": form.primary_characters.data or "",
+                "secondary_characters": form.secondary_characters.data or "", "l_chapter": form.l_chapter.data,
+                "model": (form.model.data or "").strip() or None,
+                "outline_model": (form.outline_model.data or "").strip() or None,
+                "chapter_model": (form.chapter_model.data or "").strip() or None})
+        except SchemaValidationError as invalid:
+            left = []
+            for name, messages in invalid.messages.items():
+                field = getattr(form, name, None)
+                if field is not None and hasattr(field, "errors"):
+                    field.errors = [*field.errors, *messages]
+                else:
+                    left.extend(messages if isinstance(messages, list) else [str(messages)])
+            return render_template("stories/new.html", form=form, problem=" ".join(left) or None), 400
         try:
             story, _run = StoryGeneration(repositories()).start(request)
         except AppError as error:

@@ -35,8 +35,9 @@ class OfflineContext(StepContext):
         return self._inputs
 
     def generate(self, prompt=None, *, messages=None, model=None, temperature=None, max_tokens=None,
-                 json_schema=None, stop=(), system=None, on_chunk=None) -> Completion:
-        self.calls.append({"prompt": prompt, "system": system, "max_tokens": max_tokens, "json_schema": json_schema})
+                 json_schema=None, stop=(), system=None, on_chunk=None, stream=False) -> Completion:
+        self.calls.append({"prompt": prompt, "system": system, "max_tokens": max_tokens, "json_schema": json_schema,
+                           "stream": stream})
         if self.answer is not None:
             text = self.answer(prompt)
             return Completion(text=text, input_tokens=1, output_tokens=1, model="stub", offline=False)

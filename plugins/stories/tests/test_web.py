@@ -38,11 +38,13 @@ def test_an_empty_list_points_to_the_form(browser):
     ({"n_chapters": "three"}, "n_chapters", "Not a valid integer value."),
     ({"story_instructions": ""}, "story_instructions", "Tell us what the story is about."),
     ({"l_chapter": "10"}, "l_chapter", "Between 50 and 5,000 words."),
+    ({"model": "gpt4"}, "model", "Name the model as provider:model"),
+    ({"model": "nobody:model"}, "model", "nobody"),
 ])
 def test_bad_requests_come_back_with_the_error_beside_the_field(browser, csrf_token, row_count, change, field,
                                                                 message):
     response = post_form(browser, csrf_token, {**FORM, **change})
-    assert response.status_code == 400
+    assert response.status_code in (400, 422)
     page = response.get_data(as_text=True)
     assert message in error_beside(page, field)
     assert 'aria-invalid="true"' in page
@@ -117,3 +119,18 @@ def test_a_failed_story_shows_the_reason_as_code_and_message_and_links_its_run(b
     assert "UnknownModelError" not in page
     listing = browser.get("/stories/").get_data(as_text=True)
     assert "<code>UNKNOWN_MODEL</code>" in listing
+
+
+def test_the_form_offers_the_catalog_and_takes_a_model_per_step(browser, csrf_token, row_count):
+    page = browser.get("/stories/new").get_data(as_text=True)
+    # Issue 12: the model fields offer the installed providers' models, priced or marked offline.
+    assert page.count('list="model-catalog"') == 3
+    assert '<option value="offline:writer" label="offline: synthetic text, free">' in page
+    assert 'value="openai:gpt-4o-mini" label="$0.00015 in / $0.0006 out per 1K tokens"' in page
+
+    response = post_form(browser, csrf_token, {**FORM, "outline_model": "offline:fast",
+                                               "chapter_model": "nobody:model"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "nobody" in error_beside(page, "chapter_model") and 'id="model-errors"' not in page
+    assert row_count(Story) == 0

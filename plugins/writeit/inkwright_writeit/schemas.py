@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.toolkit import ApiSchema, SchemaValidationError, fields, validate, validates_schema
+from app.toolkit import MAX_OFFSET, ApiSchema, NotBlank, SchemaValidationError, fields, validate, validates_schema
 
 from .articles import STEPS
 from .export import FORMATS
@@ -25,21 +25,17 @@ class ArticleModelsSchema(WireSchema):
 
 
 class ArticleCreateSchema(WireSchema):
-    topic = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+    topic = fields.String(required=True, validate=[validate.Length(min=3, max=2000),
+                                                    NotBlank("Say what the article is about.")])
     audience = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     primer_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
     models = fields.Nested(ArticleModelsSchema, load_default=dict, metadata={"description": "provider:model per step; "
                                                                       "unset ones come from your preferences"})
 
-    @validates_schema
-    def topic_not_blank(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if not data.get("topic", "").strip():
-            raise SchemaValidationError("Say what the article is about.", "topic")
-
 
 class ArticleQuerySchema(WireSchema):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
 class ArticleBranchInputsSchema(WireSchema):
@@ -126,6 +122,8 @@ class StylePrimerSchema(WireSchema):
 
 
 class StylePrimerUpdateSchema(StylePrimerSchema):
+    openapi = {"minProperties": 1}  # not_empty below: {} is refused, so the document says so
+
     class Meta(ApiSchema.Meta):
         exclude = ("primer_id",)
 

@@ -110,7 +110,7 @@ class ArticleSkill(Skill):
 
     @staticmethod
     def ask(ctx: StepContext, prompt: str, system: str, model: str | None, flags: dict[str, bool]) -> str:
-        completion = ctx.generate(prompt, system=system, model=model)
+        completion = ctx.generate(prompt, system=system, model=model, stream=True)
         flags["offline"] = flags.get("offline", False) or completion.offline
         return completion.text.strip()
 

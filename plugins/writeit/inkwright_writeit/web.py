@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -28,7 +29,9 @@ from .models import ArticleStatus
 from .primers import PrimerLibrary
 from .repositories import ArticleRepository
 
-pages = Blueprint("writeit", __name__)
+# static/ holds the article page's script, served at /articles/static/… (a file: the
+# Content-Security-Policy runs no inline script).
+pages = Blueprint("writeit", __name__, static_folder="static", static_url_path="/articles/static")
 MEDIA_TYPES = {"markdown": ("text/markdown; charset=utf-8", "md"), "yaml": ("application/yaml; charset=utf-8", "yaml")}
 
 
@@ -93,7 +96,10 @@ def article(article_id: str):
     return render_template("writeit/article.html", article=found, run=current, tree=tree,
                            status=ArticleStatus.of_run(current.status.value).value,
                            progress=run_progress(current), failure=failure_of(current),
-                           branch_form=BranchForm(), formats=FORMATS)
+                           branch_form=BranchForm(), formats=FORMATS,
+                           # The page's moment as the run's event ids count it (ms): article.js
+                           # reloads for a step that ends after it, not for those it replays.
+                           rendered_at_ms=int(time.time() * 1000))
 
 
 @pages.route("/articles/<article_id>/branch", methods=["POST"])

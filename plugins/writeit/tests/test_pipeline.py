@@ -36,6 +36,10 @@ def test_each_step_offers_candidates_from_different_models_and_carries_the_choic
     assert {c["output"]["model"] for c in angles["candidates"]} == {"offline:writer", "offline:fast"}
     assert {r["model"] for r in angles["responses"]} == {"offline:writer", "offline:fast"}
     assert all(c["offline"] for c in angles["candidates"])
+    # Each candidate is labelled with the model that wrote it (its model call's), not the
+    # workflow's line-up: once "offline:writer" named a candidate another model wrote.
+    written_by = {r["candidateIndex"]: r["model"] for r in angles["responses"]}
+    assert [c["model"] for c in angles["candidates"]] == [written_by[c["index"]] for c in angles["candidates"]]
 
     # The outline's prompts carry the chosen angle, the feedback and the primer's guide.
     outline = step_of(run, "outline")
@@ -94,6 +98,18 @@ def test_the_preferences_choose_each_steps_first_model(api_client, pick):
     # A model named in the request wins over the preference.
     named = start(api_client, models={"angles": "offline:writer"})
     assert api_client.get(f"/api/runs/{named['currentRunId']}").json["data"]["inputs"]["angles_model"] == "offline:writer"
+
+
+def test_a_candidate_names_the_model_that_wrote_it_not_the_workflows_line_up(api_client, run_jobs):
+    """The request's model for a step is what the skill calls; the candidate is labelled with
+    that model, in the API as in its output (issue 12: "offline:writer" once named a candidate
+    another model wrote)."""
+    article = start(api_client, models={"angles": "offline:fast"})
+    run_jobs()
+    angles = step_of(api_client.get(f"/api/runs/{article['currentRunId']}").json["data"], "angles")
+    written_by = {r["candidateIndex"]: r["model"] for r in angles["responses"]}
+    assert written_by[0] == "offline:fast"
+    assert [c["model"] for c in angles["candidates"]] == [written_by[c["index"]] for c in angles["candidates"]]
 
 
 def test_branch_from_the_outline_reuses_the_angles_and_reruns_what_follows(api_client, pick, run_jobs):
@@ -247,3 +263,9 @@ def test_a_failed_article_says_why_with_the_errors_code_and_links_its_run(api_cl
     assert f'href="/runs/{article["currentRunId"]}">See the run and retry it' in page
     listing = browser.get("/articles").get_data(as_text=True)
     assert "<code>UNKNOWN_MODEL</code>" in listing and f'href="/runs/{article["currentRunId"]}"' in listing
+
+
+def test_an_offset_past_any_list_is_a_400_not_a_500(api_client):
+    response = api_client.get(f"/api/writeit/articles?offset={2 ** 63}")
+    assert response.status_code == 400 and response.json["error"]["code"] == "VALIDATION_ERROR"
+    assert "offset" in str(response.json["error"]["details"])

@@ -20,8 +20,10 @@ def test_the_new_article_form_is_prefilled_from_the_preferences(browser, api_cli
     api_client.patch("/api/account/preferences", json={"defaultModels": {"outline": "offline:fast"},
                                                        "stylePrimer": "essayist"})
     text = browser.get("/articles/new").get_data(as_text=True)
-    assert 'id="outline_model" name="outline_model" required type="text" value="offline:fast"' in text
-    assert 'id="angles_model" name="angles_model" required type="text" value="offline:writer"' in text
+    assert 'list="model-catalog" name="outline_model" required type="text" value="offline:fast"' in text
+    assert 'list="model-catalog" name="angles_model" required type="text" value="offline:writer"' in text
+    # The model fields offer the catalog (issue 12), once for the whole form.
+    assert text.count('<datalist id="model-catalog">') == 1 and 'value="offline:fast" label="offline' in text
     assert '<option selected value="essayist">' in text
 
 
