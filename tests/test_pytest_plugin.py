@@ -6,6 +6,8 @@ process: the fixtures must come from the installed core alone.
 
 from __future__ import annotations
 
+import os
+
 pytest_plugins = ["pytester"]
 
 PLUGIN_AUTHORS_TESTS = '''
@@ -54,11 +56,16 @@ def test_run_jobs_can_run_what_was_scheduled_for_later(app, run_jobs):
 '''
 
 
-def test_a_plugin_authors_tests_pass_with_no_conftest_of_their_own(pytester, fresh_database_url, monkeypatch):
+def test_a_plugin_authors_tests_pass_with_no_conftest_of_their_own(pytester, fresh_database_url, monkeypatch,
+                                                                   inkwright_redis_url):
     # The suite's own database is in use by this very run (and a PostgreSQL one would be
     # rebuilt by the inner session), so the inner run gets an empty one of the same kind;
-    # INKWRIGHT_TEST_REDIS_URL, when set, passes through as it is.
+    # INKWRIGHT_TEST_REDIS_URL, when set, passes through as this worker uses it. The inner run
+    # is a plain one, not a pytest-xdist worker (it would make databases of its own).
     monkeypatch.setenv("INKWRIGHT_TEST_DATABASE_URL", fresh_database_url)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    if "INKWRIGHT_TEST_REDIS_URL" in os.environ:
+        monkeypatch.setenv("INKWRIGHT_TEST_REDIS_URL", inkwright_redis_url)
     pytester.makepyfile(test_my_plugin=PLUGIN_AUTHORS_TESTS)
     assert not list(pytester.path.glob("conftest.py"))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error::DeprecationWarning:app.*")
