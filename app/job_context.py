@@ -3,7 +3,8 @@
 * Each job runs inside a fresh app context, and its database session is released after.
 * A **heartbeat** thread stamps ``heartbeat_at`` on the steps this worker runs right now —
   every one of them, however many are in flight — so the reconciler can tell a slow step
-  from a dead worker (``STEP_HEARTBEAT_INTERVAL``).
+  from a dead worker (``STEP_HEARTBEAT_INTERVAL``). It beats the same jobs in Redis first,
+  so a database outage does not pass for a dead worker (``engine/job_beats.py``).
 * A **reconcile timer** enqueues ``app.jobs.reconcile`` every ``RECONCILE_INTERVAL``; a Redis
   key taken with ``SET NX EX`` makes that once per interval across all workers.
 * Its **children** — RQ's scheduler process, a fork worker's horse — die with it
@@ -18,7 +19,7 @@ from typing import Any
 
 from flask import Flask, g
 
-from .engine.reconciler import note_missed_heartbeats
+from .engine import job_beats
 from .errors import DatabaseUnavailableError
 from .extensions import db
 from .repositories.runs import RunStepLocator
@@ -74,15 +75,16 @@ class AppContextMixin(BoundChildren):
                 if not job_ids:
                     continue
                 with self.app.app_context():
+                    # Redis first: the database may be away, and a beat it cannot take must
+                    # not leave the reconciler thinking this worker dead (job_beats.py).
+                    state = current_state()
+                    job_beats.beat(state.redis.client(), job_ids, at=state.clock.now().timestamp())
                     repos = repositories()
                     with repos.transaction():
                         repos.get(RunStepLocator).heartbeat(self.name, job_ids)
                     db.session.remove()
             except DatabaseUnavailableError:
-                # Its steps are alive, their beats just cannot be written: say so, so that no
-                # reconciler takes the silence for a dead worker once the database is back.
                 log.warning("heartbeat of worker %s not written: the database cannot be reached", self.name)
-                note_missed_heartbeats(current_state(self.app).redis.client())
             except Exception:  # noqa: BLE001 - a missed beat is retried at the next interval
                 log.warning("heartbeat of worker %s failed", self.name, exc_info=True)
 

@@ -4,7 +4,9 @@ The database says what should be happening; Redis may disagree after a worker di
 Redis lost its data. Each pass:
 
 * a running step whose worker stopped heartbeating lost its attempt: it is queued again
-  while attempts remain, else it fails with ``WORKER_LOST`` and its run ends ``crashed``;
+  while attempts remain, else it fails with ``WORKER_LOST`` and its run ends ``crashed``
+  (unless its worker still beats its job in Redis: then only the database stamp is late,
+  see ``job_beats.py``);
 * a queued step whose RQ job is gone (Redis flushed, or the job failed outside our code)
   gets a fresh job;
 * a run left running with nothing active is planned again, or finished;
@@ -20,11 +22,9 @@ It runs as the periodic job ``app.jobs.reconcile`` and as ``flask inkwright reco
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-import redis
 from rq.job import Job, JobStatus
 
 from ..models import GenerationJob, Run, RunStep, utcnow
@@ -32,7 +32,7 @@ from ..repositories.generation_jobs import GenerationJobLocator
 from ..repositories.runs import RunLocator, RunStepLocator, StepCacheJanitor
 from ..runtime import InkwrightState, repositories
 from ..statuses import RunStatus, StepStatus
-from . import decisions
+from . import decisions, job_beats
 from .executor import dispatch
 from .generation.poller import GenerationPoller
 from .generation.polls import deadline_of
@@ -41,18 +41,6 @@ from .scheduler import Scheduler, scheduler_for
 log = logging.getLogger(__name__)
 
 LIVE_JOB_STATES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
-
-#: When a worker last could not write its heartbeats for want of the database (epoch seconds).
-MISSED_HEARTBEATS = "inkwright:heartbeats:missed-at"
-
-
-def note_missed_heartbeats(client: redis.Redis, at: float | None = None) -> None:
-    """A worker's heartbeats could not be written: its steps are alive but look silent."""
-    try:
-        client.set(MISSED_HEARTBEATS, at if at is not None else time.time(), ex=24 * 3600)
-    except redis.RedisError:
-        log.warning("could not note the missed heartbeats", exc_info=True)
-
 
 @dataclass
 class ReconcileReport:
@@ -89,14 +77,8 @@ class Reconciler:
         report = ReconcileReport()
         now = self.now()
         locator = repositories().get(RunStepLocator)
-        stale_before = now - timedelta(seconds=self.stale_after)
-        if self._heartbeats_missed_since(stale_before):
-            # The database was away within the staleness limit: a silent step may be a live one
-            # whose beats could not be written. Judge none lost until its worker had the time.
-            log.info("heartbeats were missed for want of the database: no worker is judged lost yet")
-        else:
-            for step in locator.stale_running(stale_before):
-                self._lost_worker(step, report)
+        for step in locator.stale_running(now - timedelta(seconds=self.stale_after)):
+            self._lost_worker(step, report)
         for step in locator.queued(now - timedelta(seconds=self.grace)):
             self._lost_job(step, report)
         for run in repositories().get(RunLocator).unfinished(now - timedelta(seconds=self.grace)):
@@ -108,14 +90,8 @@ class Reconciler:
             report.dropped_cache_claims = janitor.drop_stale_claims(now - timedelta(seconds=self.stale_after))
         with repositories().transaction():
             report.released_credit_holds = repositories().credit_accounts.release_expired(now)
+        job_beats.forget_before(self.state.redis.client(), now.timestamp() - job_beats.FORGET_AFTER_SECONDS)
         return report
-
-    def _heartbeats_missed_since(self, moment: datetime) -> bool:
-        try:
-            missed = self.state.redis.client().get(MISSED_HEARTBEATS)
-        except redis.RedisError:
-            return False  # nothing known: judge as usual
-        return missed is not None and float(missed) >= moment.timestamp()
 
     def _locked(self, step: RunStep, change) -> None:
         repos = repositories(step.tenant_id)
@@ -133,6 +109,11 @@ class Reconciler:
             if current is None or current.status != StepStatus.RUNNING or \
                     (current.heartbeat_at is not None and current.heartbeat_at >= stale_before):
                 return  # it moved on, or its worker came back
+            if job_beats.beaten_since(self.state.redis.client(), current.job_id, stale_before.timestamp()):
+                # Its worker says in Redis that it executes the step: only its database stamp
+                # is late (the database was away, or is slow to take it). It is alive.
+                log.info("step %s: its database heartbeat is late but its worker beats it in Redis", current.id)
+                return
             error = scheduler.error("WORKER_LOST", f"Worker {current.worker_name} stopped answering during "
                                     f"attempt {current.attempt}.", attempt=current.attempt)
             run_had_ended = run.status.is_terminal

@@ -3,8 +3,10 @@
 The studio runs on a PostgreSQL server of the test's own (``private_postgres.py``), stopped
 the way an operator's restart stops it — every connection cut, new ones refused. While it is
 away the API answers 503 ``SERVICE_UNAVAILABLE`` (retryable, ``Retry-After``), never a 500;
-each worker holds the one job it has instead of draining the queue into failures; heartbeats
-that cannot be written are noted, so no reconciler takes a live step for a dead worker. Once
+each worker holds the one job it has instead of draining the queue into failures; its beats
+go on in Redis where the database cannot take them, so no reconciler takes a live step for a
+dead worker's once the database is back (under load it once did, when the first look came
+before the worker's first stamp; a step that may try once then failed its run). Once
 it is back every run completes with every step charged exactly one attempt — each step may
 try once, so a charged interruption would fail its run — and the same three worker processes
 did all of it.

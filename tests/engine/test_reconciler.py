@@ -15,11 +15,12 @@ import pytest
 from rq.job import Job
 from sqlalchemy import update
 
-from app.engine.reconciler import Reconciler, note_missed_heartbeats
-from app.statuses import RunStatus, StepStatus
+from app.engine import job_beats
+from app.engine.reconciler import Reconciler
 from app.extensions import db
 from app.models import AttemptOutcome, CreditHold, Run, RunStep, StepCacheEntry, utcnow
 from app.runtime import current_state, repositories
+from app.statuses import RunStatus, StepStatus
 from tests.engine.worker_processes import TIMINGS, fast_engine_config
 
 STALE_AFTER = TIMINGS["STEP_STALE_AFTER"]
@@ -166,22 +167,34 @@ def test_a_running_step_whose_worker_still_heartbeats_is_left_alone(app, studio,
     assert studio.attempts(run.id)["only"] == []  # its row is written when the attempt ends
 
 
-def test_a_silent_step_is_not_judged_lost_while_heartbeats_were_missed_for_want_of_the_database(
+def test_a_step_whose_database_stamp_is_late_but_whose_worker_beats_it_in_redis_is_alive(
         app, studio, reconcile):
-    """The database was away a moment ago: the step's worker may be alive with its beats
-    unwritten (a beat that fails so notes it). Only once the staleness limit has passed since
-    the last missed beat is a silent step taken for a dead worker's."""
+    """The database was away: the step's worker is alive and beats its job in Redis, but its
+    stamp in the database is stale. Only once the Redis beats stop too is the step taken for a
+    dead worker's."""
     run = start(studio, max_attempts=2)
-    claimed_by_a_worker(app, studio, run.id, heartbeat_seconds_ago=STALE_AFTER + 5)
+    step = claimed_by_a_worker(app, studio, run.id, heartbeat_seconds_ago=STALE_AFTER + 5)
     with app.app_context():
         client = current_state().redis.client()
-    note_missed_heartbeats(client, at=time.time() - STALE_AFTER / 2)
+    job_beats.beat(client, [step.job_id], at=time.time() - STALE_AFTER / 2)
 
     assert reconcile().requeued_lost_workers == []
     assert studio.steps(run.id)["only"].status == StepStatus.RUNNING
 
-    note_missed_heartbeats(client, at=time.time() - STALE_AFTER - 1)  # the outage is long over
+    job_beats.beat(client, [step.job_id], at=time.time() - STALE_AFTER - 1)  # its worker fell silent
     assert reconcile().requeued_lost_workers == ["only"]
+
+
+def test_a_pass_drops_job_beats_older_than_a_day(app, reconcile):
+    with app.app_context():
+        client = current_state().redis.client()
+    job_beats.beat(client, ["long-over"], at=time.time() - job_beats.FORGET_AFTER_SECONDS - 60)
+    job_beats.beat(client, ["recent"], at=time.time() - 60)
+
+    reconcile()
+
+    assert client.zscore(job_beats.BEATING_JOBS, "long-over") is None
+    assert client.zscore(job_beats.BEATING_JOBS, "recent") is not None
 
 
 def test_a_queued_step_whose_job_vanished_from_redis_gets_a_new_job(app, studio, reconcile, redis_jobs, run_jobs):

@@ -13,6 +13,7 @@ import threading
 import pytest
 from rq import Worker
 
+from app.engine import job_beats
 from app.errors import ConfigError
 from app.extensions import db
 from app.runtime import current_state
@@ -115,6 +116,11 @@ def test_the_heartbeat_covers_every_step_in_flight(app, studio, make_app):
 
     assert seen == [True], "not every step in flight had a heartbeat after its start"
     assert studio.run(run.id).status == RunStatus.COMPLETED
+    # Each was beaten in Redis too, where a database outage cannot silence it (job_beats.py).
+    client = worker.connection
+    for step in studio.steps(run.id).values():
+        beaten = client.zscore(job_beats.BEATING_JOBS, step.job_id)
+        assert beaten is not None and beaten > step.attempt_started_at.timestamp(), step.step_key
 
 
 @pytest.mark.parametrize("concurrency", [0, -3, "eight", True, 2.5])
