@@ -66,6 +66,7 @@ from .errors import (
     readable_message,
 )
 from .events import DomainEvent
+from .markdown_text import inert_markdown, render_markdown
 from .models import Artifact, Run, RunStep, UsageSource
 from .models.base import (
     CreatedAt,
@@ -176,7 +177,7 @@ __all__ = [
     "BudgetExceededError", "CompletionChunk", "MediaPoll", "MediaRequest", "MediaSubmission", "ModelInfo",
     "ModelNotPricedError", "ModelOutputInvalidError", "ProviderAuthError", "ProviderCredentials",
     "ProviderRateLimitedError", "ProviderRequestError", "ProviderResponseError", "ProviderTimeoutError",
-    "UnknownModelError", "UsageSource", "note_failed_try",
+    "UnknownModelError", "UsageSource", "note_failed_try", "render_markdown", "inert_markdown",
     "TOOLKIT_VERSION", "Agent", "ApiBlueprint", "AppError", "Completion", "CompletionRequest",
     "ConfigError", "ConflictError", "CreatedAt", "DomainEvent", "ExternalServiceError", "ForbiddenError",
     "IllegalTransitionError", "JSONType", "Model", "NotFoundError", "PaymentRequiredError",

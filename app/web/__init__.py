@@ -10,6 +10,7 @@ from ..auth.authentication import principal_from_browser
 from ..auth.principal import optional_principal, set_principal
 from ..errors import ValidationError
 from ..extensions import csrf, login_manager
+from ..markdown_text import render_markdown
 from ..runtime import repositories
 from . import account, accounts, admin, runs, studio, workflows  # noqa: F401 - they add pages to studio.blp
 from .forms import ConfirmForm
@@ -80,6 +81,7 @@ def register_web(app: Flask) -> None:
     app.context_processor(studio_context)
     # A global, not a context value: the macros of _form.html are imported without context.
     app.jinja_env.globals["text_model_choices"] = text_model_choices
+    app.jinja_env.filters["markdown"] = render_markdown  # every page, plugins' too
     app.register_blueprint(accounts.blp)
     app.register_blueprint(studio.blp)
     admin.register_admin(app)

@@ -43,6 +43,11 @@ def readable(output: Any) -> str:
     return text if text is not None else json.dumps(output, indent=2, ensure_ascii=False, default=str)
 
 
+def output_text(output: Any) -> str | None:
+    """A step's or candidate's text, when its output has one (shown rendered as Markdown)."""
+    return text_of(output)
+
+
 def readable_duration(milliseconds: Any) -> str:
     """A span of time as a person says it: "850 ms", "12.4 s", "2 min 43 s", "1 h 5 min"."""
     if milliseconds is None:
@@ -68,6 +73,7 @@ def run_progress(run: Any) -> RunProgress:
 
 
 blp.add_app_template_filter(readable, "readable")
+blp.add_app_template_filter(output_text, "output_text")
 blp.add_app_template_filter(readable_duration, "readable_duration")
 blp.add_app_template_filter(shown_error, "shown_error")
 blp.add_app_template_filter(run_progress, "run_progress")

@@ -79,7 +79,12 @@ def test_write_an_article_choosing_candidates_branching_and_exporting(page, stud
     page.locator("[data-live=summary] .status[data-status=completed]").wait_for(timeout=30_000)
 
     open_when_finished(page, article_url)
-    text = page.locator("pre.article-text").inner_text()
+    article = page.locator("section[aria-labelledby=text-heading]")
+    # It reads as an article (rendered Markdown), with its Markdown source a click away.
+    assert article.locator(".rendered-text.article-text h1").count() == 1
+    assert article.locator(".rendered-text.article-text h2").count() >= 1
+    article.locator(".text-source summary").click()
+    text = article.locator(".text-source-body").inner_text()
     assert text.startswith("# ") and "\n## " in text
     assert polished.splitlines()[0][:30].strip("# ") in text or "##" in text
     assert page.locator("section[aria-labelledby=text-heading] .badge-offline").count() == 1

@@ -383,3 +383,19 @@ def test_tokens_a_server_did_not_report_are_marked_estimated_on_the_run_page(app
     rows = {key: row for key, row in re.findall(r'<tr id="step-(\w+)".*?(<td>.*?)</tr>', page, re.S)}
     assert 'class="badge usage-estimated"' in rows["ask"]
     assert "usage-estimated" not in rows["echo"]
+
+
+def test_outputs_and_candidates_render_as_markdown_and_typed_markup_stays_text(browser, api_client, story, run_jobs):
+    premise = "**a lighthouse** <script>alert(1)</script> <img src=x onerror=alert(2)>"
+    response = api_client.post("/api/runs", json={"workflow": "story", "inputs": {"premise": premise}})
+    run_jobs()
+
+    page = browser.get(f"/runs/{response.json['data']['id']}").get_data(as_text=True)
+
+    # Rendered: the Markdown's emphasis is an element; its source is a click away.
+    assert "<strong>a lighthouse</strong>" in page
+    assert page.count('class="text-source"') >= 4  # the idea's output and three candidates
+    assert "**a lighthouse**" in page  # in the source view
+    # What was typed as markup is text wherever it shows.
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

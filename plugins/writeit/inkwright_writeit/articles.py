@@ -20,6 +20,7 @@ from app.toolkit import (
     ValidationError,
     check_model_names,
     current_principal,
+    inert_markdown,
     public_error,
     repositories,
     run_progress,
@@ -240,7 +241,9 @@ def render_export(article: Article, format_: str, run_id: Any = None) -> dict[st
     if run.id != article.current_run_id or not article.final_markdown:
         raise ConflictError("The article is not finished yet: choose a candidate at each step first "
                             "(the YAML export shows where it stands).", {"status": run.status.value})
-    return {"format": "markdown", "filename": filename(article, "md"), "content": article.final_markdown}
+    # Raw HTML from the topic or the model is text in the file: no renderer runs it.
+    return {"format": "markdown", "filename": filename(article, "md"),
+            "content": inert_markdown(article.final_markdown)}
 
 
 def on_run_created(event: DomainEvent) -> None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+
 import yaml
+from inkwright_writeit.models import Article
+from sqlalchemy import update
+
+from app.extensions import db
 
 TOPIC = "Shipping small changes every day"
 
 
-def finished_article(api_client, pick, run_jobs) -> dict:
-    article = api_client.post("/api/writeit/articles", json={"topic": TOPIC}).json["data"]
+def finished_article(api_client, pick, run_jobs, topic: str = TOPIC) -> dict:
+    article = api_client.post("/api/writeit/articles", json={"topic": topic}).json["data"]
     run_id = article["currentRunId"]
     pick(run_id, "angles", 0, "More numbers")
     pick(run_id, "outline", 1, "Shorter headings")
@@ -70,3 +76,26 @@ def test_bad_exports_are_refused(api_client, make_user, login_api):
     assert api_client.get(f"/api/writeit/articles/{article['id']}/export?format=yaml&runId=nope").status_code == 400
     other = login_api(make_user())
     assert other.get(f"/api/writeit/articles/{article['id']}/export?format=yaml").status_code == 404
+
+
+PAYLOAD = "Shipping <img src=x onerror=alert(1)> daily <script>alert(2)</script>"
+
+
+def test_markup_in_the_articles_text_is_text_in_the_markdown_export_and_on_the_page(app, api_client, browser, pick,
+                                                                                    run_jobs):
+    """The offline model does not echo markup, a real one may (or a topic it quotes): the
+    finished text is given some, as a model's answer would carry it."""
+    article = finished_article(api_client, pick, run_jobs, topic=PAYLOAD)
+    with app.app_context():
+        db.session.execute(update(Article).where(Article.id == uuid.UUID(article["id"]))
+                           .values(final_markdown=f"# {PAYLOAD}\n\n## Section\n\nBody {PAYLOAD}\n"))
+        db.session.commit()
+
+    content = api_client.get(f"/api/writeit/articles/{article['id']}/export?format=markdown").json["data"]["content"]
+    assert "&lt;img src=x" in content and "&lt;script>alert(2)" in content
+    assert "<img" not in content and "<script" not in content  # so no renderer runs it
+    assert content.startswith("# Shipping") and "\n## Section\n" in content
+
+    page = browser.get(f"/articles/{article['id']}").get_data(as_text=True)
+    assert "<img src=x" not in page and "<script>alert(2)" not in page
+    assert 'class="rendered-text article-text"' in page and "<h2>Section</h2>" in page  # it reads as an article
