@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request, session
+from flask import Flask, redirect, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -71,6 +71,11 @@ def studio_context() -> dict:
     return context
 
 
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page links; send them to the icon."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
+
+
 def register_web(app: Flask) -> None:
     login_manager.user_loader(load_user)
     login_manager.login_view = "accounts.login"
@@ -82,6 +87,7 @@ def register_web(app: Flask) -> None:
     # A global, not a context value: the macros of _form.html are imported without context.
     app.jinja_env.globals["text_model_choices"] = text_model_choices
     app.jinja_env.filters["markdown"] = render_markdown  # every page, plugins' too
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
     app.register_blueprint(accounts.blp)
     app.register_blueprint(studio.blp)
     admin.register_admin(app)

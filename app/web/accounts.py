@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..api.auth import client_address
@@ -35,11 +35,18 @@ def _sign_in(user) -> None:
     session["tenant_id"] = str(auth_service().default_tenant(user))
 
 
+def password_rule() -> str:
+    """The password policy, shown under the field before anyone breaks it."""
+    return (f"At least {current_app.config['PASSWORD_MIN_LENGTH']} characters, "
+            "not starting or ending with a space.")
+
+
 @blp.route("/register", methods=["GET", "POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("studio.dashboard"))
     form = RegisterForm()
+    form.password.description = password_rule()
     status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
@@ -112,6 +119,7 @@ def forgot_password():
 def reset_password(token: str):
     service = auth_service()
     form = ResetPasswordForm()
+    form.password.description = password_rule()
     try:
         # Every look at a link counts against the address (the page tells a live link from
         # a dead one, as the form does); the new password is then set without a second count.

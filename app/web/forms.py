@@ -101,7 +101,7 @@ class UploadWorkflowForm(FlaskForm):
     source = TextAreaField("Workflow YAML", validators=[DataRequired("Paste a workflow document."),
                                                         Length(max=200_000)],
                            description="A new name, or a new version of a workflow uploaded here before.",
-                           render_kw={"rows": 14, "spellcheck": "false"})
+                           render_kw={"rows": 14, "spellcheck": "false", "class": "code-input"})
     submit = SubmitField("Upload")
 
 

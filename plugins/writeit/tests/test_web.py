@@ -3,6 +3,8 @@ downloads, and style primers."""
 
 from __future__ import annotations
 
+import re
+
 from inkwright_writeit.models import Article, PrimerRecord
 
 from app.toolkit import Run
@@ -111,3 +113,10 @@ def test_a_model_nobody_serves_is_refused_beside_its_field_and_nothing_is_writte
     assert response.status_code == 422
     assert beside(response, "draft_model") == ["foo:bar: No model provider named 'foo' is installed."]
     assert row_count(Article) == 0 and row_count(Run) == 0
+
+
+def test_the_style_primers_page_has_unique_ids_so_each_label_finds_its_field(browser):
+    page = browser.get("/style-primers").get_data(as_text=True)
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert sorted(set(ids)) == sorted(ids), [i for i in set(ids) if ids.count(i) > 1]
+    assert '<label for="content">' in page and ids.count("content") == 1  # the style guide's box
