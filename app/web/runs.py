@@ -22,6 +22,7 @@ from ..errors import ConflictError, IllegalTransitionError, NotFoundError, Valid
 from ..models import Run
 from ..statuses import RunStatus, StepStatus
 from ..workflows.definition import WorkflowDefinition
+from . import handoff
 from .forms import ConfirmForm, ResumeForm, SelectionForm
 from .input_forms import InputsForm, inputs_form_class
 from .studio import blp
@@ -128,7 +129,12 @@ def render_run_page(run: Run, status: int = 200, selection_forms: dict | None = 
 @blp.route("/runs/<run_id>")
 @login_required
 def run_page(run_id: str):
-    return render_run_page(caller_run_service().get(run_id))
+    run = caller_run_service().get(run_id)
+    step_key = request.args.get("step", "")
+    refused = handoff.refused(f"selection:{run.id}:{step_key}", SelectionForm) if step_key else None
+    if refused is None:
+        return render_run_page(run)
+    return render_run_page(run, 200, {(step_key, refused.index.data): refused})
 
 
 @blp.route("/runs/<run_id>/live")
@@ -204,7 +210,9 @@ def select_candidate(run_id: str, step_key: str):
     run = service.get(run_id)
     form = SelectionForm()
     if not form.validate_on_submit():
-        return render_run_page(run, 400, {(step_key, form.index.data): form})
+        # Back to the run page with the error beside the feedback: a reload there sends nothing.
+        handoff.keep_refused(f"selection:{run.id}:{step_key}", form)
+        return redirect(url_for("studio.run_page", run_id=run.id, step=step_key, _anchor=f"choose-{step_key}"), 303)
     try:
         service.select(run.id, step_key, form.index.data, (form.feedback.data or "").strip() or None)
     except ValidationError as error:

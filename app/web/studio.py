@@ -6,7 +6,7 @@ The blueprint ``studio`` also carries the pages of :mod:`.runs`, :mod:`.workflow
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import login_required
 
 from ..auth.api_keys import DEFAULT_ROLE, ApiKeyService
@@ -15,6 +15,7 @@ from ..engine.run_progress import attach_progress
 from ..errors import AppError
 from ..models import DomainEventRecord, Role, Run
 from ..runtime import repositories
+from . import handoff
 from .feedback import show_error
 from .forms import ApiKeyForm, ConfirmForm, role_choices
 
@@ -67,7 +68,6 @@ def api_keys():
     principal = current_principal()
     service = ApiKeyService(repositories(), principal)
     form = api_key_form(principal)
-    issued = None
     status = 200
     if form.validate_on_submit():
         try:
@@ -76,9 +76,12 @@ def api_keys():
             show_error(form, error)
             status = error.status_code
         else:
-            form = api_key_form(principal, fresh=True)
+            # POST/redirect/GET: a reload of the page that shows the secret makes no second key.
+            handoff.keep("api_key", {"name": issued.key.name, "secret": issued.secret})
+            return redirect(url_for("studio.api_keys"), 303)
     elif form.is_submitted():
         status = 400
+    issued = handoff.take("api_key") if request.method == "GET" else None
     keys = service.list() if principal.can("api_keys", "read") else []
     return render_template("studio/api_keys.html", form=form, keys=keys, issued=issued,
                            revoke_form=ConfirmForm()), status

@@ -46,8 +46,12 @@ def test_register_sign_in_and_use_an_api_key_made_in_the_browser(page, studio_ur
     secret = page.locator("#new-api-key").inner_text().strip()
     assert secret.startswith("iwk_")
     page.screenshot(path=SCREENSHOT, full_page=True)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=studio_url)
+    page.get_by_role("button", name="Copy").click()
+    page.get_by_role("button", name="Copied").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == secret
 
-    page.goto(f"{studio_url}/api-keys")
+    page.reload()  # the page after the redirect: a reload makes no second key, shows no secret
     assert secret not in page.content()
     assert page.locator("#api-keys tbody tr").count() == 1
 

@@ -86,14 +86,21 @@ def test_feedback_too_long_is_shown_beside_that_candidate_and_nothing_is_chosen(
     response = submit(browser, f"/runs/{paused}/steps/pick/select", {"index": "2", "feedback": "x" * 20_001},
                       page=f"/runs/{paused}")
 
-    page = response.get_data(as_text=True)
-    assert response.status_code == 400
+    # A redirect back to the run page (a reload there re-sends nothing), the error beside the
+    # field and what was typed still in it.
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/runs/{paused}?step=pick#choose-pick"
+    shown = browser.get(response.headers["Location"])
+    page = shown.get_data(as_text=True)
     block = re.search(r'<article class="candidate" aria-labelledby="feedback-1-2-title">.*?</article>', page,
                       re.S).group(0)
     assert "Field cannot be longer than 20000 characters." in block
-    assert 'aria-describedby="feedback-1-2-errors"' in block
+    assert 'aria-describedby="feedback-1-2-errors"' in block and "x" * 20_001 in block
     assert page.count('class="errors" id="feedback-') == 1
     assert re.search(r'id="step-pick"[^>]*data-status="awaiting_selection"', page)
+    # Shown once: the reload is the plain page.
+    again = browser.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'class="errors" id="feedback-' not in again
 
 
 def test_a_candidate_that_does_not_exist_is_refused_on_the_page(browser, paused, submit):

@@ -22,7 +22,7 @@ def create_key(submit):
     def create(client, name: str = "CI pipeline", **fields: str) -> tuple[object, str | None]:
         if "role" not in fields:  # send the role the page preselects, as a browser would
             fields["role"] = selected_role(client.get("/api-keys").get_data(as_text=True))
-        response = submit(client, "/api-keys", {"name": name, **fields})
+        response = submit(client, "/api-keys", {"name": name, **fields}, follow_redirects=True)
         match = SECRET.search(response.get_data(as_text=True))
         return response, match.group(1) if match else None
 
@@ -69,6 +69,21 @@ def test_a_new_key_is_shown_once_and_works_as_a_bearer_credential(browser, clien
     assert me.status_code == 200
     assert me.json["data"]["tenant"]["id"] == str(user.tenant_id)
     assert me.json["data"]["role"] == "member"
+
+
+def test_the_new_key_page_is_a_redirect_so_a_reload_makes_no_second_key_and_shows_no_secret(
+        app: Flask, browser, submit, user, row_count):
+    made = submit(browser, "/api-keys", {"name": "Reloaded", "role": "member"})
+    assert made.status_code == 303 and made.headers["Location"].endswith("/api-keys")
+    # The secret never rides in the (signed, readable) session cookie; Redis holds it once.
+    assert "iwk_" not in (made.headers.get("Set-Cookie") or "")
+
+    shown = browser.get("/api-keys").get_data(as_text=True)
+    assert SECRET.search(shown) and 'data-copy="new-api-key"' in shown
+    again = browser.get("/api-keys").get_data(as_text=True)  # the reload
+    assert SECRET.search(again) is None
+    with app.app_context():
+        assert row_count(ApiKey) == 1
 
 
 def test_a_key_is_stored_only_as_a_hash(app: Flask, browser, create_key, user):
