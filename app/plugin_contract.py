@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, ClassVar, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Mapping, Sequence
 
 from .config import Setting
 from .events import DomainEvent
@@ -17,6 +19,15 @@ if TYPE_CHECKING:  # for annotations only: the API layer sits above this contrac
 
 
 EventHandlerSpec = tuple[str, Callable[[DomainEvent], None]] | tuple[str, Callable[[DomainEvent], None], bool]
+
+
+@dataclass(frozen=True)
+class RunSubject:
+    """What a run is making, as its plugin names it: the dashboard lists the run by this
+    title and the run page links back to ``url`` (a story, an article)."""
+
+    title: str
+    url: str
 
 
 class Plugin:
@@ -67,6 +78,15 @@ class Plugin:
     def event_handlers(self) -> Iterable[EventHandlerSpec]:
         """``(event_type, handler)`` or ``(event_type, handler, background)`` triples."""
         return ()
+
+    def run_subjects(self, runs: Sequence[Any]) -> Mapping[uuid.UUID, RunSubject]:
+        """For the runs among ``runs`` that make something of this plugin's, what (by run id).
+
+        Called in a request of the runs' tenant (the repositories are scoped to it) with up to
+        a page of runs: answer with one query, not one per run. Runs that are not the
+        plugin's are left out. A plugin that raises here loses its titles, never the page.
+        """
+        return {}
 
     def init_app(self, app: "Flask") -> None:
         """Last chance to wire anything else; called once per app after the above."""

@@ -79,7 +79,7 @@ from .models.base import (
     UUIDPrimaryKey,
     utcnow,
 )
-from .plugin_contract import EventHandlerSpec, Plugin
+from .plugin_contract import EventHandlerSpec, Plugin, RunSubject
 from .provider import (
     Completion,
     CompletionChunk,
@@ -177,7 +177,7 @@ __all__ = [
     "BudgetExceededError", "CompletionChunk", "MediaPoll", "MediaRequest", "MediaSubmission", "ModelInfo",
     "ModelNotPricedError", "ModelOutputInvalidError", "ProviderAuthError", "ProviderCredentials",
     "ProviderRateLimitedError", "ProviderRequestError", "ProviderResponseError", "ProviderTimeoutError",
-    "UnknownModelError", "UsageSource", "note_failed_try", "render_markdown", "inert_markdown",
+    "UnknownModelError", "UsageSource", "note_failed_try", "render_markdown", "inert_markdown", "RunSubject",
     "TOOLKIT_VERSION", "Agent", "ApiBlueprint", "AppError", "Completion", "CompletionRequest",
     "ConfigError", "ConflictError", "CreatedAt", "DomainEvent", "ExternalServiceError", "ForbiddenError",
     "IllegalTransitionError", "JSONType", "Model", "NotFoundError", "PaymentRequiredError",

@@ -25,6 +25,7 @@ from ..workflows.definition import WorkflowDefinition
 from . import handoff
 from .forms import ConfirmForm, ResumeForm, SelectionForm
 from .input_forms import InputsForm, inputs_form_class
+from .run_subjects import subjects_of
 from .studio import blp
 
 #: Statuses in which the page refreshes itself (a paused run waits for a person, not for time).
@@ -120,7 +121,7 @@ def render_run_page(run: Run, status: int = 200, selection_forms: dict | None = 
     family = service.lineage(run.id)
     by_id = {member.id: member for member in family}
     context.update(
-        definition=definition, branch_forms=forms, family=family,
+        definition=definition, branch_forms=forms, family=family, subject=subjects_of([run]).get(run.id),
         parent=by_id.get(run.parent_run_id) or by_id.get(run.base_run_id),
         children=[member for member in family if run.id in (member.parent_run_id, member.base_run_id)])
     return render_template("studio/run.html", **context), status

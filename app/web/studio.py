@@ -18,6 +18,7 @@ from ..runtime import repositories
 from . import handoff
 from .feedback import show_error
 from .forms import ApiKeyForm, ConfirmForm, role_choices
+from .run_subjects import subjects_of
 
 blp = Blueprint("studio", __name__)
 
@@ -35,7 +36,7 @@ def dashboard():
     runs = attach_progress(repos, repos.runs.list(order_by=[Run.created_at.desc(), Run.id], limit=RECENT_RUNS)) \
         if principal.can("runs", "read") else []
     return render_template("studio/dashboard.html", members=members, events=events, runs=runs,
-                           switch_form=ConfirmForm(), principal=principal)
+                           subjects=subjects_of(runs), switch_form=ConfirmForm(), principal=principal)
 
 
 @blp.route("/tenants/<tenant_id>/switch", methods=["POST"])

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from app.runtime import repositories
+from app.runtime import current_state, repositories
+from app.toolkit import Plugin, RunSubject
 
 STORY = """\
 name: story
@@ -406,3 +407,49 @@ def test_outputs_and_candidates_render_as_markdown_and_typed_markup_stays_text(b
     # What was typed as markup is text wherever it shows.
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_a_step_waiting_for_a_person_reads_as_your_choice_with_its_candidates(browser, paused):
+    page = browser.get(f"/runs/{paused}").get_data(as_text=True)
+    assert re.search(r'Your choice: <a href="#choose-pick">pick</a>\s*\(3 candidates\)', page)
+
+
+class Naming(Plugin):
+    """Names every run it is shown, and one with a link off the studio (refused)."""
+    name = "naming"
+
+    def run_subjects(self, runs):
+        return {run.id: RunSubject("Idea book", f"/ideas/{run.id}") for run in runs}
+
+
+class FailsToName(Plugin):
+    name = "fails_to_name"
+
+    def run_subjects(self, runs):
+        raise RuntimeError("run_subjects exploded")
+
+
+class NamesElsewhere(Plugin):
+    name = "names_elsewhere"
+
+    def run_subjects(self, runs):
+        return {run.id: RunSubject("Phish", "https://evil.example/") for run in runs}
+
+
+def test_plugins_name_what_runs_make_and_a_failing_one_costs_only_its_titles(app, browser, paused):
+    plugins = current_state(app).registry.plugins
+    plugins["fails_to_name"], plugins["names_elsewhere"], plugins["naming"] = FailsToName(), NamesElsewhere(), Naming()
+
+    dashboard = browser.get("/").get_data(as_text=True)
+    run_page = browser.get(f"/runs/{paused}").get_data(as_text=True)
+
+    row = re.search(rf'<tr data-run="{paused}">.*?</tr>', dashboard, re.S).group(0)
+    assert f'<a href="/ideas/{paused}">Idea book</a>' in row and "naming" in row and "story" in row
+    assert "Phish" not in dashboard and "evil.example" not in dashboard  # only pages of the studio
+    assert f'This run makes <a href="/ideas/{paused}">Idea book</a>' in run_page
+
+
+def test_a_run_no_plugin_names_is_shown_by_its_workflow(browser, paused):
+    row = re.search(rf'<tr data-run="{paused}">.*?</tr>', browser.get("/").get_data(as_text=True), re.S).group(0)
+    assert "story" in row and "<a href=\"/ideas" not in row
+    assert "This run makes" not in browser.get(f"/runs/{paused}").get_data(as_text=True)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-from app.toolkit import Plugin
+from flask import url_for
+
+from app.toolkit import Plugin, RunSubject, repositories
 
 from . import events
 from .api import stories_api, story_workflow_api
 from .models import Chapter, Story
+from .repositories import StoryRepository
 from .web import pages
 
 HERE = Path(__file__).resolve().parent
@@ -37,3 +40,8 @@ class StoriesPlugin(Plugin):
 
     def navigation(self) -> Iterable[tuple[str, str]]:
         return [("Stories", "stories.index")]
+
+    def run_subjects(self, runs):
+        stories = repositories().get(StoryRepository).by_runs([run.id for run in runs])
+        return {story.run_id: RunSubject(f"Story: {story.title}", url_for("stories.show", story_id=story.id))
+                for story in stories}

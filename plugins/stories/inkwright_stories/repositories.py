@@ -39,6 +39,11 @@ class StoryRepository(ScopedRepository[Story]):
         return self.page(*criteria, order_by=[ordering, Story.id], limit=limit, offset=offset)
 
     @operation
+    def by_runs(self, run_ids: list[uuid.UUID]) -> list[Story]:
+        """The stories these runs are generating, in one query."""
+        return self.list(Story.run_id.in_(run_ids)) if run_ids else []
+
+    @operation
     def by_run(self, run_id: Any) -> Story | None:
         """The story a run is generating (its ``sessionId``), if any; ``None`` for a malformed id."""
         try:

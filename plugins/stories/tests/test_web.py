@@ -134,3 +134,14 @@ def test_the_form_offers_the_catalog_and_takes_a_model_per_step(browser, csrf_to
     page = response.get_data(as_text=True)
     assert "nobody" in error_beside(page, "chapter_model") and 'id="model-errors"' not in page
     assert row_count(Story) == 0
+
+
+def test_the_dashboard_lists_a_storys_run_by_its_title_and_the_run_page_links_back(browser, csrf_token, run_jobs):
+    reader = post_form(browser, csrf_token, FORM).headers["Location"]
+    run_jobs()
+    title = re.search(r"<h1>([^<]+)</h1>", browser.get(reader).get_data(as_text=True)).group(1).strip()
+
+    dashboard = browser.get("/").get_data(as_text=True)
+    assert f'<a href="{reader}">Story: {title}</a>' in dashboard and "· stories" in dashboard
+    run_url = re.search(r'href="(/runs/[0-9a-f-]{36})"', browser.get(reader).get_data(as_text=True)).group(1)
+    assert f'This run makes <a href="{reader}">Story: {title}</a>' in browser.get(run_url).get_data(as_text=True)

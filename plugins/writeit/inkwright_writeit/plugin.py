@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.toolkit import Plugin
+from flask import url_for
+
+from app.toolkit import Plugin, RunSubject, repositories
 
 from .api import api
 from .articles import on_run_cancelled, on_run_completed, on_run_created
 from .models import Article, PrimerRecord
+from .repositories import ArticleRepository
 from .web import pages
 
 PACKAGE = Path(__file__).resolve().parent
@@ -38,3 +41,11 @@ class WriteItPlugin(Plugin):
         # that completed the run, whichever process made it.
         return [("run.created", on_run_created, True), ("run.completed", on_run_completed, True),
                 ("run.cancelled", on_run_cancelled, True)]
+
+    def run_subjects(self, runs):
+        # Every run of an article's family (the first and each branch) makes that article.
+        articles = repositories().get(ArticleRepository).of_families(list({run.root_run_id for run in runs}))
+        by_family = {article.root_run_id: article for article in articles}
+        return {run.id: RunSubject(f"Article: {article.title or article.topic}",
+                                   url_for("writeit.article", article_id=article.id))
+                for run in runs if (article := by_family.get(run.root_run_id)) is not None}

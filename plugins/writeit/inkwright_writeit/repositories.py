@@ -17,6 +17,11 @@ class ArticleRepository(ScopedRepository[Article]):
         """The article whose runs all descend from ``root_run_id``."""
         return self.first(Article.root_run_id == root_run_id)
 
+    @operation
+    def of_families(self, root_run_ids: list[uuid.UUID]) -> list[Article]:
+        """The articles of these run families, in one query."""
+        return self.list(Article.root_run_id.in_(root_run_ids)) if root_run_ids else []
+
     def newest(self, limit: int, offset: int = 0) -> tuple[list[Article], int]:
         return self.page(order_by=[Article.created_at.desc()], limit=limit, offset=offset)
 

@@ -120,3 +120,19 @@ def test_the_style_primers_page_has_unique_ids_so_each_label_finds_its_field(bro
     ids = re.findall(r'\sid="([^"]+)"', page)
     assert sorted(set(ids)) == sorted(ids), [i for i in set(ids) if ids.count(i) > 1]
     assert '<label for="content">' in page and ids.count("content") == 1  # the style guide's box
+
+
+def test_the_dashboard_lists_an_articles_runs_by_its_topic_and_the_run_page_links_back(browser, submit, run_jobs):
+    made = submit(browser, "/articles/new", {"topic": "Why tides have two highs", "primer_id": "plain-explainer",
+                                             "angles_model": "offline:fast", "outline_model": "offline:writer",
+                                             "draft_model": "offline:writer", "polish_model": "offline:fast"})
+    assert made.status_code == 302, made.get_data(as_text=True)
+    article_url = made.headers["Location"]
+    run_jobs()
+
+    dashboard = browser.get("/").get_data(as_text=True)
+    assert f'<a href="{article_url}">Article: Why tides have two highs</a>' in dashboard
+    assert "writeit.article</span>" in dashboard and "· writeit" in dashboard
+    run_url = re.search(r'href="(/runs/[0-9a-f-]{36})"', browser.get(article_url).get_data(as_text=True)).group(1)
+    assert f'This run makes <a href="{article_url}">Article: Why tides have two highs</a>' in \
+        browser.get(run_url).get_data(as_text=True)
