@@ -1,0 +1,84 @@
+"""Every page of the studio from a small phone (360 px) to a wide screen (1,920 px): no
+sideways scroll, and a screenshot of each kept for a person to look at (issue 13).
+
+A real studio (web + worker) and Debian's headless Chromium. The pages are those a writer
+meets: signed out, the core's, and the first-party plugins' with something in them — an
+article waiting for a choice, a written story, a run. Screenshots go to
+``INKWRIGHT_SCREENSHOT_DIR`` (default ``test-artifacts/screenshots`` in the checkout, which
+``.ci/run`` names at its end), one per page and width.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+WIDTHS = (360, 390, 1280, 1920)
+SCREENSHOTS = Path(os.environ.get("INKWRIGHT_SCREENSHOT_DIR")
+                   or Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots")
+
+SIGNED_OUT = {"login": "/login", "register": "/register", "forgot-password": "/forgot-password"}
+CORE = {"dashboard": "/", "workflows": "/workflows", "credits": "/account/credits",
+        "provider-keys": "/account/provider-keys", "api-keys": "/api-keys"}
+PLUGINS = {"articles": "/articles", "new-article": "/articles/new", "style-primers": "/style-primers",
+           "stories": "/stories/", "new-story": "/stories/new"}
+
+
+def sideways_overflow(page) -> int:
+    """How many CSS pixels the page is wider than the window (0: no sideways scroll)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def widest_elements(page) -> list[str]:
+    """The elements sticking out past the window's right edge, to say what to fix."""
+    return page.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+        .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+                        (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : ''))""")
+
+
+def look_at(page, base: str, pages: dict[str, str], problems: list[str]) -> None:
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        for name, path in pages.items():
+            page.goto(base + path)
+            page.wait_for_load_state("load")
+            page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+            extra = sideways_overflow(page)
+            if extra > 0:
+                problems.append(f"{path} at {width} px scrolls {extra} px sideways: {widest_elements(page)}")
+
+
+def test_every_page_fits_390_and_1280_px_and_is_screenshotted(page, studio_url, sign_up):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    look_at(page, studio_url, SIGNED_OUT, problems)
+
+    sign_up("Bartholomew Fitzgerald-Montgomery of the Long Names", "widths@example.com")
+    # Something in every list: an article waiting for its first choice, and a short story.
+    page.goto(f"{studio_url}/articles/new")
+    page.get_by_label("Topic").fill("Why a long topic about tides, moons and harbour pilots needs a careful title")
+    page.get_by_role("button", name="Start the article").click()
+    page.wait_for_url(re.compile(r".*/articles/[0-9a-f-]{36}$"))
+    article = page.url
+    page.goto(f"{studio_url}/stories/new")
+    page.get_by_label("What should the story be about?").fill("A lighthouse keeper finds a message in a bottle.")
+    page.get_by_label("Chapters").fill("2")
+    page.get_by_label("Words per chapter").fill("120")
+    page.get_by_role("button", name="Generate the story").click()
+    page.wait_for_url(re.compile(r".*/stories/[0-9a-f-]{36}$"))
+    story = page.url
+    page.wait_for_selector('article.story[data-status="completed"]', timeout=60_000)
+    page.goto(article)
+    run_link = page.locator('a[href^="/runs/"]').first.get_attribute("href")
+    page.goto(studio_url + run_link)
+    page.locator('[data-status="awaiting_selection"]').first.wait_for(timeout=30_000)
+
+    made = {"article": article.removeprefix(studio_url), "story": story.removeprefix(studio_url),
+            "run": run_link, "primer": "/style-primers"}
+    look_at(page, studio_url, {**CORE, **PLUGINS, **made}, problems)
+
+    assert not problems, "\n".join(problems)
+    shots = sorted(path.name for path in SCREENSHOTS.glob("*.png"))
+    assert {f"run-{width}.png" for width in WIDTHS} <= set(shots), shots
