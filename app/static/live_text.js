@@ -37,6 +37,7 @@
       if (!part) {
         var text = document.createElement("div");
         text.className = "writing-text";
+        text.tabIndex = 0;  // it scrolls: the keyboard must reach it
         shown.article.appendChild(text);
         part = shown.parts[data.part] = { node: text, have: 0 };
       }
