@@ -453,3 +453,16 @@ def test_a_run_no_plugin_names_is_shown_by_its_workflow(browser, paused):
     row = re.search(rf'<tr data-run="{paused}">.*?</tr>', browser.get("/").get_data(as_text=True), re.S).group(0)
     assert "story" in row and "<a href=\"/ideas" not in row
     assert "This run makes" not in browser.get(f"/runs/{paused}").get_data(as_text=True)
+
+
+def test_a_long_input_shows_its_first_lines_and_the_rest_on_request(browser, api_client, story, run_jobs):
+    guide = " ".join(f"Rule {number}: keep the sentences short and the verbs active." for number in range(40))
+    response = api_client.post("/api/runs", json={"workflow": "story", "inputs": {"premise": "a lighthouse",
+                                                                                   "tone": guide}})
+    assert response.status_code == 202, response.json
+    page = browser.get(f"/runs/{response.json['data']['id']}").get_data(as_text=True)
+
+    inputs = re.search(r'<dl class="inputs">.*?</dl>', page, re.S).group(0)
+    assert '<details class="long-text">' in inputs and "Rule 0: keep" in inputs and "words; show all" in inputs
+    assert "<dd>a lighthouse</dd>" in inputs.replace("\n", "")  # a short one is shown as it is
+    assert "Rule 39" in inputs  # all of it is there, behind the summary
