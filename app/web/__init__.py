@@ -16,6 +16,7 @@ from . import account, accounts, admin, runs, studio, workflows  # noqa: F401 - 
 from .forms import ConfirmForm
 from .model_choices import text_model_choices
 from .navigation import plugin_links
+from .word_diff import word_diff
 
 
 def load_user(session_id: str):
@@ -87,6 +88,7 @@ def register_web(app: Flask) -> None:
     # A global, not a context value: the macros of _form.html are imported without context.
     app.jinja_env.globals["text_model_choices"] = text_model_choices
     app.jinja_env.filters["markdown"] = render_markdown  # every page, plugins' too
+    app.jinja_env.globals["word_diff"] = word_diff  # _choose.html, imported without context
     app.add_url_rule("/favicon.ico", "favicon", favicon)
     app.register_blueprint(accounts.blp)
     app.register_blueprint(studio.blp)

@@ -146,6 +146,15 @@ def run_live(run_id: str):
     return render_template("studio/_run_live.html", **live_context(service, service.get(run_id)))
 
 
+def back_to_or_run_page(run_id) -> str:
+    """Where a choice made on another page returns: the path it names (a page of this studio:
+    one slash, no scheme, no host), else the run page."""
+    wanted = request.form.get("next", "")
+    if wanted.startswith("/") and not wanted.startswith(("//", "/\\")) and "\n" not in wanted and len(wanted) < 500:
+        return wanted
+    return url_for("studio.run_page", run_id=run_id)
+
+
 def _confirmed() -> bool:
     form = ConfirmForm()
     return form.validate_on_submit()
@@ -226,7 +235,7 @@ def select_candidate(run_id: str, step_key: str):
         flash(error.message, "error")
     else:
         flash(f"Candidate {form.index.data + 1} of {step_key} is chosen; the run goes on.", "success")
-    return redirect(url_for("studio.run_page", run_id=run.id))
+    return redirect(back_to_or_run_page(run.id))
 
 
 @blp.route("/runs/<run_id>/steps/<step_key>/regenerate", methods=["POST"])
@@ -243,7 +252,7 @@ def regenerate_candidates(run_id: str, step_key: str):
             flash(error.message, "error")
         else:
             flash(f"More candidates for {step_key} are on their way.", "success")
-    return redirect(url_for("studio.run_page", run_id=run.id))
+    return redirect(back_to_or_run_page(run.id))
 
 
 @blp.route("/runs/<run_id>/branch/<step_id>", methods=["POST"])

@@ -120,3 +120,29 @@ def test_write_an_article_choosing_candidates_branching_and_exporting(page, stud
     content = Path(download.path()).read_text(encoding="utf-8")
     assert "configuration_id: writeit.article" in content and "branch_point: outline" in content
     assert "user_feedback: Shorter." in content
+
+
+def test_a_whole_article_chosen_from_the_article_page_alone(page, studio_url, sign_up):
+    sign_up("Ida Tarbell", "ida@example.com")
+    page.goto(f"{studio_url}/articles/new")
+    page.get_by_label("Topic").fill("How lighthouses got their lenses")
+    page.get_by_role("button", name="Start the article").click()
+    page.wait_for_url(re.compile(rf"{re.escape(studio_url)}/articles/[0-9a-f-]{{36}}$"))
+    article_url = page.url
+
+    for number, step in enumerate(("angles", "outline", "draft", "polish")):
+        # The page reloads itself when the step waits for a choice (article.js).
+        block = page.locator(f"#choose-{step}")
+        block.wait_for(timeout=30_000)
+        assert block.locator("article.candidate").count() == 2
+        block.locator("details.candidate-diff summary").first.click()
+        assert block.locator(".word-diff").first.is_visible()
+        candidate = block.locator("article.candidate").nth(number % 2)
+        candidate.get_by_label("Feedback for the next steps (optional)").fill(f"Feedback for {step}.")
+        candidate.get_by_role("button", name=f"Use candidate {number % 2 + 1}").click()
+        page.wait_for_url(article_url)
+        assert f"of {step} is chosen" in page.get_by_role("status").first.inner_text()
+
+    open_when_finished(page, article_url)
+    assert page.locator(".rendered-text.article-text h1").count() == 1
+    assert "/runs/" not in page.url  # never left the article

@@ -136,3 +136,40 @@ def test_the_dashboard_lists_an_articles_runs_by_its_topic_and_the_run_page_link
     run_url = re.search(r'href="(/runs/[0-9a-f-]{36})"', browser.get(article_url).get_data(as_text=True)).group(1)
     assert f'This run makes <a href="{article_url}">Article: Why tides have two highs</a>' in \
         browser.get(run_url).get_data(as_text=True)
+
+
+def started_article(browser, submit, run_jobs, topic="How owls see at night") -> str:
+    made = submit(browser, "/articles/new", {"topic": topic, "primer_id": "plain-explainer",
+                                             "angles_model": "offline:fast", "outline_model": "offline:writer",
+                                             "draft_model": "offline:writer", "polish_model": "offline:fast"})
+    assert made.status_code == 302, made.get_data(as_text=True)
+    run_jobs()
+    return made.headers["Location"]
+
+
+def test_the_article_page_offers_the_waiting_choice_side_by_side_with_a_word_diff(browser, submit, run_jobs):
+    article = started_article(browser, submit, run_jobs)
+    page = browser.get(article).get_data(as_text=True)
+
+    block = re.search(r'<div class="card candidates-step" id="choose-angles">.*?Regenerate', page, re.S).group(0)
+    assert "Your choice: <code>angles</code>" in block and block.count('<article class="candidate"') == 2
+    assert block.count('<details class="candidate-diff">') == 2 and "Compare with candidate 2" in block
+    assert re.search(r'<div class="word-diff" tabindex="0">.*?<(ins|del)>', block, re.S)
+    assert f'name="next" value="{article}"' in block
+
+
+def test_choosing_on_the_article_page_comes_back_to_the_article(browser, submit, run_jobs):
+    article = started_article(browser, submit, run_jobs)
+    run_path = re.search(r'action="(/runs/[0-9a-f-]{36})/steps/angles/select"', browser.get(article)
+                         .get_data(as_text=True)).group(1)
+
+    chosen = submit(browser, f"{run_path}/steps/angles/select", {"index": "1", "feedback": "Owls first",
+                                                                 "next": article}, page=article)
+    assert chosen.status_code == 302 and chosen.headers["Location"] == article
+    run_jobs()
+    assert "Your choice: <code>outline</code>" in browser.get(article).get_data(as_text=True)
+
+    # A "next" off the studio is not followed: the choice lands on the run page.
+    offsite = submit(browser, f"{run_path}/steps/outline/select", {"index": "0", "next": "//evil.example/x"},
+                     page=article)
+    assert offsite.headers["Location"] == run_path
