@@ -30,7 +30,7 @@ from app.toolkit import (
     workflow_runs,
 )
 
-from .export import as_yaml, filename, final_markdown, pipeline_run
+from .export import as_html, as_yaml, filename, final_markdown, pipeline_run
 from .models import Article, ArticleStatus
 from .primers import DEFAULT_PRIMER, PrimerLibrary
 from .repositories import ArticleRepository
@@ -242,8 +242,11 @@ def render_export(article: Article, format_: str, run_id: Any = None) -> dict[st
         raise ConflictError("The article is not finished yet: choose a candidate at each step first "
                             "(the YAML export shows where it stands).", {"status": run.status.value})
     # Raw HTML from the topic or the model is text in the file: no renderer runs it.
-    return {"format": "markdown", "filename": filename(article, "md"),
-            "content": inert_markdown(article.final_markdown)}
+    content = inert_markdown(article.final_markdown)
+    if format_ == "html":
+        return {"format": "html", "filename": filename(article, "html"),
+                "content": as_html(article.title or article.topic, content)}
+    return {"format": "markdown", "filename": filename(article, "md"), "content": content}
 
 
 def on_run_created(event: DomainEvent) -> None:

@@ -7,19 +7,39 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from html import escape
 from typing import Any
 
 import yaml
 
+from app.toolkit import render_markdown
+
 from .models import Article, ArticleStatus
 
-FORMATS = ("markdown", "yaml")
+FORMATS = ("markdown", "html", "yaml")
 STEP_ORDER = ("angles", "outline", "draft", "polish")
 
 
 def final_markdown(title: str, body: str) -> str:
     """The article's Markdown: its title as the top heading, then the polished sections."""
     return f"# {title.strip()}\n\n{body.strip()}\n"
+
+
+#: The exported page may be opened from disk, far from the studio's headers: it carries its own
+#: policy, under which nothing in it can run or load (only its own inline style applies).
+_HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:"
+
+
+def as_html(title: str, markdown: str) -> str:
+    """The article as a page of its own: the Markdown rendered and cleaned, as on the studio."""
+    return (
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_HTML_POLICY}\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        f"<title>{escape(title.strip())}</title>\n"
+        "<style>body{max-width:42rem;margin:2rem auto;padding:0 1rem;font:17px/1.6 Georgia,serif;color:#1d2330}"
+        "pre{white-space:pre-wrap}</style>\n</head>\n<body>\n<article>\n"
+        f"{render_markdown(markdown)}</article>\n</body>\n</html>\n")
 
 
 def filename(article: Article, extension: str) -> str:

@@ -32,7 +32,8 @@ from .repositories import ArticleRepository
 # static/ holds the article page's script, served at /articles/static/… (a file: the
 # Content-Security-Policy runs no inline script).
 pages = Blueprint("writeit", __name__, static_folder="static", static_url_path="/articles/static")
-MEDIA_TYPES = {"markdown": ("text/markdown; charset=utf-8", "md"), "yaml": ("application/yaml; charset=utf-8", "yaml")}
+MEDIA_TYPES = {"markdown": ("text/markdown; charset=utf-8", "md"), "html": ("text/html; charset=utf-8", "html"),
+               "yaml": ("application/yaml; charset=utf-8", "yaml")}
 
 
 def place_error(form: Any, error: AppError) -> None:

@@ -72,7 +72,7 @@ def test_bad_exports_are_refused(api_client, make_user, login_api):
     article = api_client.post("/api/writeit/articles", json={"topic": TOPIC}).json["data"]
     unknown = api_client.get(f"/api/writeit/articles/{article['id']}/export?format=docx")
     assert unknown.status_code == 400
-    assert unknown.json["error"]["details"]["fields"] == {"query.format": ["Must be one of: markdown, yaml."]}
+    assert unknown.json["error"]["details"]["fields"] == {"query.format": ["Must be one of: markdown, html, yaml."]}
     assert api_client.get(f"/api/writeit/articles/{article['id']}/export?format=yaml&runId=nope").status_code == 400
     other = login_api(make_user())
     assert other.get(f"/api/writeit/articles/{article['id']}/export?format=yaml").status_code == 404
@@ -95,6 +95,21 @@ def test_markup_in_the_articles_text_is_text_in_the_markdown_export_and_on_the_p
     assert "&lt;img src=x" in content and "&lt;script>alert(2)" in content
     assert "<img" not in content and "<script" not in content  # so no renderer runs it
     assert content.startswith("# Shipping") and "\n## Section\n" in content
+
+    exported = api_client.get(f"/api/writeit/articles/{article['id']}/export?format=html").json["data"]
+    assert exported["filename"].endswith(".html")
+    html = exported["content"]
+    assert "<h1>Shipping &lt;img src=x onerror=alert(1)&gt; daily" in html and "<h2>Section</h2>" in html
+    assert "<img" not in html and "<script" not in html and "onerror=alert(1)>" not in html
+    assert "Content-Security-Policy\" content=\"default-src 'none'" in html  # opened from disk, still inert
+    download = browser.get(f"/articles/{article['id']}/export.html?download=1")
+    assert download.status_code == 200 and download.mimetype == "text/html"
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+
+    # YAML carries the text as data: quoted YAML strings a YAML reader gives back as written.
+    record = yaml.safe_load(api_client.get(f"/api/writeit/articles/{article['id']}/export?format=yaml")
+                            .json["data"]["content"])
+    assert record["user_inputs"]["topic"] == PAYLOAD
 
     page = browser.get(f"/articles/{article['id']}").get_data(as_text=True)
     assert "<img src=x" not in page and "<script>alert(2)" not in page
