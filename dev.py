@@ -5,6 +5,7 @@
     python3 dev.py test    # the whole test suite
 
     python3 dev.py start --local-model   # the same, with local:smollm2 (llama-cpp-python) installed first
+    python3 dev.py flask inkwright …     # the operator commands (flask inkwright --help lists them)
 
 Both keep a virtual environment in ``.venv`` and (re)install the project and its
 first-party plugins into it whenever their packaging files change. Arguments after the
@@ -24,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".inkwright-installed"
+#: pip's whole output of the last install (the terminal gets one line per phase).
+INSTALL_LOG = VENV / "install.log"
 PYTEST_NO_TESTS = 5
 LOCAL_MODEL = "--local-model"
 #: Where a llama-cpp-python wheel built for this kind of machine may lie (PyPI has none for it).
@@ -56,13 +59,22 @@ def ensure_environment() -> None:
     fingerprint = packaging_fingerprint()
     if STAMP.exists() and STAMP.read_text() == fingerprint:
         return
-    print("Installing Inkwright and its plugins into .venv (first run takes about a minute) ...", flush=True)
-    pip = [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "--upgrade", "pip", "setuptools", "wheel"], check=True)
+    print(f"Installing Inkwright and its plugins into .venv (about a minute; pip's output in {INSTALL_LOG}) ...",
+          flush=True)
+    pip = [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check"]
     editable = ["-e", f"{ROOT}[test,postgres,bench]"]
     for folder in plugin_folders():
         editable += ["-e", str(folder)]
-    subprocess.run([*pip, *editable], check=True, cwd=ROOT)
+    started = time.monotonic()
+    with INSTALL_LOG.open("w") as log:
+        for phase, command in (("pip, setuptools, wheel", [*pip, "--upgrade", "pip", "setuptools", "wheel"]),
+                               ("Inkwright, its plugins and their dependencies", [*pip, *editable])):
+            print(f"  {phase} ...", flush=True)
+            if subprocess.call(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT):
+                log.flush()
+                tail = INSTALL_LOG.read_text(errors="replace").splitlines()[-25:]
+                sys.exit("\n".join(["pip failed; the end of its output:", *tail, f"(all of it: {INSTALL_LOG})"]))
+    print(f"Installed in {time.monotonic() - started:.0f} s.", flush=True)
     STAMP.write_text(fingerprint)
 
 
@@ -124,7 +136,13 @@ def test(args: list[str]) -> int:
     return code
 
 
-COMMANDS = {"start": start, "test": test}
+def flask(args: list[str]) -> int:
+    """The app's command line (``flask inkwright …``) in .venv, from the checkout, on the same
+    instance folder and settings as ``start``."""
+    return run([str(venv_python()), "-m", "flask", "--app", "app:create_app", *args])
+
+
+COMMANDS = {"start": start, "test": test, "flask": flask}
 
 
 def main(argv: list[str]) -> int:
