@@ -89,6 +89,7 @@ def test_every_page_fits_every_width_passes_axe_and_is_screenshotted(page, studi
     page.locator('[data-status="awaiting_selection"]').first.wait_for(timeout=30_000)
 
     made = {"article": article.removeprefix(studio_url), "story": story.removeprefix(studio_url),
+            "chapter": story.removeprefix(studio_url) + "/chapters/2",
             "run": run_link}
     look_at(page, studio_url, {**CORE, **PLUGINS, **made}, problems, axe)
 

@@ -37,9 +37,18 @@ def test_generate_a_three_chapter_story_and_read_it(page, studio_url, sign_up):
     assert story.get_attribute("data-status") in ("generating", "completed")
     page.wait_for_selector('article.story[data-status="completed"]', timeout=60_000)
 
-    headings = page.locator("section.chapter h2").all_inner_texts()
+    # Contents, chapter 1 here, and the next chapters a page each, read with "next".
+    assert page.locator("nav.toc li").count() == 3
+    headings = [page.locator("section.chapter h2").inner_text()]
+    assert all(len(p.split()) > 5 for p in page.locator("section.chapter .chapter-text p").all_inner_texts())
+    reader = page.url
+    page.locator('a[rel="next"]').click()
+    headings.append(page.get_by_role("heading", level=1).inner_text())
+    page.locator('a[rel="next"]').click()
+    headings.append(page.get_by_role("heading", level=1).inner_text())
+    assert page.locator('a[rel="next"]').count() == 0 and page.locator('a[rel="prev"]').count() == 1
     assert [h.split(":")[0] for h in headings] == ["Chapter 1", "Chapter 2", "Chapter 3"], headings
-    assert all(len(p.split()) > 5 for p in page.locator("section.chapter p:not(.help)").all_inner_texts())
+    page.goto(reader)
     assert "Ged, Tenar" in page.locator(".story-metadata").inner_text()
     assert "min" in page.locator("#reading-time").inner_text()
     assert page.locator(".badge-offline").count() >= 1  # the offline provider wrote it, and it says so

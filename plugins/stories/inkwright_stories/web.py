@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from werkzeug.routing import BuildError
@@ -17,7 +18,14 @@ from wtforms.validators import (
     Optional,
 )
 
-from app.toolkit import AppError, NotFoundError, SchemaValidationError, current_principal, repositories
+from app.toolkit import (
+    AppError,
+    NotFoundError,
+    SchemaValidationError,
+    current_principal,
+    inert_markdown,
+    repositories,
+)
 
 from .generation import StoryGeneration
 from .models import StoryStatus
@@ -56,6 +64,24 @@ class StoryRequestForm(FlaskForm):
 
 class CancelForm(FlaskForm):
     submit = SubmitField("Cancel generation")
+
+
+class DeleteForm(FlaskForm):
+    submit = SubmitField("Delete the story")
+
+
+def as_markdown(story: Any) -> str:
+    """The story as one Markdown file: its title, then each chapter under its heading; raw
+    HTML the model or the request wrote is escaped, so no renderer runs it."""
+    parts = [f"# {story.title}"]
+    for chapter in story.chapters:
+        parts.append(f"## Chapter {chapter.order}: {chapter.title}\n\n{chapter.content.strip()}")
+    return inert_markdown("\n\n".join(parts) + "\n")
+
+
+def export_name(story: Any) -> str:
+    stem = re.sub(r"[^a-z0-9]+", "-", story.title.lower()).strip("-")[:60] or "story"
+    return f"{stem}.md"
 
 
 def run_page_url(run_id: Any) -> str | None:
@@ -135,7 +161,63 @@ def show(story_id: str):
         except NotFoundError:
             progress = None
     return render_template("stories/show.html", story=story, progress=progress, cancel_form=CancelForm(),
-                           run_url=run_page_url(story.run_id) if story.run_id else None)
+                           delete_form=DeleteForm(), run_url=run_page_url(story.run_id) if story.run_id else None)
+
+
+def readable_story(story_id: str) -> Any:
+    current_principal().require("stories", "read")
+    story = repositories().get(StoryRepository).get(story_id)
+    if story is None:
+        abort(404)
+    return story
+
+
+@pages.route("/<story_id>/chapters/<int:number>")
+@login_required
+def chapter(story_id: str, number: int):
+    """One chapter a page, with the previous and next ones a click away."""
+    story = readable_story(story_id)
+    by_order = {chapter.order: chapter for chapter in story.chapters}
+    if number not in by_order:
+        abort(404)
+    orders = sorted(by_order)
+    at = orders.index(number)
+    return render_template("stories/chapter.html", story=story, chapter=by_order[number],
+                           previous=by_order[orders[at - 1]] if at > 0 else None,
+                           following=by_order[orders[at + 1]] if at + 1 < len(orders) else None)
+
+
+@pages.route("/<story_id>/export.md")
+@login_required
+def export(story_id: str):
+    story = readable_story(story_id)
+    if not story.chapters:
+        flash("The story has no chapters to export yet.", "info")
+        return redirect(url_for("stories.show", story_id=story.id))
+    return Response(as_markdown(story), mimetype="text/markdown", headers={
+        "Content-Disposition": f'attachment; filename="{export_name(story)}"',
+        "Content-Type": "text/markdown; charset=utf-8"})
+
+
+@pages.route("/<story_id>/delete", methods=["POST"])
+@login_required
+def delete(story_id: str):
+    """Delete the story (soft, as the API's DELETE); a generation under way is cancelled first."""
+    form = DeleteForm()
+    if not form.validate_on_submit():
+        abort(400)
+    current_principal().require("stories", "delete")
+    story = readable_story(story_id)
+    if story.status == StoryStatus.GENERATING and story.run_id is not None:
+        try:
+            StoryGeneration(repositories()).cancel(story.run_id)
+        except AppError:
+            pass  # it ended meanwhile: nothing left to stop
+    repos = repositories()
+    with repos.transaction():
+        repos.get(StoryRepository).delete(repos.get(StoryRepository).require(story.id))
+    flash(f"“{story.title}” is deleted.", "success")
+    return redirect(url_for("stories.index"))
 
 
 @pages.route("/<story_id>/cancel", methods=["POST"])

@@ -68,8 +68,16 @@ def test_generating_from_the_form_leads_to_the_reader(browser, csrf_token, run_j
 
     run_jobs()
     page = browser.get(reader).get_data(as_text=True)
-    headings = re.findall(r"<h2>Chapter (\d): ([^<]+)</h2>", page)
-    assert [number for number, _ in headings] == ["1", "2", "3"]
+    # Contents, the first chapter here, each chapter a page of its own with previous and next.
+    contents = re.findall(rf'<a href="{reader}/chapters/(\d)">', page)
+    assert contents == ["1", "2", "3"]
+    assert re.findall(r"<h2>Chapter (\d): ([^<]+)</h2>", page)[0][0] == "1"
+    second = browser.get(f"{reader}/chapters/2").get_data(as_text=True)
+    assert '<h1>Chapter 2: ' in second and f'rel="prev" href="{reader}/chapters/1"' in second
+    assert f'rel="next" href="{reader}/chapters/3"' in second
+    assert 'rel="next"' not in browser.get(f"{reader}/chapters/3").get_data(as_text=True)
+    assert browser.get(f"{reader}/chapters/9").status_code == 404
+    assert "The request that made it" in page and "A lighthouse keeper finds a message in a bottle." in page
     assert "<progress" not in page and "Reading time" in page and "Mara, Tobias" in page
     assert "offline output" in page  # the offline provider wrote it, and the reader says so
     listing = browser.get("/stories/").get_data(as_text=True)
@@ -145,3 +153,31 @@ def test_the_dashboard_lists_a_storys_run_by_its_title_and_the_run_page_links_ba
     assert f'<a href="{reader}">Story: {title}</a>' in dashboard and "· stories" in dashboard
     run_url = re.search(r'href="(/runs/[0-9a-f-]{36})"', browser.get(reader).get_data(as_text=True)).group(1)
     assert f'This run makes <a href="{reader}">Story: {title}</a>' in browser.get(run_url).get_data(as_text=True)
+
+
+def test_a_story_downloads_as_inert_markdown_and_deletes_from_the_reader(app, browser, csrf_token, run_jobs,
+                                                                       row_count):
+    reader = post_form(browser, csrf_token, FORM).headers["Location"]
+    run_jobs()
+    downloaded = browser.get(f"{reader}/export.md")
+    assert downloaded.status_code == 200 and downloaded.mimetype == "text/markdown"
+    assert downloaded.headers["Content-Disposition"].startswith("attachment;")
+    text = downloaded.get_data(as_text=True)
+    assert text.startswith("# ") and text.count("\n## Chapter ") == 3
+
+    deleted = browser.post(f"{reader}/delete", data={"csrf_token": csrf_token(browser, reader)})
+    assert deleted.status_code == 302 and deleted.headers["Location"] == "/stories/"
+    assert browser.get(reader).status_code == 404
+    assert reader not in browser.get("/stories/").get_data(as_text=True)
+    assert browser.post(f"{reader}/delete", data={}).status_code == 400  # no token: nothing happens
+
+
+def test_the_story_export_escapes_markup_the_model_or_the_request_wrote():
+    from types import SimpleNamespace
+
+    from inkwright_stories.web import as_markdown
+    chapter = SimpleNamespace(order=1, title="<img src=x onerror=alert(1)>", content="Text <script>x</script>.")
+    story = SimpleNamespace(title="Tale <b>", chapters=[chapter])
+    exported = as_markdown(story)
+    assert "<img" not in exported and "<script" not in exported and "<b>" not in exported
+    assert "&lt;img src=x onerror=alert(1)>" in exported
