@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import yaml
@@ -114,3 +115,4 @@ def test_markup_in_the_articles_text_is_text_in_the_markdown_export_and_on_the_p
     page = browser.get(f"/articles/{article['id']}").get_data(as_text=True)
     assert "<img src=x" not in page and "<script>alert(2)" not in page
     assert 'class="rendered-text article-text"' in page and "<h2>Section</h2>" in page  # it reads as an article
+    assert re.search(r'<p class="help" id="article-length">\d+ words · about \d+ min to read</p>', page)
