@@ -14,12 +14,10 @@ from marshmallow import RAISE
 
 from app.toolkit import (
     ApiBlueprint,
-    AppError,
     ConflictError,
     current_principal,
     repositories,
     utcnow,
-    workflow_runs,
 )
 
 from .generation import StoryGeneration, publish_created
@@ -117,15 +115,7 @@ def update_story(body: dict[str, Any], story_id: str):
 def delete_story(story_id: str):
     """Delete a story (soft: it is hidden, not erased); a generation under way is cancelled."""
     current_principal().require("stories", "delete")
-    repos = repositories()
-    story = stories().require(story_id)
-    if story.status == StoryStatus.GENERATING and story.run_id is not None:
-        try:
-            workflow_runs().cancel(story.run_id)
-        except AppError:
-            pass  # the run ended meanwhile: nothing left to stop
-    with repos.transaction():
-        stories().delete(stories().require(story_id))
+    StoryGeneration(repositories()).delete(stories().require(story_id))
     return {"success": True}
 
 

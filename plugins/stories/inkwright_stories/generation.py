@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.toolkit import (
+    AppError,
     DomainEvent,
     Repositories,
     Run,
@@ -151,6 +152,17 @@ class StoryGeneration:
         if story is not None:
             self.finish(story.id, run, error={"code": "CANCELLED", "message": CANCELLED_MESSAGE})
         return run
+
+    def delete(self, story: Story) -> None:
+        """Delete the story (soft: hidden, not erased); a generation under way is cancelled
+        first, so no worker goes on writing a story nobody can see."""
+        if story.status == StoryStatus.GENERATING and story.run_id is not None:
+            try:
+                workflow_runs().cancel(story.run_id)
+            except AppError:
+                pass  # the run ended meanwhile: nothing left to stop
+        with self.repos.transaction():
+            self.stories.delete(self.stories.require(story.id))
 
     # Finishing --------------------------------------------------------------------------
     def finish_from_run(self, run: Run) -> Story | None:

@@ -208,14 +208,7 @@ def delete(story_id: str):
         abort(400)
     current_principal().require("stories", "delete")
     story = readable_story(story_id)
-    if story.status == StoryStatus.GENERATING and story.run_id is not None:
-        try:
-            StoryGeneration(repositories()).cancel(story.run_id)
-        except AppError:
-            pass  # it ended meanwhile: nothing left to stop
-    repos = repositories()
-    with repos.transaction():
-        repos.get(StoryRepository).delete(repos.get(StoryRepository).require(story.id))
+    StoryGeneration(repositories()).delete(story)
     flash(f"“{story.title}” is deleted.", "success")
     return redirect(url_for("stories.index"))
 
