@@ -91,16 +91,17 @@ def article(article_id: str):
         found = find_article(article_id)
     except AppError:
         abort(404)
+    # The page's moment as the run's event ids count it (ms), taken *before* the run is read:
+    # article.js reloads for a step that ends after it, so a step ending while the page is
+    # being made still brings a reload (taken after, it fell in between and was missed).
+    rendered_at_ms = int(time.time() * 1000)
     service = workflow_runs()
     current = service.detail(service.get(found.current_run_id))
     tree = branch_tree(service.lineage(found.root_run_id))
     return render_template("writeit/article.html", article=found, run=current, tree=tree,
                            status=ArticleStatus.of_run(current.status.value).value,
                            progress=run_progress(current), failure=failure_of(current),
-                           branch_form=BranchForm(), formats=FORMATS,
-                           # The page's moment as the run's event ids count it (ms): article.js
-                           # reloads for a step that ends after it, not for those it replays.
-                           rendered_at_ms=int(time.time() * 1000))
+                           branch_form=BranchForm(), formats=FORMATS, rendered_at_ms=rendered_at_ms)
 
 
 @pages.route("/articles/<article_id>/branch", methods=["POST"])

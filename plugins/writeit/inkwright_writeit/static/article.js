@@ -29,7 +29,7 @@
     TURNS.forEach(function (kind) {
       source.addEventListener(kind, function (event) {
         var writtenAt = Number(String(event.lastEventId || "").split("-")[0]) || 0;
-        if (writtenAt <= renderedAt || reloading || leaving) { return; }
+        if (writtenAt < renderedAt || reloading || leaving) { return; }
         reloading = setTimeout(function () { window.location.reload(); }, 300);
       });
     });
