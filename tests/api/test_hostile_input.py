@@ -18,6 +18,16 @@ def timed(call):
     return response, time.perf_counter() - started
 
 
+def harmless_seconds(api_client, yaml: bool) -> float:
+    """How long a harmless request of the same kind takes right now: "at once" is measured
+    beside it, since under a loaded CI (PostgreSQL on the same 2 cores) any request can take
+    a second, while the hostile ones unchecked take minutes."""
+    if yaml:
+        return timed(lambda: api_client.post("/api/workflows/validate", content_type="application/yaml",
+                                             data=one_step("{{ 'fine' }}", name="harmless")))[1]
+    return timed(lambda: api_client.post("/api/runs", data=b"{}", content_type="application/json"))[1]
+
+
 def alias_bomb(levels: int = 6) -> str:
     """``levels`` levels of ten aliases each: 10**levels leaves in ~300 bytes."""
     lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
@@ -35,10 +45,11 @@ def one_step(template: str, name: str = "hostile") -> str:
 def test_a_yaml_alias_bomb_is_refused_at_once(api_client, expect_error, endpoint):
     source = alias_bomb()
     assert len(source) < 500
+    harmless = harmless_seconds(api_client, yaml=True)
     response, took = timed(lambda: api_client.post(endpoint, data=source, content_type="application/yaml"))
     problems = expect_error(response, 400, "WORKFLOW_INVALID")["details"]["problems"]
     assert "aliases repeat too much" in problems[0]["message"] and problems[0]["line"]
-    assert took < WITHIN_SECONDS
+    assert took < WITHIN_SECONDS + harmless
     assert "bomb" not in str(api_client.get("/api/workflows").json["data"])  # nothing stored
 
 
@@ -55,17 +66,19 @@ def test_an_honest_alias_still_works(api_client, upload_workflow):
     ("n: " + "1" * 5000 + "\n", "more than 4,300 digits"),
 ], ids=["deep", "recursive", "5000-digit integer"])
 def test_yaml_past_its_bounds_is_invalid_with_a_reason(api_client, expect_error, source, words):
+    harmless = harmless_seconds(api_client, yaml=True)
     response, took = timed(lambda: api_client.post("/api/workflows", data=source, content_type="application/yaml"))
     problems = expect_error(response, 400, "WORKFLOW_INVALID")["details"]["problems"]
-    assert words in problems[0]["message"] and took < WITHIN_SECONDS
+    assert words in problems[0]["message"] and took < WITHIN_SECONDS + harmless
 
 
 def test_a_5000_digit_constant_in_a_template_is_invalid_not_a_500(api_client, expect_error):
     source = one_step("{{ " + "9" * 5000 + " }}")
+    harmless = harmless_seconds(api_client, yaml=True)
     response, took = timed(lambda: api_client.post("/api/workflows/validate", data=source,
                                                    content_type="application/yaml"))
     problems = expect_error(response, 400, "WORKFLOW_INVALID")["details"]["problems"]
-    assert "cannot be read" in problems[0]["message"] and took < WITHIN_SECONDS
+    assert "cannot be read" in problems[0]["message"] and took < WITHIN_SECONDS + harmless
 
 
 @pytest.mark.parametrize("template, words", [
@@ -79,11 +92,12 @@ def test_a_template_whose_constants_pass_the_budget_is_refused_when_checked(
         api_client, expect_error, endpoint, template, words):
     """Seen in the template's constants: the person hears it at validate (or upload) time,
     with the step, the line and the budget's code, not when a run fails."""
+    harmless = harmless_seconds(api_client, yaml=True)
     response, took = timed(lambda: api_client.post(endpoint, data=one_step(template), content_type="application/yaml"))
     (problem,) = expect_error(response, 400, "WORKFLOW_INVALID")["details"]["problems"]
     assert problem["code"] == "TEMPLATE_BUDGET_EXCEEDED" and problem["path"] == "steps[0].with.text"
     assert words in problem["message"] and "line 1 of the template" in problem["message"]
-    assert problem["line"] == 6 and took < WITHIN_SECONDS
+    assert problem["line"] == 6 and took < WITHIN_SECONDS + harmless
     assert "hostile" not in str(api_client.get("/api/workflows").json["data"])
 
 
@@ -127,9 +141,10 @@ def test_an_offset_past_any_list_is_a_400(api_client, expect_error, path):
 
 @pytest.mark.parametrize("body", [b"[" * 1000 + b"]" * 1000, b'{"a":' * 1000 + b"1" + b"}" * 1000])
 def test_json_nested_1000_deep_is_malformed_at_once(api_client, expect_error, body):
+    harmless = harmless_seconds(api_client, yaml=False)
     response, took = timed(lambda: api_client.post("/api/runs", data=body, content_type="application/json"))
     error = expect_error(response, 400, "MALFORMED_REQUEST")
-    assert error["details"] == {"maxDepth": 64} and took < WITHIN_SECONDS
+    assert error["details"] == {"maxDepth": 64} and took < WITHIN_SECONDS + harmless
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting(api_client, upload_workflow):
@@ -142,8 +157,9 @@ def test_brackets_inside_strings_do_not_count_as_nesting(api_client, upload_work
 def test_half_a_surrogate_pair_is_malformed_not_a_500(api_client, expect_error, row_counts, text):
     before = row_counts()
     body = '{"workflow": "x", "inputs": {"topic": ' + text + "}}"
+    harmless = harmless_seconds(api_client, yaml=False)
     response, took = timed(lambda: api_client.post("/api/runs", data=body, content_type="application/json"))
-    assert "surrogate" in expect_error(response, 400, "MALFORMED_REQUEST")["message"] and took < WITHIN_SECONDS
+    assert "surrogate" in expect_error(response, 400, "MALFORMED_REQUEST")["message"] and took < WITHIN_SECONDS + harmless
     assert row_counts() == before
 
 
