@@ -26,6 +26,7 @@ from app.models import Run, RunStep, StepAttempt
 from app.models.tenant import Role
 from app.runtime import current_state, repositories
 from app.workers import AppSimpleWorker
+from tests.engine.worker_processes import worker_pool
 
 
 class Studio:
@@ -126,3 +127,11 @@ def worker_thread(app):
     yield start
     for thread in started:
         thread.join(timeout=30)
+
+
+@pytest.fixture
+def workers(app, inkwright_config, tmp_path):
+    """Real worker processes (``workers.start("fork")``), stopped after the test; they run
+    on the module's ``inkwright_config`` (``fast_engine_config`` where the module asks)."""
+    with worker_pool(app, inkwright_config, tmp_path) as pool:
+        yield pool

@@ -14,7 +14,7 @@ from app.engine.progress import RunEvents
 from app.statuses import RunStatus, StepStatus
 from app.models import AttemptOutcome
 from app.runtime import current_state
-from tests.engine.worker_processes import fast_engine_config, wait_until, worker_pool
+from tests.engine.worker_processes import fast_engine_config, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -22,12 +22,6 @@ pytestmark = pytest.mark.timeout(60)
 @pytest.fixture
 def inkwright_config(inkwright_config, tmp_path):
     return fast_engine_config(inkwright_config, tmp_path)
-
-
-@pytest.fixture
-def workers(app, inkwright_config, tmp_path):
-    with worker_pool(app, inkwright_config, tmp_path) as pool:
-        yield pool
 
 
 WIDTH = 30

@@ -16,7 +16,7 @@ import redis
 from app.extensions import db
 from app.models import Artifact, AttemptOutcome
 from app.statuses import RunStatus, StepStatus
-from tests.engine.worker_processes import alive, fast_engine_config, wait_until, worker_pool
+from tests.engine.worker_processes import alive, fast_engine_config, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -24,12 +24,6 @@ pytestmark = pytest.mark.timeout(60)
 @pytest.fixture
 def inkwright_config(inkwright_config, tmp_path):
     return fast_engine_config(inkwright_config, tmp_path)
-
-
-@pytest.fixture
-def workers(app, inkwright_config, tmp_path):
-    with worker_pool(app, inkwright_config, tmp_path) as pool:
-        yield pool
 
 
 def chain(name: str, max_attempts: int, sleep: float, candidates: int = 1) -> str:

@@ -25,7 +25,7 @@ from app.models import AttemptOutcome
 from app.runtime import current_state
 from app.statuses import RunStatus
 from tests.engine.private_postgres import PrivatePostgres, why_not_available
-from tests.engine.worker_processes import fast_engine_config, wait_until, worker_pool
+from tests.engine.worker_processes import fast_engine_config, wait_until
 
 pytestmark = pytest.mark.skipif(why_not_available() is not None, reason=str(why_not_available()))
 
@@ -73,12 +73,6 @@ def private_postgres(tmp_path_factory):
 @pytest.fixture
 def inkwright_config(inkwright_config, tmp_path, private_postgres):
     return {**fast_engine_config(inkwright_config, tmp_path), "DATABASE_URL": private_postgres.url}
-
-
-@pytest.fixture
-def workers(app, inkwright_config, tmp_path):
-    with worker_pool(app, inkwright_config, tmp_path) as pool:
-        yield pool
 
 
 def test_a_ten_second_postgres_outage_under_fifteen_runs_is_weathered_and_not_charged(

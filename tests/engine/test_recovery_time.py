@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 from app.statuses import StepStatus
-from tests.engine.worker_processes import TIMINGS, fast_engine_config, wait_until, worker_pool
+from tests.engine.worker_processes import TIMINGS, fast_engine_config, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -51,12 +51,6 @@ steps:
 @pytest.fixture
 def inkwright_config(inkwright_config, tmp_path):
     return fast_engine_config(inkwright_config, tmp_path)
-
-
-@pytest.fixture
-def workers(app, inkwright_config, tmp_path):
-    with worker_pool(app, inkwright_config, tmp_path) as pool:
-        yield pool
 
 
 def test_a_lost_workers_step_starts_again_within_the_bound_behind_a_hundred_queued_jobs(studio, workers):

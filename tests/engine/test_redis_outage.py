@@ -17,7 +17,7 @@ import redis
 from app.redis_outage import RedisLossWatch, wait_for_redis
 from app.redis_server import find_redis_binary
 from app.statuses import RunStatus
-from tests.engine.worker_processes import fast_engine_config, wait_until, worker_pool
+from tests.engine.worker_processes import fast_engine_config, wait_until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -65,12 +65,6 @@ def private_redis(tmp_path):
 @pytest.fixture
 def inkwright_config(inkwright_config, tmp_path, private_redis):
     return {**fast_engine_config(inkwright_config, tmp_path), "REDIS_URL": private_redis.url}
-
-
-@pytest.fixture
-def workers(app, inkwright_config, tmp_path):
-    with worker_pool(app, inkwright_config, tmp_path) as pool:
-        yield pool
 
 
 SLOW = """

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from app.statuses import RunStatus, StepStatus
-from tests.engine.worker_processes import alive, children_of, fast_engine_config, wait_until, worker_pool
+from tests.engine.worker_processes import alive, children_of, fast_engine_config, wait_until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -17,12 +17,6 @@ pytestmark = pytest.mark.timeout(90)
 @pytest.fixture
 def inkwright_config(inkwright_config, tmp_path):
     return fast_engine_config(inkwright_config, tmp_path)
-
-
-@pytest.fixture
-def workers(app, inkwright_config, tmp_path):
-    with worker_pool(app, inkwright_config, tmp_path) as pool:
-        yield pool
 
 
 LONG = """

@@ -1,16 +1,11 @@
 """Real ``python worker.py`` processes for the durability and concurrency tests.
 
-A test module that uses them declares two small fixtures of its own, so the settings they
-change stay local to it::
+A test module that uses them asks for the ``workers`` fixture (``tests/engine/conftest.py``)
+and declares the settings it changes, so they stay local to it::
 
     @pytest.fixture
     def inkwright_config(inkwright_config, tmp_path):
         return fast_engine_config(inkwright_config, tmp_path)
-
-    @pytest.fixture
-    def workers(app, inkwright_config, tmp_path):
-        with worker_pool(app, inkwright_config, tmp_path) as pool:
-            yield pool
 
 :func:`fast_engine_config` gives a fast heartbeat (0.2 s), a short staleness limit (1.5 s), a
 reconciler pass every 0.5 s inside each worker, and an artifact folder shared by the test and
