@@ -129,5 +129,26 @@ def pipeline_run(article: Article, detail: Any) -> dict[str, Any]:
     }
 
 
+class _InertDumper(yaml.SafeDumper):
+    """Writes any string holding `<` or `>` double-quoted, so those two can be escaped."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = '"' if ("<" in text or ">" in text) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_InertDumper.add_representer(str, _represent_text)
+
+
 def as_yaml(record: dict[str, Any]) -> str:
-    return yaml.safe_dump(record, sort_keys=False, allow_unicode=True, width=100)
+    """The record as YAML in which no markup is live, yet every string loads back as it was.
+
+    A topic or a model's answer may hold `<script>`; a viewer that sniffs or previews the file
+    must not find a tag in it. Every string holding `<` or `>` is written double-quoted (the
+    representer above), and inside a double-quoted scalar `\\x3C` and `\\x3E` are YAML's own
+    escapes for them, so the file has no literal angle bracket and `yaml.safe_load` returns the
+    original text.
+    """
+    text = yaml.dump(record, Dumper=_InertDumper, sort_keys=False, allow_unicode=True, width=100)
+    return text.replace("<", "\\x3C").replace(">", "\\x3E")

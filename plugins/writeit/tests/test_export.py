@@ -107,9 +107,12 @@ def test_markup_in_the_articles_text_is_text_in_the_markdown_export_and_on_the_p
     assert download.status_code == 200 and download.mimetype == "text/html"
     assert download.headers["Content-Disposition"].startswith("attachment;")
 
-    # YAML carries the text as data: quoted YAML strings a YAML reader gives back as written.
-    record = yaml.safe_load(api_client.get(f"/api/writeit/articles/{article['id']}/export?format=yaml")
-                            .json["data"]["content"])
+    # YAML carries the text as data: no angle bracket in the file (YAML's own \\x3C escape in
+    # double quotes), yet a YAML reader gives every string back as written.
+    yaml_text = api_client.get(f"/api/writeit/articles/{article['id']}/export?format=yaml").json["data"]["content"]
+    assert "<" not in yaml_text and ">" not in yaml_text
+    assert '"Shipping \\x3Cimg src=x onerror=alert(1)\\x3E' in yaml_text
+    record = yaml.safe_load(yaml_text)
     assert record["user_inputs"]["topic"] == PAYLOAD
 
     page = browser.get(f"/articles/{article['id']}").get_data(as_text=True)
