@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 import redis
 from flask import session
@@ -57,16 +57,22 @@ def keep_refused(kind: str, form: FlaskForm) -> None:
     page the redirect leads to (:func:`refused`)."""
     fields = {name: field for name, field in form._fields.items() if name not in _NOT_KEPT}
     keep(kind, {"data": {name: field.data for name, field in fields.items()},
-                "errors": {name: list(field.errors) for name, field in fields.items() if field.errors}})
+                "errors": {name: list(field.errors) for name, field in fields.items() if field.errors},
+                "form_errors": [str(error) for error in form.form_errors]})
 
 
-def refused(kind: str, form_class: type[FormT]) -> FormT | None:
-    """The form :func:`keep_refused` held, rebuilt with its text and its errors, once."""
+def refused(kind: str, build: Callable[..., FormT]) -> FormT | None:
+    """The form :func:`keep_refused` held, rebuilt with its text and its errors, once.
+
+    :param build: the form's class, or a function that makes the form as the page would
+        (a form whose fields depend on the run) from ``formdata`` and ``data``.
+    """
     kept = take(kind)
     if kept is None:
         return None
-    form = form_class(formdata=None, data=kept.get("data") or {})
+    form = build(formdata=None, data=kept.get("data") or {})
     for name, errors in (kept.get("errors") or {}).items():
         if name in form._fields:
             form[name].errors = [str(error) for error in errors]
+    form.form_errors.extend(kept.get("form_errors") or [])
     return form

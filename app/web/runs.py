@@ -81,9 +81,10 @@ blp.add_app_template_filter(shown_error, "shown_error")
 blp.add_app_template_filter(run_progress, "run_progress")
 
 
-def branch_form(definition: WorkflowDefinition, run: Run, step_id: str, formdata: Any = None) -> BranchForm:
+def branch_form(definition: WorkflowDefinition, run: Run, step_id: str, formdata: Any = None,
+                data: dict[str, Any] | None = None) -> BranchForm:
     form_class = inputs_form_class(definition.inputs, run.inputs, base=BranchForm)
-    return form_class(formdata=formdata, prefix=f"branch-{step_id}")
+    return form_class(formdata=formdata, data=data, prefix=f"branch-{step_id}")
 
 
 def _finished_steps(view: RunView) -> list[str]:
@@ -131,11 +132,18 @@ def render_run_page(run: Run, status: int = 200, selection_forms: dict | None = 
 @login_required
 def run_page(run_id: str):
     run = caller_run_service().get(run_id)
+    # A refused choice or branch comes back here once, with its text and its errors.
     step_key = request.args.get("step", "")
     refused = handoff.refused(f"selection:{run.id}:{step_key}", SelectionForm) if step_key else None
-    if refused is None:
-        return render_run_page(run)
-    return render_run_page(run, 200, {(step_key, refused.index.data): refused})
+    selection_forms = {(step_key, refused.index.data): refused} if refused else None
+    branch_from = request.args.get("branch", "")
+    refused_branch = None
+    if branch_from:
+        definition = WorkflowDefinition.from_dict(run.definition)
+        refused_branch = handoff.refused(
+            f"branch:{run.id}:{branch_from}",
+            lambda formdata, data: branch_form(definition, run, branch_from, formdata, data))
+    return render_run_page(run, 200, selection_forms, {branch_from: refused_branch} if refused_branch else None)
 
 
 @blp.route("/runs/<run_id>/live")
@@ -200,7 +208,7 @@ def resume_run(run_id: str):
     form = ResumeForm()
     if not form.validate_on_submit():
         flash(" ".join(message for messages in form.errors.values() for message in messages), "error")
-        return render_run_page(run, 400)
+        return redirect(url_for("studio.run_page", run_id=run.id), 303)
     budget = None
     if form.budget_tokens.data:
         budget = Budget(tokens=form.budget_tokens.data, cost_usd=run.budget_cost_usd)
@@ -228,7 +236,7 @@ def select_candidate(run_id: str, step_key: str):
     except ValidationError as error:
         # No such candidate: there is no field of it to put the error beside.
         flash(error.message, "error")
-        return render_run_page(run, 400)
+        return redirect(back_to_or_run_page(run.id), 303)
     except (ConflictError, NotFoundError) as error:
         if isinstance(error, NotFoundError) and error.details.get("id"):
             raise  # the run itself is gone, not just the step
@@ -266,12 +274,14 @@ def branch_run(run_id: str, step_id: str):
         return redirect(url_for("studio.run_page", run_id=run.id))
     form = branch_form(definition, run, step_id, formdata=request.form)
     changes = form.check()
-    if changes is None:
-        return render_run_page(run, 400, branch_forms={step_id: form})
-    try:
-        branch = service.branch(run.id, step_id, changes)
-    except ValidationError as error:
-        form.form_errors.extend(form.place_errors(error))
-        return render_run_page(run, 400, branch_forms={step_id: form})
-    flash(f"A new branch from {step_id} is running.", "success")
-    return redirect(url_for("studio.run_page", run_id=branch.id))
+    if changes is not None:
+        try:
+            branch = service.branch(run.id, step_id, changes)
+        except ValidationError as error:
+            form.form_errors.extend(form.place_errors(error))
+        else:
+            flash(f"A new branch from {step_id} is running.", "success")
+            return redirect(url_for("studio.run_page", run_id=branch.id))
+    # Back to the run page with the errors beside the fields: a reload there sends nothing.
+    handoff.keep_refused(f"branch:{run.id}:{step_id}", form)
+    return redirect(url_for("studio.run_page", run_id=run.id, branch=step_id, _anchor=f"branch-from-{step_id}"), 303)

@@ -107,8 +107,8 @@ def test_feedback_too_long_is_shown_beside_that_candidate_and_nothing_is_chosen(
 def test_a_candidate_that_does_not_exist_is_refused_on_the_page(browser, paused, submit):
     response = submit(browser, f"/runs/{paused}/steps/pick/select", {"index": "7"}, page=f"/runs/{paused}")
 
-    assert response.status_code == 400
-    assert "Step pick has candidates 0 to 2." in response.get_data(as_text=True)
+    assert response.status_code == 303 and response.headers["Location"] == f"/runs/{paused}"  # a reload sends nothing
+    assert "Step pick has candidates 0 to 2." in browser.get(f"/runs/{paused}").get_data(as_text=True)
 
 
 def test_selecting_twice_says_the_step_is_already_decided(browser, paused, submit):
@@ -158,9 +158,15 @@ def test_a_bad_branch_input_is_shown_beside_the_field_and_starts_nothing(app, us
     response = submit(browser, f"/runs/{paused}/branch/idea", {"branch-idea-input_premise": "two\nlines"},
                       page=f"/runs/{paused}")
 
-    assert response.status_code == 400
-    assert errors_beside(response, "branch-idea-input_premise") == ["Must be one line (use type text for several)."]
-    assert re.search(r"<details open>\s*<summary>Branch from <code>idea</code>", response.get_data(as_text=True))
+    # Back to the run page (a reload there sends nothing), the error beside the field, once.
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/runs/{paused}?branch=idea#branch-from-idea"
+    shown = browser.get(response.headers["Location"])
+    assert errors_beside(shown, "branch-idea-input_premise") == ["Must be one line (use type text for several)."]
+    page = shown.get_data(as_text=True)
+    assert re.search(r'<details id="branch-from-idea" open>\s*<summary>Branch from <code>idea</code>', page)
+    assert "two\nlines" in page  # what was typed is still there to fix
+    assert errors_beside(browser.get(response.headers["Location"]), "branch-idea-input_premise") == []
     with app.app_context():
         assert len(repositories(user.tenant_id).runs.list()) == 1
 
@@ -275,7 +281,8 @@ def test_a_run_paused_on_its_budget_resumes_with_a_higher_one_from_the_page(brow
     assert 'action="/runs/' + run_id + '/resume"' in page
 
     bad = submit(browser, f"/runs/{run_id}/resume", {"budget_tokens": "-3"}, page=f"/runs/{run_id}")
-    assert bad.status_code == 400 and "Number must be between 1 and 1000000000000." in bad.get_data(as_text=True)
+    assert bad.status_code == 303 and bad.headers["Location"] == f"/runs/{run_id}"
+    assert "Number must be between 1 and 1000000000000." in browser.get(f"/runs/{run_id}").get_data(as_text=True)
 
     response = submit(browser, f"/runs/{run_id}/resume", {"budget_tokens": "5000"}, page=f"/runs/{run_id}")
     assert response.status_code == 302
