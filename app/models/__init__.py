@@ -14,14 +14,17 @@ from .credit_account import (
     SubscriptionTier,
 )
 from .domain_event import DomainEventRecord
+from .feature_flag import FeatureFlag
 from .generation_job import GENERATION_TRANSITIONS, GenerationJob, GenerationStatus
 from .idempotency import IdempotencyKey
+from .notification import Notification, NotificationPriority
 from .outbox import OutboxMessage
 from .password_reset import PasswordResetToken
 from .provider_key import PROVIDER_KEY_TRANSITIONS, ProviderKey, ProviderKeyStatus
 from .run import AttemptOutcome, Run, RunStep, StepAttempt, TriggerType
 from .step_cache import StepCacheEntry
 from .tenant import Membership, Role, Tenant, TenantKind
+from .usage_archive import UsageLogArchive
 from .usage_log import KeySource, UsageLogEntry, UsageSource, UsageStatus
 from .user import User
 from .workflow import WorkflowVersion
@@ -33,5 +36,5 @@ __all__ = [
     "API_KEY_TRANSITIONS", "ApiKey", "ApiKeyStatus", "Artifact", "AttemptOutcome", "AuthSession",
     "DomainEventRecord", "IdempotencyKey", "Membership", "Model", "OutboxMessage", "PasswordResetToken",
     "Role", "Run", "RunStep", "StepAttempt", "StepCacheEntry", "Tenant", "TenantKind", "TriggerType",
-    "User", "WorkflowVersion", "utcnow",
+    "User", "WorkflowVersion", "utcnow", "FeatureFlag", "Notification", "NotificationPriority", "UsageLogArchive",
 ]
