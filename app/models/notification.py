@@ -22,15 +22,19 @@ class NotificationPriority(str, enum.Enum):
 
 
 class Notification(UUIDPrimaryKey, CreatedAt, Model):
-    """One message to one person. ``tenant_id`` is where it arose (``None`` for the platform's
-    own, such as low credits, which follow the person into every tenant)."""
+    """One message to one person, who sees it in every tenant they sign in to.
+
+    ``origin_tenant_id`` is the tenant it arose in (``None`` for the platform's own, such as
+    low credits). It is not a ``tenant_id``: the row belongs to the person, not the tenant,
+    and is read by its ``user_id`` alone.
+    """
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_user_unread", "user_id", "is_read", "created_at"),)
 
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    tenant_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"),
-                                                        nullable=True, index=True)
+    origin_tenant_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"),
+                                                               nullable=True, index=True)
     #: ``agent_complete``, ``low_credits``, ``export_ready``, ``invitation``, ``comment``,
     #: ``webhook_disabled`` or a type a plugin declares.
     type: Mapped[str] = mapped_column(String(50), nullable=False, index=True)

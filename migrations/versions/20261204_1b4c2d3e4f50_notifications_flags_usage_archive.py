@@ -20,7 +20,7 @@ def upgrade():
     op.create_table(
         'notifications',
         sa.Column('user_id', sa.Uuid(), nullable=False),
-        sa.Column('tenant_id', sa.Uuid(), nullable=True),
+        sa.Column('origin_tenant_id', sa.Uuid(), nullable=True),
         sa.Column('type', sa.String(length=50), nullable=False),
         sa.Column('title', sa.String(length=255), nullable=False),
         sa.Column('message', sa.Text(), nullable=False),
@@ -35,14 +35,14 @@ def upgrade():
         sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('id', sa.Uuid(), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_notifications_tenant_id_tenants'),
+        sa.ForeignKeyConstraint(['origin_tenant_id'], ['tenants.id'], name=op.f('fk_notifications_origin_tenant_id_tenants'),
                                 ondelete='CASCADE'),
         sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'),
                                 ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
     )
     op.create_index('ix_notifications_user_unread', 'notifications', ['user_id', 'is_read', 'created_at'])
-    op.create_index(op.f('ix_notifications_tenant_id'), 'notifications', ['tenant_id'])
+    op.create_index(op.f('ix_notifications_origin_tenant_id'), 'notifications', ['origin_tenant_id'])
     op.create_index(op.f('ix_notifications_type'), 'notifications', ['type'])
     op.create_index(op.f('ix_notifications_expires_at'), 'notifications', ['expires_at'])
 
