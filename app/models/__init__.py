@@ -27,6 +27,7 @@ from .tenant import Membership, Role, Tenant, TenantKind
 from .usage_archive import UsageLogArchive
 from .usage_log import KeySource, UsageLogEntry, UsageSource, UsageStatus
 from .user import User
+from .webhook import DELIVERY_TRANSITIONS, DeliveryStatus, Webhook, WebhookDelivery
 from .workflow import WorkflowVersion
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     "DomainEventRecord", "IdempotencyKey", "Membership", "Model", "OutboxMessage", "PasswordResetToken",
     "Role", "Run", "RunStep", "StepAttempt", "StepCacheEntry", "Tenant", "TenantKind", "TriggerType",
     "User", "WorkflowVersion", "utcnow", "FeatureFlag", "Notification", "NotificationPriority", "UsageLogArchive",
+    "DELIVERY_TRANSITIONS", "DeliveryStatus", "Webhook", "WebhookDelivery",
 ]
