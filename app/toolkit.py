@@ -79,6 +79,7 @@ from .models.base import (
     UUIDPrimaryKey,
     utcnow,
 )
+from .notifications import notify
 from .plugin_contract import EventHandlerSpec, Plugin, RunSubject
 from .provider import (
     Completion,
@@ -178,6 +179,7 @@ __all__ = [
     "ModelNotPricedError", "ModelOutputInvalidError", "ProviderAuthError", "ProviderCredentials",
     "ProviderRateLimitedError", "ProviderRequestError", "ProviderResponseError", "ProviderTimeoutError",
     "UnknownModelError", "UsageSource", "note_failed_try", "render_markdown", "inert_markdown", "RunSubject",
+    "notify",
     "TOOLKIT_VERSION", "Agent", "ApiBlueprint", "AppError", "Completion", "CompletionRequest",
     "ConfigError", "ConflictError", "CreatedAt", "DomainEvent", "ExternalServiceError", "ForbiddenError",
     "IllegalTransitionError", "JSONType", "Model", "NotFoundError", "PaymentRequiredError",

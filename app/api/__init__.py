@@ -14,7 +14,20 @@ from marshmallow import fields
 from ..runtime import current_state
 from ..schemas.base import WHITESPACE, ErrorEnvelopeSchema, Money
 from ..version import __version__
-from . import account, api_keys, artifacts, auth, completions, events, models, runs, system, tenants, workflows
+from . import (
+    account,
+    api_keys,
+    artifacts,
+    auth,
+    completions,
+    events,
+    models,
+    notifications,
+    runs,
+    system,
+    tenants,
+    workflows,
+)
 from .authentication import authenticate_api_request
 from .blueprint import EnvelopeBlueprint, public
 
@@ -137,7 +150,8 @@ def build_api(app: Flask) -> InkwrightApi:
     _openapi_settings(app)
     api = InkwrightApi(app, spec_kwargs={"marshmallow_plugin": DocumentedRules()})
     api.register_field(Money, "string", "decimal")
-    for module in (auth, tenants, api_keys, events, workflows, runs, artifacts, models, completions, system):
+    for module in (auth, tenants, api_keys, events, workflows, runs, artifacts, models, completions, system,
+                   notifications):
         api.register_blueprint(module.blp)
     api.register_blueprint(account.blp)
     api.register_blueprint(account.tenant_blp)

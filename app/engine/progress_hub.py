@@ -39,8 +39,8 @@ def _order(entry_id: str) -> tuple[int, int]:
 class Watcher:
     """One client's view of one run's stream, fed by the hub."""
 
-    def __init__(self, run_id: uuid.UUID | str, after: str) -> None:
-        self.key = stream_key(run_id)
+    def __init__(self, run_id: uuid.UUID | str, after: str, key: str | None = None) -> None:
+        self.key = key or stream_key(run_id)
         self.cursor = after
         self._events: queue.SimpleQueue[list[Event]] = queue.SimpleQueue()
 
@@ -98,9 +98,10 @@ class ProgressHub:
         with self._lock:
             return sum(len(watchers) for watchers in self._watchers.values())
 
-    def watch(self, run_id: uuid.UUID | str, after: str) -> Watcher:
-        """Start delivering the run's events past ``after`` to a new watcher."""
-        watcher = Watcher(run_id, after)
+    def watch(self, run_id: uuid.UUID | str, after: str, key: str | None = None) -> Watcher:
+        """Start delivering the run's events past ``after`` to a new watcher (``key``: another
+        stream than the run's, such as a person's notifications)."""
+        watcher = Watcher(run_id, after, key)
         with self._lock:
             self._watchers.setdefault(watcher.key, set()).add(watcher)
             if self._thread is None or not self._thread.is_alive():

@@ -19,6 +19,7 @@ from .events import DomainEventRepository, EventLogRepository
 from .generation_jobs import GenerationJobRepository
 from .mail import OutboxRepository
 from .metrics import RepositoryMetrics
+from .notifications import NotificationRepository
 from .provider_keys import ProviderKeyRepository
 from .runs import (
     ArtifactRepository,
@@ -116,6 +117,10 @@ class Repositories:
     @cached_property
     def usage_log(self) -> UsageLogRepository:
         return self.get(UsageLogRepository)
+
+    @cached_property
+    def notifications(self) -> NotificationRepository:
+        return self.get(NotificationRepository)
 
     # Tenant-scoped repositories
     @cached_property
