@@ -3,6 +3,7 @@
 from .ai_response import AIResponse
 from .api_key import API_KEY_TRANSITIONS, ApiKey, ApiKeyStatus
 from .artifact import Artifact
+from .audit_log import AuditLogEntry
 from .auth_session import AuthSession
 from .base import Model, utcnow
 from .credit_account import (
@@ -38,5 +39,6 @@ __all__ = [
     "DomainEventRecord", "IdempotencyKey", "Membership", "Model", "OutboxMessage", "PasswordResetToken",
     "Role", "Run", "RunStep", "StepAttempt", "StepCacheEntry", "Tenant", "TenantKind", "TriggerType",
     "User", "WorkflowVersion", "utcnow", "FeatureFlag", "Notification", "NotificationPriority", "UsageLogArchive",
+    "AuditLogEntry",
     "DELIVERY_TRANSITIONS", "DeliveryStatus", "Webhook", "WebhookDelivery",
 ]
