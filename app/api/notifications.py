@@ -107,7 +107,9 @@ def notification_events(query: dict[str, Any]):
     user_id = _person()
     state = current_state()
     client = state.redis.client()
-    after = request.headers.get("Last-Event-ID") or NotificationStream(client).latest_id(user_id)
+    # From the last event this page saw, or the moment the page was made (its ``after``, a
+    # stream id: milliseconds), so nothing sent while the page was connecting is missed.
+    after = request.headers.get("Last-Event-ID") or query.get("after") or NotificationStream(client).latest_id(user_id)
     if not re.match(_EVENT_ID, after):
         raise ValidationError("Last-Event-ID is not an event id of this stream.",
                               {"fields": {"headers.Last-Event-ID": ["Expected an id such as 1700000000000-0."]}})

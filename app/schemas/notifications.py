@@ -45,3 +45,6 @@ class MarkedSchema(ApiSchema):
 
 class NotificationEventsQuerySchema(ApiSchema):
     keepalive = fields.Integer(load_default=15, validate=validate.Range(min=1, max=60))
+    after = fields.String(load_default=None, validate=validate.Regexp(r"^\d{1,15}-\d{1,10}$"),
+                          metadata={"description": "Send what came after this stream id (a page's moment as "
+                                                   "milliseconds-0); the newest entry by default"})
