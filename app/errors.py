@@ -58,6 +58,16 @@ class PaymentRequiredError(AppError):
         return "Not enough credits for this action."
 
 
+class SubscriptionInactiveError(PaymentRequiredError):
+    """The payer's subscription is canceled, expired or paused: no platform credits are spent
+    (a call on their own provider key, or an offline one, still goes)."""
+
+    code = "SUBSCRIPTION_INACTIVE"
+
+    def default_message(self) -> str:
+        return "The subscription is not active, so no platform credits can be spent."
+
+
 class ForbiddenError(AppError):
     code = "FORBIDDEN"
     status_code = 403

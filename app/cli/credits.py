@@ -7,7 +7,7 @@ from flask.cli import with_appcontext
 from rich.console import Console
 from rich.table import Table
 
-from ..models import CreditAccount, SubscriptionTier, User
+from ..models import CreditAccount, SubscriptionPeriod, SubscriptionStatus, SubscriptionTier, User
 from ..runtime import repositories
 
 #: A grant larger than this is a typo, and the column is a 32-bit integer on PostgreSQL.
@@ -85,6 +85,26 @@ def set_tier(email: str, tier: str) -> None:
         limit = account.tokens_limit_per_period
     shown = "unlimited tokens" if limit is None else f"{limit:,} tokens"
     click.echo(f"{user.email} is now on the {tier} tier: {shown} per period.")
+
+
+@credits_group.command("subscription")
+@click.argument("email")
+@click.option("--status", type=click.Choice([status.value for status in SubscriptionStatus]),
+              help="active, or canceled / expired / paused: no platform credits are spent then.")
+@click.option("--period", type=click.Choice([period.value for period in SubscriptionPeriod]),
+              help="A new period starts now; an annual one has twelve months' allowance.")
+@with_appcontext
+def set_subscription(email: str, status: str | None, period: str | None) -> None:
+    """Change an account's subscription STATUS or billing PERIOD."""
+    if status is None and period is None:
+        raise click.UsageError("Give --status, --period or both.")
+    repos = repositories()
+    user = _user(email)
+    with repos.transaction():
+        account = repos.credit_accounts.set_subscription(user.id, status=status, period=period)
+        shown = (account.subscription_status.value, account.subscription_period.value, account.tokens_limit_per_period)
+    limit = "unlimited" if shown[2] is None else f"{shown[2]:,} tokens"
+    click.echo(f"{user.email}: subscription {shown[0]}, {shown[1]} periods of {limit}.")
 
 
 COMMANDS = (credits_group,)

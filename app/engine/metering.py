@@ -42,11 +42,13 @@ from ..errors import (
     ProviderAuthError,
     ProviderRateLimitedError,
     ProviderTimeoutError,
+    SubscriptionInactiveError,
 )
-from ..models import AIResponse, KeySource, UsageLogEntry, UsageSource, UsageStatus
+from ..models import SPENDING_STATUSES, AIResponse, KeySource, UsageLogEntry, UsageSource, UsageStatus
 from ..provider import Completion, CompletionRequest
 from ..repositories import Repositories
-from ..runtime import InkwrightState
+from ..runtime import InkwrightState, mailer
+from .low_credits import warn_when_low
 from .model_access import ResolvedModel, billing_user_id, resolve_model
 
 log = logging.getLogger(__name__)
@@ -202,6 +204,11 @@ class CallMeter:
                 ttl_seconds=current_app.config["CREDIT_HOLD_TTL"])
             if hold is None:
                 account = self.repos.credit_accounts.account_for(self.payer)
+                if account.subscription_status not in SPENDING_STATUSES:
+                    raise SubscriptionInactiveError(
+                        f"The subscription is {account.subscription_status.value}: no platform credits can be "
+                        f"spent. Renew it, or add your own {resolved.provider_name} key.",
+                        {"status": account.subscription_status.value, "tier": account.subscription_tier.value})
                 raise PaymentRequiredError(
                     f"Not enough credits: this call could use {prompt + output} tokens and "
                     f"{account.credits_remaining} remain this period. Add credits, change tier, or add your "
@@ -275,6 +282,8 @@ class CallMeter:
             if self.step is not None:
                 self.repos.run_steps.add_usage(self.step.id, completion.input_tokens, completion.output_tokens, cost)
             charged = self.repos.credit_accounts.settle(hold_id, total) if hold_id is not None else 0
+            if charged:
+                warn_when_low(self.repos, self.state.clock.now(), self.payer, mailer())
             response = self.repos.ai_responses.add(AIResponse(
                 run_id=self.run_id, run_step_id=self.step_id, candidate_index=self.candidate_index,
                 attempt=self.step.attempt if self.step is not None else None, model_name=resolved.name,

@@ -16,6 +16,7 @@ from typing import Any, Callable
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from .. import audit
 from ..auth.principal import Principal, current_principal
 from ..errors import ConflictError, IllegalTransitionError, NotFoundError, ValidationError
 from ..events import DomainEvent
@@ -34,7 +35,7 @@ from .planner import branch_redo, canonical_json, waiting_counts
 from .scheduler import Scheduler, scheduler_for
 
 #: Error codes of a step held because its model call could not be paid for.
-HOLD_CODES = frozenset({"PAYMENT_REQUIRED", "BUDGET_EXCEEDED"})
+HOLD_CODES = frozenset({"PAYMENT_REQUIRED", "BUDGET_EXCEEDED", "SUBSCRIPTION_INACTIVE"})
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,9 @@ class RunService:
                 "runId": str(run.id), "workflow": definition.name, "version": definition.version,
                 "trigger": trigger.value}, tenant_id=run.tenant_id,
                 actor_id=self.principal.user_id if self.principal else None))
+            audit.record(self.repos, "run.start", "run", run.id, actor_id=run.created_by_user_id, metadata={
+                "workflow": definition.name, "version": definition.version, "trigger": trigger,
+                "parent_run_id": run.parent_run_id or run.base_run_id, "branch_point": branch_point})
             self.state.definitions.remember(run.id, definition)
             with self.repos.runs.locked(run.id) as record:
                 scheduler = scheduler_for(self.repos, record, self.state)
@@ -271,6 +275,10 @@ class RunService:
                 {spec.id: spec.depends_on for spec in scheduler.definition.steps},
                 {row.step_key: row.step_id for row in rows if row.fan_index is not None},
                 fan_out=[row.step_key for row in rows if row.is_fan_out])
+            audit.record(self.repos, "run.retry", "run", locked.id,
+                         actor_id=self.principal.user_id if self.principal else None,
+                         changes=audit.changed({"status": RunStatus(locked.status).value}, {"status": "running"}),
+                         metadata={"steps": sorted(plan.reset)})
             kept = []
             for row in rows:
                 if row.step_key in plan.drop:
@@ -338,6 +346,9 @@ class RunService:
         def stop(scheduler: Scheduler, locked: Run) -> None:
             job_ids.extend(row.job_id for row in self.repos.run_steps.active(locked.id)
                            if row.status == StepStatus.QUEUED and row.job_id)
+            audit.record(self.repos, "run.cancel", "run", locked.id,
+                         actor_id=self.principal.user_id if self.principal else None,
+                         changes=audit.changed({"status": RunStatus(locked.status).value}, {"status": "cancelled"}))
             scheduler.skip_unstarted("CANCELLED", "The run was cancelled.")
             scheduler.move_run(RunStatus.CANCELLED, cancel_requested_at=scheduler.now(), pause_reason=None)
             scheduler.repos.transaction().publish(DomainEvent(

@@ -49,6 +49,21 @@ class SubscriptionPeriod(str, enum.Enum):
     MONTHLY = "monthly"
     ANNUAL = "annual"
 
+    @property
+    def months(self) -> int:
+        return 12 if self is SubscriptionPeriod.ANNUAL else 1
+
+
+def period_allowance(tier: SubscriptionTier, period: SubscriptionPeriod) -> int | None:
+    """Tokens a period allows: the tier's monthly limit times the period's months (an annual
+    plan has twelve months' allowance for its year); ``None`` is unlimited."""
+    monthly = TIER_LIMITS[tier]
+    return None if monthly is None else monthly * period.months
+
+
+#: Statuses under which platform credits may be spent.
+SPENDING_STATUSES = frozenset({SubscriptionStatus.ACTIVE})
+
 
 class CreditAccount(UUIDPrimaryKey, Timestamps, Model):
     """Not tenant-scoped: a person's credits follow them into every tenant (seed 003)."""

@@ -23,7 +23,14 @@ from sqlalchemy.orm import Session
 
 from ..clock import Clock
 from ..errors import NotFoundError
-from ..models import TIER_LIMITS, CreditAccount, CreditHold, SubscriptionPeriod, SubscriptionTier
+from ..models import (
+    CreditAccount,
+    CreditHold,
+    SubscriptionPeriod,
+    SubscriptionStatus,
+    SubscriptionTier,
+    period_allowance,
+)
 from .base import Repository, as_uuid, operation
 from .cache import RepositoryCache
 from .metrics import RepositoryMetrics
@@ -121,7 +128,8 @@ class CreditAccountRepository(Repository[CreditAccount]):
                 self.session.add(CreditAccount(
                     user_id=user_id, subscription_tier=tier, subscription_period=SubscriptionPeriod.MONTHLY,
                     current_period_start=now, current_period_end=add_months(now, 1),
-                    tokens_limit_per_period=TIER_LIMITS[tier], tokens_used_this_period=0, tokens_reserved=0,
+                    tokens_limit_per_period=period_allowance(tier, SubscriptionPeriod.MONTHLY),
+                    tokens_used_this_period=0, tokens_reserved=0,
                     credits_bonus=0, tokens_used_total=0,
                 ))
                 self.session.flush()
@@ -135,7 +143,7 @@ class CreditAccountRepository(Repository[CreditAccount]):
     def _roll(self, account: CreditAccount, now: datetime) -> CreditAccount:
         if account.current_period_end > now:
             return account
-        months = 12 if account.subscription_period == SubscriptionPeriod.ANNUAL else 1
+        months = account.subscription_period.months
         start, end = account.current_period_start, account.current_period_end
         while end <= now:  # a user away for months lands in the period containing now
             start, end = end, add_months(end, months)
@@ -178,9 +186,45 @@ class CreditAccountRepository(Repository[CreditAccount]):
         tier = SubscriptionTier(tier)
         account = self.account_for(user_id)
         self.session.execute(ACCOUNTS.update().where(ACCOUNTS.c.id == account.id)
-                             .values(subscription_tier=tier, tokens_limit_per_period=TIER_LIMITS[tier],
+                             .values(subscription_tier=tier,
+                                     tokens_limit_per_period=period_allowance(tier, account.subscription_period),
                                      updated_at=self.clock.now()))
         return self._read(account.user_id)
+
+    @operation
+    def set_subscription(self, user_id: Any, *, status: SubscriptionStatus | str | None = None,
+                         period: SubscriptionPeriod | str | None = None) -> CreditAccount:
+        """Change the subscription's status or its billing period.
+
+        A new period (monthly ↔ annual) starts now, with that period's allowance (an annual
+        one has twelve months' worth); usage so far is kept, as on a tier change.
+
+        :raises ValueError: for a status or period that is not one.
+        :raises NotFoundError: when no such user exists.
+        """
+        account = self.account_for(user_id)
+        now = self.clock.now()
+        values: dict[str, Any] = {"updated_at": now}
+        if status is not None:
+            values["subscription_status"] = SubscriptionStatus(status)
+        if period is not None and SubscriptionPeriod(period) != account.subscription_period:
+            period = SubscriptionPeriod(period)
+            values.update(subscription_period=period, current_period_start=now,
+                          current_period_end=add_months(now, period.months),
+                          tokens_limit_per_period=period_allowance(account.subscription_tier, period))
+        self.session.execute(ACCOUNTS.update().where(ACCOUNTS.c.id == account.id).values(**values))
+        return self._read(account.user_id)
+
+    @operation
+    def roll_due(self, now: datetime | None = None, batch: int = 500) -> int:
+        """Start the new period of every account whose period has ended (the schedule's
+        pass; a call also rolls its own account lazily). How many were rolled."""
+        now = now or self.clock.now()
+        due = list(self.session.scalars(select(CreditAccount).where(CreditAccount.current_period_end <= now)
+                                        .order_by(CreditAccount.id).limit(batch)))
+        for account in due:
+            self._roll(account, now)
+        return len(due)
 
     # Holds ---------------------------------------------------------------------------------
     @operation
@@ -209,7 +253,7 @@ class CreditAccountRepository(Repository[CreditAccount]):
         available = _allowance_left() + ACCOUNTS.c.credits_bonus - ACCOUNTS.c.tokens_reserved
         reserved = self.session.execute(
             ACCOUNTS.update()
-            .where(ACCOUNTS.c.id == account.id,
+            .where(ACCOUNTS.c.id == account.id, ACCOUNTS.c.subscription_status == SubscriptionStatus.ACTIVE,
                    or_(ACCOUNTS.c.tokens_limit_per_period.is_(None), available >= tokens))
             .values(tokens_reserved=ACCOUNTS.c.tokens_reserved + tokens, updated_at=now)
         )

@@ -123,3 +123,18 @@ def test_rotate_reports_keys_no_configured_key_can_read(app, make_app, user, run
     assert "Re-encrypted 0 provider keys" in result.output
     assert "2 provider keys could not be decrypted with any configured key" in result.output
     assert ADA_KEY not in result.output and "Traceback" not in result.output
+
+
+def test_subscription_changes_the_status_and_the_period(app, user, run_command):
+    result = run_command("credits", "subscription", user.email, "--status", "paused", "--period", "annual")
+
+    assert result.exit_code == 0, result.output
+    assert "subscription paused, annual periods of 120,000 tokens" in result.output
+    with app.app_context():
+        row = repositories().credit_accounts.account_for(user.user.id)
+        assert (row.subscription_status.value, row.subscription_period.value) == ("paused", "annual")
+
+    refused = run_command("credits", "subscription", user.email)
+    assert refused.exit_code != 0 and "Give --status, --period or both." in refused.output
+    bad = run_command("credits", "subscription", user.email, "--status", "gone")
+    assert bad.exit_code != 0 and "Invalid value for '--status'" in bad.output
