@@ -113,6 +113,8 @@ def start(args: list[str]) -> int:
         install_local_model()
         os.environ.setdefault("INKWRIGHT_DEFAULT_MODEL", "local:smollm2")
         print(f"DEFAULT_MODEL is {os.environ['INKWRIGHT_DEFAULT_MODEL']}.", flush=True)
+    # A laptop's webhook receivers listen on loopback, which the SSRF guard refuses elsewhere.
+    os.environ.setdefault("INKWRIGHT_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
     flask = [str(venv_python()), "-m", "flask", "--app", "app:create_app", "inkwright", "studio"]
     os.chdir(ROOT)
     # Become the studio, so a signal sent to this process (Ctrl-C, a process manager's

@@ -36,6 +36,7 @@ from .storage import LocalArtifactStorage
 from .thread_worker import connections_needed
 from .version import __version__
 from .web import register_web
+from .webhooks import install_webhooks
 from .workflows.catalog import WorkflowCatalog
 from .workflows.templates import TemplateEngine
 
@@ -166,5 +167,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     # 4. Plugins add their blueprints, templates, commands and handlers last; then their
     #    packaged workflows are read, now that every skill is known.
     install_plugins(app, registry, state.api, state.events)
+    install_webhooks(app)  # after the plugins: they declare event types too
     state.catalog.load_packaged()
     return app

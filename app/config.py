@@ -224,6 +224,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PROVIDER_CALL_SECONDS", 180.0, "seconds one provider call may take, every try and wait included: "
             "no retry starts that would end past it (a step does not retry a call that spent its budget)",
             parse=parse_float, check=_positive),
+    Setting("WEBHOOK_ALLOW_PRIVATE_TARGETS", False, "let webhooks post to loopback and private addresses "
+            "(development and tests; cloud metadata addresses stay refused); off, only public ones", parse=parse_bool),
+    Setting("WEBHOOK_CONNECT_TIMEOUT", 5.0, "seconds a webhook receiver has to accept the connection",
+            parse=parse_float, check=_positive),
+    Setting("WEBHOOK_READ_TIMEOUT", 10.0, "seconds a webhook receiver has to answer, and again to send its "
+            "answer's body (at most 8 KiB of it is read)", parse=parse_float, check=_positive),
     Setting("SECRET_ENCRYPTION_KEYS", (), "Fernet keys that encrypt stored provider keys, newest first "
             "(older ones still decrypt: rotation); empty derives one from SECRET_KEY", parse=parse_list,
             secret=True, set_in_production=True),

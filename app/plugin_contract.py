@@ -30,6 +30,18 @@ class RunSubject:
     url: str
 
 
+@dataclass(frozen=True)
+class EventType:
+    """A domain event type that integrations may subscribe to (outbound webhooks, issue 14).
+
+    :param name: the dotted name the event is published under, e.g. ``story.generation.completed``.
+    :param description: one line saying when it happens, shown where people pick events.
+    """
+
+    name: str
+    description: str = ""
+
+
 class Plugin:
     """Everything else a package adds. Override what you need; the defaults add nothing.
 
@@ -77,6 +89,14 @@ class Plugin:
 
     def event_handlers(self) -> Iterable[EventHandlerSpec]:
         """``(event_type, handler)`` or ``(event_type, handler, background)`` triples."""
+        return ()
+
+    def event_types(self) -> Iterable[EventType | str]:
+        """The event types this plugin publishes that webhooks may subscribe to.
+
+        :returns: :class:`EventType` values (or bare names); a name the core or another
+            plugin already declared is kept once, with the first description.
+        """
         return ()
 
     def run_subjects(self, runs: Sequence[Any]) -> Mapping[uuid.UUID, RunSubject]:

@@ -107,6 +107,8 @@ def base_test_config(database_url: str, redis_url: str) -> dict[str, Any]:
         "PASSWORD_HASH_TIME_COST": 1,
         "PASSWORD_HASH_MEMORY_KIB": 8,
         "EXTERNAL_URL": "http://studio.test",
+        # Test receivers listen on loopback; a test of the SSRF guard builds an app without this.
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": True,
     }
 
 

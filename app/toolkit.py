@@ -80,7 +80,7 @@ from .models.base import (
     utcnow,
 )
 from .notifications import notify
-from .plugin_contract import EventHandlerSpec, Plugin, RunSubject
+from .plugin_contract import EventHandlerSpec, EventType, Plugin, RunSubject
 from .provider import (
     Completion,
     CompletionChunk,
@@ -98,6 +98,7 @@ from .schemas.base import MAX_OFFSET, ApiSchema, JsonInteger, ModelName, NotBlan
 from .skill import Skill, StepContext
 from .statuses import RunStatus, StepStatus
 from .version import TOOLKIT_VERSION
+from .webhooks.signing import verify_webhook_signature
 
 
 def workflow_runs() -> RunService:
@@ -190,4 +191,5 @@ __all__ = [
     "WorkflowExecutionError", "current_principal", "fields", "operation", "parse_bool", "public",
     "parse_int", "parse_list", "post_load", "pre_load", "repositories", "utcnow", "validate",
     "validates", "validates_schema",
+    "EventType", "verify_webhook_signature",
 ]

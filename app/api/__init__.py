@@ -26,6 +26,7 @@ from . import (
     runs,
     system,
     tenants,
+    webhooks,
     workflows,
 )
 from .authentication import authenticate_api_request
@@ -154,6 +155,7 @@ def build_api(app: Flask) -> InkwrightApi:
                    notifications):
         api.register_blueprint(module.blp)
     api.register_blueprint(account.blp)
+    api.register_blueprint(webhooks.blp)
     api.register_blueprint(account.tenant_blp)
     _document_configured_rules(app, api)
     app.register_blueprint(system.probes)

@@ -1,0 +1,97 @@
+"""A tenant's webhooks and their deliveries (seed 003 tables 10-11).
+
+Delivery counters move by SQL increments, not read-modify-write, because a threads worker
+delivers several events to one webhook at once; a delivery's outcome is written only while
+it is still at the attempt the worker made, so a duplicated job cannot record twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case
+
+from ..models import DeliveryStatus, Webhook, WebhookDelivery
+from .base import ScopedRepository, as_uuid, operation
+
+
+class WebhookRepository(ScopedRepository[Webhook]):
+    model = Webhook
+
+    @operation
+    def newest_first(self) -> list[Webhook]:
+        return self.list(order_by=[Webhook.created_at.desc(), Webhook.id.desc()])
+
+    @operation
+    def subscribed_to(self, event_type: str) -> list[Webhook]:
+        """The tenant's active webhooks that hear ``event_type`` (filtered here: a JSON list
+        has no portable ``contains`` on SQLite and PostgreSQL alike, and a tenant has few)."""
+        return [hook for hook in self.list(Webhook.is_active.is_(True), order_by=[Webhook.created_at])
+                if event_type in (hook.events or [])]
+
+    @operation
+    def count_attempt(self, webhook_id: uuid.UUID, *, delivered: bool, status_code: int | None,
+                      now: datetime) -> int:
+        """Add one attempt to the webhook's counters.
+
+        :returns: its consecutive failures after this attempt (0 when it was delivered).
+        """
+        self.session.execute(self.update_where(Webhook.id == webhook_id).values(
+            total_deliveries=Webhook.total_deliveries + 1,
+            failed_deliveries=Webhook.failed_deliveries + (0 if delivered else 1),
+            consecutive_failures=0 if delivered else Webhook.consecutive_failures + 1,
+            last_delivery_at=now, last_status_code=status_code, updated_at=now,
+        ).execution_options(synchronize_session=False))
+        # Read back in the same transaction: the UPDATE holds the row until the commit.
+        return int(self.session.scalar(self.core_select(Webhook.consecutive_failures).where(
+            Webhook.id == webhook_id)) or 0)
+
+    @operation
+    def disable(self, webhook_id: uuid.UUID, now: datetime) -> bool:
+        """Switch the webhook off (business rule 5).
+
+        :returns: whether this call did it (``False`` when it was already off), so exactly
+            one caller tells the owner.
+        """
+        moved = self.session.execute(self.update_where(
+            Webhook.id == webhook_id, Webhook.is_active.is_(True)).values(
+            is_active=False, disabled_at=now, updated_at=now).execution_options(synchronize_session=False))
+        return moved.rowcount == 1
+
+
+class WebhookDeliveryRepository(ScopedRepository[WebhookDelivery]):
+    model = WebhookDelivery
+
+    @operation
+    def of_webhook(self, webhook_id: Any, *, limit: int = 50, offset: int = 0) -> tuple[list[WebhookDelivery], int]:
+        """The webhook's deliveries, newest first, and how many there are."""
+        key = as_uuid(webhook_id)
+        if key is None:
+            return [], 0
+        return self.page(WebhookDelivery.webhook_id == key,
+                         order_by=[WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()],
+                         limit=limit, offset=offset)
+
+    @operation
+    def record(self, delivery_id: uuid.UUID, attempt: int, **values: Any) -> bool:
+        """Write an attempt's outcome, if the delivery is still pending at that attempt.
+
+        :returns: whether it was written (``False``: another job recorded it first).
+        """
+        moved = self.session.execute(self.update_where(
+            WebhookDelivery.id == delivery_id, WebhookDelivery.status == DeliveryStatus.PENDING,
+            WebhookDelivery.attempt_number == attempt).values(**values).execution_options(synchronize_session=False))
+        return moved.rowcount == 1
+
+    @operation
+    def give_up_pending(self, webhook_id: uuid.UUID, reason: str) -> int:
+        """Fail every pending delivery of a disabled webhook; returns how many."""
+        moved = self.session.execute(self.update_where(
+            WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.status == DeliveryStatus.PENDING).values(
+            status=DeliveryStatus.FAILED, next_retry_at=None,
+            error_message=case((WebhookDelivery.error_message.is_(None), reason),
+                               else_=WebhookDelivery.error_message + " · " + reason),
+        ).execution_options(synchronize_session=False))
+        return moved.rowcount
