@@ -7,6 +7,8 @@
   so a database outage does not pass for a dead worker (``engine/job_beats.py``).
 * A **reconcile timer** enqueues ``app.jobs.reconcile`` every ``RECONCILE_INTERVAL``; a Redis
   key taken with ``SET NX EX`` makes that once per interval across all workers.
+* With ``--with-cron``, a **cron thread** runs the schedules (``app/cron.py``): one worker
+  leads at a time, the others stand by.
 * Its **children** — RQ's scheduler process, a fork worker's horse — die with it
   (``worker_children.py``).
 """
@@ -19,11 +21,13 @@ from typing import Any
 
 from flask import Flask, g
 
+from .cron import ScheduleRunner
 from .engine import job_beats
 from .errors import DatabaseUnavailableError
 from .extensions import db
 from .repositories.runs import RunStepLocator
 from .runtime import current_state, repositories
+from .schedules import all_schedules
 from .worker_children import BoundChildren
 
 log = logging.getLogger(__name__)
@@ -38,6 +42,8 @@ class AppContextMixin(BoundChildren):
     #: Whether to listen on RQ's command channel (stop a job, shut down). In-process burst
     #: workers (tests, benchmarks) turn it off: RQ waits a second for that thread at exit.
     listens_for_commands = True
+    #: Whether this worker also runs the schedules (``--with-cron``; one leads at a time).
+    with_cron = False
 
     def subscribe(self) -> None:
         if self.listens_for_commands:
@@ -56,6 +62,9 @@ class AppContextMixin(BoundChildren):
         threads = [threading.Thread(target=self._beat, args=(stop,), name="inkwright-heartbeat", daemon=True),
                    threading.Thread(target=self._time_reconciler, args=(stop,), name="inkwright-reconcile",
                                     daemon=True)]
+        if self.with_cron:
+            threads.append(threading.Thread(target=self._run_schedules, args=(stop,), name="inkwright-cron",
+                                            daemon=True))
         for thread in threads:
             thread.start()
         try:
@@ -64,6 +73,14 @@ class AppContextMixin(BoundChildren):
             stop.set()
             for thread in threads:
                 thread.join(timeout=5)
+
+    def _run_schedules(self, stop: threading.Event) -> None:
+        """The schedules, when this worker leads the cron runners (``app/cron.py``)."""
+        with self.app.app_context():
+            state = current_state()
+            runner = ScheduleRunner(state.redis.client(), all_schedules(state.registry), state.queue_name,
+                                    state.clock, name=f"{self.name}:cron")
+        runner.run(stop)
 
     def _beat(self, stop: threading.Event) -> None:
         interval = self.app.config["STEP_HEARTBEAT_INTERVAL"]

@@ -17,6 +17,7 @@ from .engine.reconciler import Reconciler
 from .errors import NotFoundError
 from .events import DomainEvent
 from .models.base import utcnow
+from .retention import purge
 from .runtime import current_state, repositories
 
 log = logging.getLogger(__name__)
@@ -67,3 +68,23 @@ def purge_expired_sessions() -> int:
         removed = repos.auth_sessions.delete_expired(utcnow())
     log.info("purged %d expired API sessions", removed)
     return removed
+
+
+def roll_credit_periods() -> int:
+    """Start the new period of every credit account whose period ended (the
+    ``credits.rollover`` schedule; a call also rolls its own account when it comes)."""
+    repos = repositories()
+    rolled = 0
+    while True:
+        with repos.transaction():
+            batch = repos.credit_accounts.roll_due(current_state().clock.now())
+        rolled += batch
+        if batch < 500:
+            break
+    log.info("rolled %d credit periods", rolled)
+    return rolled
+
+
+def purge_retained() -> dict:
+    """Apply the retention rules (the ``retention.purge`` schedule; see app.retention)."""
+    return purge(repositories(), current_state().clock.now()).as_dict()

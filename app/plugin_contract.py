@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # for annotations only: the API layer sits above this contrac
     from flask import Blueprint, Flask
 
     from .api.blueprint import EnvelopeBlueprint
+    from .schedules import Schedule
 
 
 EventHandlerSpec = tuple[str, Callable[[DomainEvent], None]] | tuple[str, Callable[[DomainEvent], None], bool]
@@ -89,6 +90,12 @@ class Plugin:
 
     def event_handlers(self) -> Iterable[EventHandlerSpec]:
         """``(event_type, handler)`` or ``(event_type, handler, background)`` triples."""
+        return ()
+
+    def schedules(self) -> Iterable["Schedule"]:
+        """Recurring jobs (``app.toolkit.Schedule``: a name, a dotted job path, a cron string in
+        UTC or an interval in seconds), run once across all workers by the workers started
+        ``--with-cron``; listed by ``flask inkwright schedules``."""
         return ()
 
     def event_types(self) -> Iterable[EventType | str]:

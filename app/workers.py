@@ -147,15 +147,18 @@ def sized_for(app: Flask, concurrency: int | None) -> Flask:
 
 
 def run_worker(app: Flask, worker_class: str | None = None, burst: bool = False,
-               queues: list[str] | None = None, max_jobs: int | None = None, concurrency: int | None = None) -> bool:
+               queues: list[str] | None = None, max_jobs: int | None = None, concurrency: int | None = None,
+               with_cron: bool = False) -> bool:
     """Work the queue until stopped (or, with ``burst``, until it is empty).
 
-    The worker also runs RQ's scheduler, which enqueues retries when their backoff is over.
+    The worker also runs RQ's scheduler, which enqueues retries when their backoff is over,
+    and with ``with_cron`` the schedules (``app/cron.py``: one such worker leads at a time).
     It outlives Redis: absent at start or lost while working, Redis is waited for (with a
     backoff, each attempt logged) and the worker starts again in this process.
     """
     def start() -> bool:
         worker = build_worker(app, worker_class, queues, concurrency=concurrency)
+        worker.with_cron = with_cron
         at_once = f" ({worker.concurrency} jobs at once)" if isinstance(worker, AppThreadWorker) else ""
         log.info("%s worker %s%s on %s", worker_class or app.config["WORKER_CLASS"], worker.name, at_once,
                  ", ".join(q.name for q in worker.queues))

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from ..jobs import purge_expired_sessions
 from ..models import OutboxMessage
+from ..retention import USER_RECOVERY
 from ..runtime import repositories
 
 
@@ -65,4 +66,34 @@ def purge_sessions() -> None:
     click.echo(f"Removed {purge_expired_sessions()} expired sessions.")
 
 
-COMMANDS = (grant_admin, revoke_admin, show_outbox, purge_sessions)
+@click.command("delete-user")
+@click.argument("email")
+@with_appcontext
+def delete_user(email: str) -> None:
+    """Soft-delete an account: it cannot sign in, and is removed for good after 30 days
+    (the retention purge) unless restored before."""
+    repos = repositories()
+    user = repos.users.find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No account uses {email}.")
+    with repos.transaction():
+        repos.users.delete(user)
+    click.echo(f"{email} is deleted; `flask inkwright restore-user {email}` brings it back within "
+               f"{USER_RECOVERY.days} days.")
+
+
+@click.command("restore-user")
+@click.argument("email")
+@with_appcontext
+def restore_user(email: str) -> None:
+    """Bring back an account deleted less than 30 days ago, as it was."""
+    repos = repositories()
+    user = repos.users.deleted_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No deleted account uses {email} (past 30 days it is gone for good).")
+    with repos.transaction():
+        repos.users.restore(user)
+    click.echo(f"{email} is restored.")
+
+
+COMMANDS = (grant_admin, revoke_admin, show_outbox, purge_sessions, delete_user, restore_user)

@@ -27,8 +27,9 @@ def _spawn_worker(redis_url: str, worker_class: str, concurrency: int) -> subpro
     env = {**os.environ, "INKWRIGHT_REDIS_URL": redis_url, "INKWRIGHT_INSTANCE_PATH": current_app.instance_path,
            # The child sizes its database pool from this when its app is built.
            "INKWRIGHT_WORKER_CONCURRENCY": str(concurrency)}
+    # Every studio worker may run the schedules; one leads at a time (app/cron.py).
     command = [sys.executable, "-m", "flask", "--app", "app:create_app", "inkwright", "worker",
-               "--class", worker_class]
+               "--class", worker_class, "--with-cron"]
     return subprocess.Popen(command, env=env, preexec_fn=die_with_parent())
 
 
@@ -85,9 +86,10 @@ def run_studio(host: str, port: int, workers: int, worker_class: str, concurrenc
 @click.option("--concurrency", type=int, default=None, help="Jobs at once, for threads (default: WORKER_CONCURRENCY).")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 @click.option("--queue", "queues", multiple=True, help="Queue(s) to listen on (default: QUEUE_NAME).")
+@click.option("--with-cron", is_flag=True, help="Also run the schedules (one such worker leads at a time).")
 @with_appcontext
 def run_worker_command(worker_class: str | None, concurrency: int | None, burst: bool,
-                       queues: tuple[str, ...]) -> None:
+                       queues: tuple[str, ...], with_cron: bool) -> None:
     """Run one RQ worker inside the app (what worker.py does)."""
     if current_state().redis.is_embedded:
         raise click.ClickException(
@@ -97,7 +99,7 @@ def run_worker_command(worker_class: str | None, concurrency: int | None, burst:
     app = current_app._get_current_object()
     try:
         run_worker(sized_for(app, concurrency), worker_class, burst=burst, queues=list(queues) or None,
-                   concurrency=concurrency)
+                   concurrency=concurrency, with_cron=with_cron)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -6,14 +6,16 @@ user, across tenants: credits belong to the person, so the history that explains
 
 from __future__ import annotations
 
+import enum
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, delete, func, insert, select
 
-from ..models import UsageLogEntry, UsageSource, UsageStatus
+from ..models import UsageLogArchive, UsageLogEntry, UsageSource, UsageStatus
 from .base import SystemRepository, as_uuid, operation
 
 
@@ -117,3 +119,38 @@ class UsageLogRepository(SystemRepository[UsageLogEntry]):
                              cost_usd=Decimal(str(cost_usd)).quantize(Decimal("0.000001")), cost_cents=int(cost_cents),
                              tokens_estimated=int(tokens_estimated))
         return {"total": totals.tries, "totals": totals}
+
+
+def _json_value(value: Any) -> Any:
+    """A column's value as JSON keeps it: exact decimals and ids as strings, moments as ISO."""
+    if isinstance(value, (Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+class UsageArchive(SystemRepository[UsageLogArchive]):
+    """Moves usage rows past the retention window out of the live log, for every tenant at
+    once: the retention schedule's pass, which no tenant's request makes."""
+
+    model = UsageLogArchive
+
+    @operation
+    def archive_before(self, cutoff: datetime, now: datetime, batch: int = 1000) -> int:
+        """Copy up to ``batch`` rows created before ``cutoff`` into the archive (whole, as JSON),
+        then delete them from the log, in the caller's transaction; how many moved."""
+        columns = UsageLogEntry.__table__.c
+        rows = self.session.execute(select(*columns).where(columns.created_at < cutoff)
+                                    .order_by(columns.created_at).limit(batch)).mappings().all()
+        if not rows:
+            return 0
+        self.session.execute(insert(UsageLogArchive), [
+            {"id": row["id"], "tenant_id": row["tenant_id"], "user_id": row["user_id"],
+             "created_at": row["created_at"], "archived_at": now,
+             "record": {name: _json_value(value) for name, value in row.items()}} for row in rows])
+        self.session.execute(delete(UsageLogEntry).where(columns.id.in_([row["id"] for row in rows]))
+                             .execution_options(synchronize_session=False))
+        return len(rows)
