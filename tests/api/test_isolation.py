@@ -19,6 +19,7 @@ from flask import Flask
 
 from app.api import EnvelopeBlueprint
 from app.pytest_plugin import Account, ApiClient
+from app.repositories.webhooks import WebhookDeliveryRepository, WebhookRepository
 
 #: Endpoints whose URL parameters name no tenant data, and why.
 NOT_TENANT_RESOURCES = {
@@ -70,6 +71,14 @@ def own_work(client: ApiClient, upload_workflow, start_run, run_jobs, name: str,
             "artifact_id": artifact["id"]}
 
 
+def own_webhook(client: ApiClient) -> dict[str, str]:
+    """A webhook of the tenant and a delivery of its test event (left pending: nobody works it)."""
+    made = client.post("/api/webhooks", json={"url": "http://127.0.0.1:9/isolation", "events": ["run.completed"]})
+    assert made.status_code == 201, made.json
+    delivery = client.post(f"/api/webhooks/{made.json['data']['id']}/test").json["data"]
+    return {"webhook_id": made.json["data"]["id"], "delivery_id": delivery["id"]}
+
+
 @pytest.fixture
 def tenant_a(make_user, login_api, create_key, add_member, bearer, upload_workflow, start_run, run_jobs) -> Side:
     owner, colleague = make_user(name="Alice"), make_user(name="Aaron")
@@ -78,6 +87,7 @@ def tenant_a(make_user, login_api, create_key, add_member, bearer, upload_workfl
     membership = add_member(client, owner.tenant_id, colleague, "member")
     event = client.get("/api/events", query_string={"type": "api_key.created"}).json["data"]["items"][0]
     work = own_work(client, upload_workflow, start_run, run_jobs, "alpha.ledger", "1.1a", "a")
+    work.update(own_webhook(client))
     ids = {"tenant_id": str(owner.tenant_id), "membership_id": membership["id"], "key_id": key["id"],
            "event_id": event["id"], **work}
     return Side(owner, client, bearer(key["secret"]), ids)
@@ -91,6 +101,7 @@ def tenant_b(make_user, login_api, create_key, bearer, upload_workflow, start_ru
     own_membership = client.get(f"/api/tenants/{owner.tenant_id}/members").json["data"][0]
     event = client.get("/api/events", query_string={"type": "api_key.created"}).json["data"]["items"][0]
     work = own_work(client, upload_workflow, start_run, run_jobs, "bravo.ledger", "2.2b", "b")
+    work.update(own_webhook(client))
     ids = {"tenant_id": str(owner.tenant_id), "membership_id": own_membership["id"], "key_id": key["id"],
            "event_id": event["id"], **work}
     return Side(owner, client, bearer(key["secret"]), ids)
@@ -112,6 +123,10 @@ def tenant_state(app_repos, tenant_id: str) -> dict[str, Any]:
             "steps": sorted((str(s.id), s.status.value, s.user_selection, len(s.candidates or []), s.attempt,
                              s.updated_at) for s in scoped.run_steps.list()),
             "artifacts": sorted((str(a.id), a.content_hash) for a in scoped.artifacts.list()),
+            "webhooks": sorted((str(w.id), w.url, w.events, w.is_active, w.total_deliveries)
+                               for w in scoped.get(WebhookRepository).list()),
+            "deliveries": sorted((str(d.id), d.status.value, d.attempt_number)
+                                 for d in scoped.get(WebhookDeliveryRepository).list()),
         }
 
 
