@@ -13,6 +13,7 @@ from ..extensions import csrf, login_manager
 from ..markdown_text import render_markdown
 from ..runtime import repositories
 from . import account, accounts, admin, runs, studio, workflows  # noqa: F401 - they add pages to studio.blp
+from . import webhooks  # noqa: F401,I001 - adds the webhook pages to studio.blp
 from .forms import ConfirmForm
 from .model_choices import text_model_choices
 from .navigation import plugin_links
