@@ -157,6 +157,13 @@ class CreditAccountRepository(Repository[CreditAccount]):
         return self._read(account.user_id)
 
     @operation
+    def tier_of(self, user_id: Any) -> SubscriptionTier | None:
+        """The person's tier, read without opening an account (``None`` for none yet)."""
+        key = as_uuid(user_id)
+        return self.session.scalar(select(CreditAccount.subscription_tier).where(CreditAccount.user_id == key)) \
+            if key else None
+
+    @operation
     def grant_bonus(self, user_id: Any, tokens: int) -> CreditAccount:
         """Add bonus tokens (promotions, referrals), spent after the period's allowance.
 

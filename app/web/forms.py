@@ -142,3 +142,23 @@ class ResumeForm(FlaskForm):
 
     budget_tokens = BudgetField("New token budget (optional)", validators=[Optional(), NumberRange(1, 10**12)])
     submit = SubmitField("Resume")
+
+
+class FeatureFlagForm(FlaskForm):
+    """A feature flag, made or changed by a platform administrator."""
+
+    flag_key = StringField("Key", validators=[DataRequired("Give the flag a key."), Regexp(
+        r"^[a-z][a-z0-9_.\-]{1,99}$", message="2 to 100 lower-case letters, digits, dots, dashes and underscores.")],
+        description="What code asks for, e.g. studio.live_text. A key that exists is changed.")
+    name = StringField("Name", validators=[Optional(), Length(max=200)])
+    description = StringField("Description", validators=[Optional(), Length(max=2000)])
+    is_enabled = SelectField("State", choices=[SelectChoice(value="off", label="Off for everyone"),
+                                               SelectChoice(value="on", label="On, by the rollout below")],
+                             default="off")
+    rollout_percentage = IntegerField("Rollout (%)", default=0, validators=[
+        InputRequired("Give a percentage from 0 to 100."), NumberRange(0, 100, "A whole number from 0 to 100.")],
+        description="The share of people it is on for; raising it keeps everyone already in.")
+    rollout_tiers = StringField("Tiers", validators=[Optional(), Length(max=200)],
+                                description="Subscription tiers it is on for, separated by commas (free, creator, "
+                                            "professional, enterprise).")
+    submit = SubmitField("Save the flag")

@@ -39,3 +39,22 @@ def test_a_deleted_account_can_be_restored_within_its_window(app, user, run_comm
         assert repositories().session.get(User, user.user.id).deleted_at is None
     again = run_command("restore-user", user.email)
     assert again.exit_code != 0 and "No deleted account" in again.output
+
+
+def test_flags_set_list_and_delete(app, user, run_command):
+    made = run_command("flags", "set", "editor.new", "--enable", "--percentage", "30", "--user", user.email,
+                       "--tier", "creator")
+    assert made.exit_code == 0, made.output
+    assert "Flag editor.new: on, 30 %, 1 named people, tiers creator." in made.output
+    raised = run_command("flags", "set", "editor.new", "--percentage", "50")
+    assert "on, 50 %, 1 named people" in raised.output  # what was not given is kept
+    listed = run_command("flags")
+    assert "editor.new" in listed.output and "50 %" in listed.output
+
+    bad = run_command("flags", "set", "editor.new", "--percentage", "101")
+    assert bad.exit_code != 0 and "rollout_percentage: A whole number from 0 to 100." in bad.output
+    nobody = run_command("flags", "set", "editor.new", "--user", "nobody@example.com")
+    assert nobody.exit_code != 0 and "No account uses nobody@example.com." in nobody.output
+
+    assert run_command("flags", "delete", "editor.new").exit_code == 0
+    assert run_command("flags", "delete", "editor.new").exit_code != 0
