@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 from flask import Flask
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import envelope, security_headers
 from .api import build_api
@@ -127,6 +128,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     app.config.update(loaded.values)
     app.config.update(_flask_settings(loaded.values))
     _configure_logging(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind N proxies the client is the Nth address from the right of X-Forwarded-For;
+        # anything further left was written by the client and is not believed.
+        proxies = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     # 2. Extensions and per-app machinery.
     db.init_app(app)

@@ -265,6 +265,9 @@ SETTINGS: tuple[Setting, ...] = (
             parse=parse_int, check=_at_least(0)),
     Setting("MAIL_FROM", "Inkwright <no-reply@inkwright.local>", "sender of the mail Inkwright writes"),
     Setting("EXTERNAL_URL", "http://127.0.0.1:5000", "address people reach the studio at, for links in mail"),
+    Setting("TRUSTED_PROXIES", 0, "reverse proxies in front of the app whose X-Forwarded-For/-Proto are "
+            "believed (the client address in the audit log and rate limits); 0 trusts none",
+            parse=parse_int, check=_at_least(0)),
     Setting("LOG_LEVEL", "INFO", "level of the application log",
             check=_one_of("DEBUG", "INFO", "WARNING", "ERROR")),
 )

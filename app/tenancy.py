@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import audit
 from .auth.principal import Principal
 from .errors import ConflictError, ForbiddenError, NotFoundError
 from .events import DomainEvent
@@ -81,6 +82,8 @@ class TenancyService:
             tx.publish(DomainEvent("membership.created", str(membership.id),
                                    {"userId": str(user.id), "role": role.value},
                                    tenant_id=scoped.tenant_id, actor_id=self.principal.user_id))
+            audit.record(scoped, "member.add", "membership", membership.id, actor_id=self.principal.user_id,
+                         metadata={"user_id": user.id, "email": user.email, "role": role})
         return member_view(membership, user)
 
     def change_role(self, tenant_id: Any, membership_id: Any, role: Role) -> dict[str, Any]:
@@ -91,6 +94,9 @@ class TenancyService:
         if membership.role == Role.OWNER and role != Role.OWNER:
             self._keep_an_owner(scoped)
         with scoped.transaction() as tx:
+            audit.record(scoped, "member.role_change", "membership", membership.id, actor_id=self.principal.user_id,
+                         changes=audit.changed({"role": membership.role.value}, {"role": role.value}),
+                         metadata={"user_id": membership.user_id})
             membership.role = role
             scoped.memberships.save(membership)
             tx.publish(DomainEvent("membership.updated", str(membership.id), {"role": role.value},
@@ -104,6 +110,8 @@ class TenancyService:
         if membership.role == Role.OWNER:
             self._keep_an_owner(scoped)
         with scoped.transaction() as tx:
+            audit.record(scoped, "member.remove", "membership", membership.id, actor_id=self.principal.user_id,
+                         metadata={"user_id": membership.user_id, "role": membership.role})
             scoped.memberships.delete(membership)
             tx.publish(DomainEvent("membership.removed", str(membership.id), {"userId": str(membership.user_id)},
                                    tenant_id=scoped.tenant_id, actor_id=self.principal.user_id))

@@ -27,6 +27,7 @@ from typing import Any
 from marshmallow import Schema, fields, post_load, pre_load, validate, validates, validates_schema
 from marshmallow import ValidationError as SchemaValidationError
 
+from . import audit
 from .agent import Agent, ReviewIssue, ReviewReport, Severity
 from .api.blueprint import EnvelopeBlueprint, public
 from .auth.principal import Principal, current_principal
@@ -168,6 +169,29 @@ def run_progress(run: Any) -> RunProgress:
     return progress_of(run)
 
 
+def record_audit(action: str, entity_type: str | None = None, entity_id: Any = None, *,
+                 changes: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None) -> None:
+    """Record in the audit log that the signed-in caller did ``action`` to an entity, from
+    the request's address and user agent, in the caller's tenant.
+
+    Call it inside the ``with repos.transaction():`` of the change, before it ends: the entry
+    commits with the change, and a change that fails leaves none. Called where no transaction
+    is open (an export, which changes nothing), the entry commits at once on its own.
+
+    :param action: ``noun.verb``, the plugin's noun first (``story.delete``, ``article.export``).
+    :param entity_type: the kind of entity (``story``); :param entity_id: its id.
+    :param changes: ``{field: {"before": …, "after": …}}``, see :func:`audit_changes`.
+    :param metadata: anything else worth keeping. Secrets in either (values under names such
+        as ``password``, ``key``, ``token``, ``secret``) are masked before they are stored.
+    """
+    audit.record(repositories(), action, entity_type, entity_id, changes=changes, metadata=metadata)
+
+
+#: ``audit_changes(before, after)``: the ``changes`` of :func:`record_audit` for two dicts
+#: of field values, holding the fields that differ.
+audit_changes = audit.changed
+
+
 #: A flask-smorest blueprint whose responses use Inkwright's envelope; plugins build their
 #: JSON endpoints with it so they document themselves in ``/api/openapi.json``.
 ApiBlueprint = EnvelopeBlueprint
@@ -181,6 +205,7 @@ __all__ = [
     "ProviderRateLimitedError", "ProviderRequestError", "ProviderResponseError", "ProviderTimeoutError",
     "UnknownModelError", "UsageSource", "note_failed_try", "render_markdown", "inert_markdown", "RunSubject",
     "notify",
+    "record_audit", "audit_changes",
     "TOOLKIT_VERSION", "Agent", "ApiBlueprint", "AppError", "Completion", "CompletionRequest",
     "ConfigError", "ConflictError", "CreatedAt", "DomainEvent", "ExternalServiceError", "ForbiddenError",
     "IllegalTransitionError", "JSONType", "Model", "NotFoundError", "PaymentRequiredError",

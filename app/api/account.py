@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from .. import audit
 from ..auth.principal import Principal, current_principal
 from ..errors import ForbiddenError, NotFoundError, ValidationError
 from ..events import DomainEvent
@@ -155,7 +156,9 @@ def update_preferences(patch: dict[str, Any]):
     with repos.transaction():
         user = repos.users.require(principal.user_id)
         # A new dict, not an in-place change: the JSON column notices assignment only.
-        user.preferences = merge_preferences(user.preferences or {}, patch)
+        before, user.preferences = user.preferences or {}, merge_preferences(user.preferences or {}, patch)
+        audit.record(repos, "settings.update", "user", user.id, changes=audit.changed(before, user.preferences),
+                     metadata={"settings": "preferences"})
         repos.users.save(user)
         return preferences_of(user)
 
@@ -183,6 +186,9 @@ def add_key(body: dict[str, Any], *, user_id: Any = None, tenant_id: Any = None,
         key = repos.provider_keys.add(provider=body["provider"], secret=body["key"], box=current_state().secrets,
                                       user_id=user_id, tenant_id=tenant_id, label=label,
                                       created_by_user_id=created_by)
+        audit.record(repos, "provider_key.add", "provider_key", key.id, actor_id=created_by,
+                     metadata={"provider": key.provider, "owner": "tenant" if tenant_id else "user",
+                               "label": label, "masked": key.masked})
         if tenant_id is not None:
             tx.publish(DomainEvent("provider_key.added", str(key.id), {"providerKeyId": str(key.id),
                                                                         "provider": key.provider},
@@ -196,6 +202,10 @@ def revoke_key(key: ProviderKey | None, key_id: str, actor_id: Any) -> ProviderK
     repos = repositories()
     with repos.transaction() as tx:
         repos.provider_keys.revoke(key)
+        audit.record(repos, "provider_key.revoke", "provider_key", key.id, actor_id=actor_id,
+                     changes={"status": {"before": "active", "after": key.status}},
+                     metadata={"provider": key.provider, "owner": "tenant" if key.tenant_id else "user",
+                               "masked": key.masked})
         if key.tenant_id is not None:
             tx.publish(DomainEvent("provider_key.revoked", str(key.id), {"providerKeyId": str(key.id),
                                                                           "provider": key.provider},

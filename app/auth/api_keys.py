@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from .. import audit
 from ..errors import ForbiddenError
 from ..events import DomainEvent
 from ..models import ApiKey, ApiKeyStatus, Role, utcnow
@@ -62,6 +63,9 @@ class ApiKeyService:
             ))
             tx.publish(DomainEvent("api_key.created", str(key.id), {"apiKeyId": str(key.id), "name": key.name},
                                    tenant_id=key.tenant_id, actor_id=self.principal.user_id))
+            audit.record(self.repos, "api_key.create", "api_key", key.id, actor_id=self.principal.user_id,
+                         metadata={"name": key.name, "role": key.role, "prefix": key.prefix,
+                                   "expires_at": key.expires_at})
         return IssuedKey(key, secret)
 
     def revoke(self, key_id: Any) -> ApiKey:
@@ -78,4 +82,7 @@ class ApiKeyService:
             self.repos.api_keys.save(key)
             tx.publish(DomainEvent("api_key.revoked", str(key.id), {"apiKeyId": str(key.id)},
                                    tenant_id=key.tenant_id, actor_id=self.principal.user_id))
+            audit.record(self.repos, "api_key.revoke", "api_key", key.id, actor_id=self.principal.user_id,
+                         changes={"status": {"before": "active", "after": key.status}},
+                         metadata={"name": key.name, "prefix": key.prefix})
         return key

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Mapping
 
+from .. import audit
 from ..errors import ConflictError, ForbiddenError, UnauthorizedError, ValidationError
 from ..events import DomainEvent
 from ..mail import Mailer
@@ -99,6 +100,7 @@ class AuthService:
                                    tenant_id=tenant.id, actor_id=user.id))
             tx.publish(DomainEvent("user.registered", str(user.id), {"userId": str(user.id), "email": user.email},
                                    tenant_id=tenant.id, actor_id=user.id))
+            audit.record(self.repos, "auth.register", "user", user.id, actor_id=user.id, tenant_id=tenant.id)
         return user
 
     # Signing in -------------------------------------------------------------------
@@ -113,13 +115,27 @@ class AuthService:
         user = self.repos.users.find_by_email(email)
         valid = self.passwords.verify(user.password_hash if user else None, password)
         if not (user and valid and user.can_sign_in):
+            # The account tried, if there is one, is the entry's user: its owners see the attempts.
+            audit.record(self.repos, "auth.login_failed", "user", user.id if user else None,
+                         actor_id=user.id if user else None, tenant_id=self._home_tenant(user),
+                         metadata={"email": email.strip()[:254]})
             raise UnauthorizedError(BAD_CREDENTIALS, {"reason": "bad_credentials"})
         self.throttle.clear(email.strip())
         with self.repos.transaction():
             if self.passwords.needs_rehash(user.password_hash):
                 user.password_hash = self.passwords.hash(password)
             self.repos.users.record_login(user)
+            audit.record(self.repos, "auth.login", "user", user.id, actor_id=user.id,
+                         tenant_id=self._home_tenant(user))
         return user
+
+    def _home_tenant(self, user: User | None) -> uuid.UUID | None:
+        """The tenant a sign-in lands in (the audit entry's), or ``None`` for no account or tenant."""
+        if user is None:
+            return None
+        tenants = self.repos.tenants.for_user(user.id)
+        personal = [tenant.id for tenant, _role in tenants if tenant.kind == TenantKind.PERSONAL]
+        return (personal or [tenant.id for tenant, _role in tenants] or [None])[0]
 
     def default_tenant(self, user: User) -> uuid.UUID:
         memberships = self.repos.tenants.for_user(user.id)
@@ -197,6 +213,8 @@ class AuthService:
                 session.revoked_at = utcnow()
                 session.revoked_reason = "logout"
                 self.repos.auth_sessions.save(session)
+                audit.record(self.repos, "auth.logout", "auth_session", session.id, actor_id=session.user_id,
+                             tenant_id=session.tenant_id)
 
     # Password reset ---------------------------------------------------------------
     def request_password_reset(self, email: str, mailer: Mailer, link_base: str) -> None:
@@ -254,4 +272,7 @@ class AuthService:
             self.repos.auth_sessions.revoke_user(user.id, "password_reset")
             tx.publish(DomainEvent("user.password_reset", str(user.id), {"userId": str(user.id)},
                                    tenant_id=self.default_tenant(user), actor_id=user.id))
+            audit.record(self.repos, "auth.password_reset", "user", user.id, actor_id=user.id,
+                         tenant_id=self._home_tenant(user),
+                         changes={"password": {"before": "old", "after": "new"}})
         return user

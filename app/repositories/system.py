@@ -9,6 +9,7 @@ fails when a :class:`~.base.SystemRepository` in the core is missing from it.
 
 from __future__ import annotations
 
+from .audit_log import AuditLogWriter, PlatformAuditLog
 from .base import SystemRepository
 from .credentials import ApiKeyLookupRepository, AuthSessionRepository
 from .events import EventLogRepository
@@ -35,4 +36,7 @@ SYSTEM_SCOPE: tuple[type[SystemRepository], ...] = (
     # Owned by a person across tenants, or by a tenant named explicitly.
     ProviderKeyRepository,
     UsageLogRepository,
+    # One writer for every tenant's audit entries; platform administrators read them all.
+    AuditLogWriter,
+    PlatformAuditLog,
 )

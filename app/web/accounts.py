@@ -7,9 +7,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from .. import audit
 from ..api.auth import client_address
 from ..errors import AppError, RateLimitedError
-from ..runtime import auth_service, mailer, password_reset_link_base
+from ..runtime import auth_service, mailer, password_reset_link_base, repositories
 from .feedback import show_error
 from .forms import (
     ConfirmForm,
@@ -92,6 +93,9 @@ def login():
 def logout():
     form = ConfirmForm()
     if form.validate_on_submit():
+        # The browser's session lives in its cookie: nothing in the database ends, so the
+        # entry commits on its own (app/audit.py).
+        audit.record(repositories(), "auth.logout", "user", current_user.id, metadata={"via": "session"})
         logout_user()
         session.clear()
         flash("You are signed out.", "info")

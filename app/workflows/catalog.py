@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import audit
 from ..errors import ConflictError, NotFoundError
 from ..models import WorkflowVersion
 from ..registry import PluginRegistry
@@ -153,6 +154,8 @@ class WorkflowCatalog:
                 description=definition.description, source=source, checksum=digest,
                 definition=definition.to_dict(), created_by_user_id=user_id,
             ))
+            audit.record(repos, "workflow.upload", "workflow_version", row.id, actor_id=user_id,
+                         metadata={"name": row.name, "version": row.version, "checksum": digest})
         return self._stored(row), True
 
 

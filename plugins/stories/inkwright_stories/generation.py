@@ -22,6 +22,7 @@ from app.toolkit import (
     current_principal,
     public_error,
     readable_message,
+    record_audit,
     run_progress,
     start_workflow,
     utcnow,
@@ -163,6 +164,8 @@ class StoryGeneration:
                 pass  # the run ended meanwhile: nothing left to stop
         with self.repos.transaction():
             self.stories.delete(self.stories.require(story.id))
+            record_audit("story.delete", "story", story.id, changes={"deleted": {"before": False, "after": True}},
+                         metadata={"title": story.title})
 
     # Finishing --------------------------------------------------------------------------
     def finish_from_run(self, run: Run) -> Story | None:

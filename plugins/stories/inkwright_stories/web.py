@@ -24,6 +24,7 @@ from app.toolkit import (
     SchemaValidationError,
     current_principal,
     inert_markdown,
+    record_audit,
     repositories,
 )
 
@@ -194,6 +195,7 @@ def export(story_id: str):
     if not story.chapters:
         flash("The story has no chapters to export yet.", "info")
         return redirect(url_for("stories.show", story_id=story.id))
+    record_audit("story.export", "story", story.id, metadata={"format": "markdown", "filename": export_name(story)})
     return Response(as_markdown(story), mimetype="text/markdown", headers={
         "Content-Disposition": f'attachment; filename="{export_name(story)}"',
         "Content-Type": "text/markdown; charset=utf-8"})

@@ -22,6 +22,7 @@ from app.toolkit import (
     current_principal,
     inert_markdown,
     public_error,
+    record_audit,
     repositories,
     run_progress,
     runs_progress,
@@ -230,7 +231,17 @@ def on_run_cancelled(event: DomainEvent) -> None:
 
 
 def render_export(article: Article, format_: str, run_id: Any = None) -> dict[str, str]:
-    """:raises ConflictError: for Markdown of an article whose run has not finished."""
+    """The article exported (the API's and the page's), recorded in the audit log.
+
+    :raises ConflictError: for Markdown of an article whose run has not finished.
+    """
+    exported = _exported(article, format_, run_id)
+    record_audit("article.export", "article", article.id,
+                 metadata={"format": exported["format"], "filename": exported["filename"], "run_id": run_id})
+    return exported
+
+
+def _exported(article: Article, format_: str, run_id: Any = None) -> dict[str, str]:
     service = workflow_runs()
     run = service.get(run_id or article.current_run_id)
     if run.root_run_id != article.root_run_id:

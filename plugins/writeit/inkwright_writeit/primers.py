@@ -19,6 +19,7 @@ from app.toolkit import (
     NotFoundError,
     Repositories,
     ValidationError,
+    record_audit,
     utcnow,
 )
 
@@ -150,6 +151,7 @@ class PrimerLibrary:
                                     {"primerId": primer_id})
             raise NotFoundError(f"No style primer {primer_id!r} here.", {"primerId": primer_id})
         with self.repos.transaction():
+            record_audit("primer.delete", "primer", primer_id, metadata={"name": record.name})
             self.records.delete(record)
 
     def mark_used(self, primer_id: str) -> None:
