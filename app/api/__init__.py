@@ -18,6 +18,7 @@ from . import (
     account,
     api_keys,
     artifacts,
+    audit_log,
     auth,
     completions,
     events,
@@ -157,6 +158,7 @@ def build_api(app: Flask) -> InkwrightApi:
     api.register_blueprint(account.blp)
     api.register_blueprint(webhooks.blp)
     api.register_blueprint(account.tenant_blp)
+    api.register_blueprint(audit_log.blp)
     _document_configured_rules(app, api)
     app.register_blueprint(system.probes)
     app.add_url_rule(SWAGGER_ASSETS + "<path:filename>", "swagger_asset", public(_swagger_asset))
