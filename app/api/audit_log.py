@@ -15,8 +15,8 @@ from ..models import Role
 from ..repositories import Repositories, as_uuid
 from ..repositories.audit_log import AuditFilter, AuditLogRepository, AuditPage, PlatformAuditLog
 from ..runtime import repositories
-from ..schemas.audit_log import AuditEntrySchema, AuditQuerySchema
 from ..schemas.account import end_of, start_of
+from ..schemas.audit_log import AuditEntrySchema, AuditQuerySchema
 from ..schemas.base import page_of
 from .blueprint import EnvelopeBlueprint
 

@@ -14,9 +14,10 @@ from ..markdown_text import render_markdown
 from ..runtime import repositories
 from . import account, accounts, admin, runs, studio, workflows  # noqa: F401 - they add pages to studio.blp
 from . import webhooks  # noqa: F401,I001 - adds the webhook pages to studio.blp
+from . import audit_log  # noqa: F401,I001 - adds the audit log's page to studio.blp
 from .forms import ConfirmForm
 from .model_choices import text_model_choices
-from .navigation import plugin_links
+from .navigation import admin_links, plugin_links
 from .word_diff import word_diff
 
 
@@ -70,6 +71,7 @@ def studio_context() -> dict:
         context["my_tenants"] = repositories().tenants.for_user(principal.user.id)
         context["current_tenant"] = repositories().tenants.info(principal.tenant_id)
         context["plugin_links"] = plugin_links()
+        context["admin_links"] = admin_links()
     return context
 
 

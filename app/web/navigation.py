@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from flask import request, url_for
 from werkzeug.routing import BuildError
 
+from ..api.audit_log import may_read_audit_log
+from ..auth.principal import optional_principal
 from ..runtime import current_state
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,14 @@ class NavLink:
     @property
     def current(self) -> bool:
         return request.endpoint == self.endpoint
+
+
+def admin_links() -> list[NavLink]:
+    """The core's links for those who administer the tenant or the platform: the audit log
+    (owners, admins and platform administrators)."""
+    if not may_read_audit_log(optional_principal()):
+        return []
+    return [NavLink("Audit log", url_for("studio.audit_log"), "studio.audit_log")]
 
 
 def plugin_links() -> list[NavLink]:

@@ -27,7 +27,7 @@ SCREENSHOTS = Path(os.environ.get("INKWRIGHT_SCREENSHOT_DIR")
 
 SIGNED_OUT = {"login": "/login", "register": "/register", "forgot-password": "/forgot-password"}
 CORE = {"dashboard": "/", "workflows": "/workflows", "credits": "/account/credits",
-        "provider-keys": "/account/provider-keys", "api-keys": "/api-keys"}
+        "provider-keys": "/account/provider-keys", "api-keys": "/api-keys", "audit-log": "/audit-log"}
 PLUGINS = {"articles": "/articles", "new-article": "/articles/new", "style-primers": "/style-primers",
            "edit-primer": "/style-primers/tech-journalist/edit", "stories": "/stories/", "new-story": "/stories/new",
            "start-article-run": "/workflows/writeit.article/run"}
