@@ -71,6 +71,9 @@ class ThreadWorker(AppSimpleWorker):
     timeouts use RQ's timer instead of SIGALRM and no signal handlers are installed."""
 
     death_penalty_class = TimerDeathPenalty
+    # No command channel: a burst worker started again and again would race RQ's pub/sub
+    # thread at every exit (its unsubscribe can leave that thread waiting 60 s).
+    listens_for_commands = False
 
     def _install_signal_handlers(self) -> None:
         pass
