@@ -20,6 +20,7 @@ from app.toolkit import (
     StepStatus,
     check_workflow_models,
     current_principal,
+    notify,
     public_error,
     readable_message,
     record_audit,
@@ -218,6 +219,16 @@ class StoryGeneration:
                 "storyId": str(story.id), "sessionId": str(run.id) if run else None, "success": error is None,
                 "duration": int((story.generation_completed_at - started).total_seconds() * 1000),
                 **({"error": error} if error else {})}, tenant_id=story.tenant_id))
+            if story.created_by_user_id is not None:
+                # The writer hears of it wherever they are in the studio (and by mail if they
+                # asked for email_on_story_ready), once the story is committed.
+                notify(story.created_by_user_id, "story_ready",
+                       f"Your story “{story.title or 'Untitled'}” is ready" if not error
+                       else "Your story could not be written",
+                       error["message"] if error else f"{len(story.chapters)} chapters, {story.word_count:,} words.",
+                       tenant_id=story.tenant_id, related_entity_type="story", related_entity_id=str(story.id),
+                       action_url=f"/stories/{story.id}", action_label="Read it" if not error else "See why",
+                       priority="normal" if not error else "high")
         return story
 
     @staticmethod

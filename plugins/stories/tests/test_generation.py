@@ -79,6 +79,9 @@ def test_a_failed_run_fails_its_story_with_the_reason(app, api_client, run_jobs,
     assert story["chapters"] == []
     status = api_client.get(f"/api/workflows/{started['sessionId']}/status").json["data"]
     assert status["status"] == "failed"
+    [told] = api_client.get("/api/notifications").json["data"]["items"]
+    assert (told["title"], told["message"], told["priority"]) == (
+        "Your story could not be written", "The outline step failed: the muse left", "high")
 
 
 def test_a_story_finished_before_it_knew_its_run_is_still_filled(app, api_client, run_jobs, story_request, user):
@@ -93,3 +96,12 @@ def test_a_story_finished_before_it_knew_its_run_is_still_filled(app, api_client
         assert StoryGeneration(repos).finish_from_run(run) is None  # already completed: nothing to do
         story = repos.get(StoryRepository).get(started["story"]["id"])
         assert story.status == StoryStatus.COMPLETED and len(story.chapters) == 3
+
+
+def test_the_writer_is_notified_when_the_story_is_ready(generate, api_client):
+    story = generate(n_chapters=2, l_chapter=80)["story"]
+
+    [told] = api_client.get("/api/notifications").json["data"]["items"]
+    assert told["type"] == "story_ready" and told["title"] == f"Your story “{story['title']}” is ready"
+    assert told["actionUrl"] == f"/stories/{story['id']}" and told["relatedEntityId"] == story["id"]
+    assert told["message"] == f"2 chapters, {story['wordCount']:,} words."
