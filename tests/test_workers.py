@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
+import redis
 from rq.job import JobStatus
 from sqlalchemy import text
 
+from app.cron import ScheduleRunner
 from app.extensions import db
 from app.runtime import current_state
 from app.workers import build_worker
@@ -150,3 +154,32 @@ def test_worker_script_runs_a_threads_worker_sized_by_its_concurrency(
     assert finished.returncode == 0, finished.stderr
     assert job.get_status(refresh=True) == JobStatus.FINISHED
     assert remaining_sessions() == {live}
+
+
+def test_three_workers_with_cron_elect_one_leader_and_it_resigns_on_the_way_out(
+        app, inkwright_database, inkwright_redis_url, tmp_path):
+    """The wiring, with real processes: each worker started --with-cron runs a schedule runner,
+    exactly one leads (tests/test_cron.py shows, on a clock moved by hand, that only the
+    leader enqueues and missed runs run once), and a worker stopping gives the lease back."""
+    environment = worker_environment(tmp_path, DATABASE_URL=inkwright_database.url, REDIS_URL=inkwright_redis_url)
+    workers = [subprocess.Popen([sys.executable, "worker.py", "--with-cron", "--class", "simple"], cwd=ROOT,
+                                env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+               for _ in range(3)]
+    client = redis.Redis.from_url(inkwright_redis_url)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and ScheduleRunner.leader(client) is None:
+            time.sleep(0.2)  # real processes starting: nothing to inject a clock into
+        leader = ScheduleRunner.leader(client)
+        assert leader is not None and leader.endswith(":cron"), [w.poll() for w in workers]
+        while time.monotonic() < deadline and len(ScheduleRunner.last_runs(client)) < 3:
+            time.sleep(0.2)
+        assert set(ScheduleRunner.last_runs(client)) >= {"credits.rollover", "retention.purge", "sessions.purge"}
+        assert {ScheduleRunner.leader(client) for _ in range(5)} == {leader}  # one leader, not three
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=30)
+    assert ScheduleRunner.leader(client) is None  # the leader resigned as it stopped
+    client.close()
