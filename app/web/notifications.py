@@ -31,16 +31,23 @@ def _back():
     return redirect(url_for("studio.notifications", show=request.args.get("show") or None), 303)
 
 
+def _confirmed_own(repos, notification_id: str):
+    """The signed-in person's notification, for a confirmed form; 400 without the form's
+    token, 404 for anyone else's (as if it did not exist)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    found = repos.notifications.of_user(current_principal().user_id, notification_id)
+    if found is None:
+        abort(404)
+    return found
+
+
 @blp.route("/notifications/<notification_id>/read", methods=["POST"])
 @login_required
 def read_notification(notification_id: str):
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     repos = repositories()
     with repos.transaction():
-        found = repos.notifications.of_user(current_principal().user_id, notification_id)
-        if found is None:
-            abort(404)
+        found = _confirmed_own(repos, notification_id)
         repos.notifications.mark_read(found.user_id, current_state().clock.now(), [found.id])
     return _back()
 
@@ -60,13 +67,8 @@ def read_all_notifications():
 @blp.route("/notifications/<notification_id>/delete", methods=["POST"])
 @login_required
 def delete_notification(notification_id: str):
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     repos = repositories()
     with repos.transaction():
-        found = repos.notifications.of_user(current_principal().user_id, notification_id)
-        if found is None:
-            abort(404)
-        repos.notifications.delete(found)
+        repos.notifications.delete(_confirmed_own(repos, notification_id))
     flash("Notification deleted.", "success")
     return _back()
