@@ -104,11 +104,12 @@ def notify(user_id: uuid.UUID, kind: str, title: str, message: str = "", **optio
 
 
 def public(row: Notification) -> dict[str, Any]:
-    """A notification as the API and the live stream show it."""
+    """A notification's fields as plain values (for the API's schema to show), read while the
+    row is still there."""
     return {"id": str(row.id), "type": row.type, "title": row.title, "message": row.message,
             "related_entity_type": row.related_entity_type, "related_entity_id": row.related_entity_id,
             "is_read": row.is_read, "read_at": row.read_at, "action_url": row.action_url,
-            "action_label": row.action_label, "priority": row.priority.value, "created_at": row.created_at,
+            "action_label": row.action_label, "priority": row.priority, "created_at": row.created_at,
             "expires_at": row.expires_at}
 
 

@@ -73,7 +73,11 @@ def update_flag(body: dict[str, Any], flag_key: str):
 
 
 @blp.route("/<flag_key>", methods=["DELETE"])
-@blp.response(204)
+@blp.response(200, FeatureFlagSchema)
 def delete_flag(flag_key: str):
-    _admin().delete(flag_key)
-    return None
+    """Remove a flag (code asking for it gets its default again); the answer is the flag as it was."""
+    flags = _admin()
+    flag = flags.require(flag_key)
+    shown = {name: getattr(flag, name) for name in FeatureFlagSchema().fields}  # read before the row goes
+    flags.delete(flag_key)
+    return shown

@@ -11,7 +11,7 @@ from flask import Response, request, stream_with_context
 
 from ..auth.principal import current_principal
 from ..errors import NotFoundError, ValidationError
-from ..notifications import NotificationStream, stream_key
+from ..notifications import NotificationStream, public, stream_key
 from ..runtime import current_state, repositories
 from ..schemas.notifications import (
     MarkedSchema,
@@ -88,12 +88,15 @@ def mark_all_read():
 
 
 @blp.route("/<notification_id>", methods=["DELETE"])
-@blp.response(204)
+@blp.response(200, NotificationSchema)
 def delete_notification(notification_id: str):
+    """Delete one notification; the answer is the notification as it was."""
     repos = repositories()
     with repos.transaction():
-        repos.notifications.delete(_own(notification_id))
-    return None
+        found = _own(notification_id)
+        shown = public(found)  # read before the row goes
+        repos.notifications.delete(found)
+    return shown
 
 
 @blp.route("/events")

@@ -22,7 +22,8 @@ def test_an_administrator_creates_changes_lists_and_deletes_a_flag(admin_client,
     assert changed.status_code == 200 and changed.json["data"]["rolloutPercentage"] == 100
     assert [flag["flagKey"] for flag in admin_client.get("/api/feature-flags").json["data"]] == ["editor.new"]
 
-    assert admin_client.delete("/api/feature-flags/editor.new").status_code == 204
+    deleted = admin_client.delete("/api/feature-flags/editor.new")
+    assert deleted.status_code == 200 and deleted.json["data"]["flagKey"] == "editor.new"
     assert api_client.get("/api/feature-flags/mine").json["data"] == {"flags": {}}
 
 

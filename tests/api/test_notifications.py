@@ -61,7 +61,8 @@ def test_marking_read_lowers_the_unread_count_and_read_all_marks_the_rest(api_cl
 def test_a_notification_can_be_deleted(api_client, user, tell):
     gone = tell(user, "Delete me")
 
-    assert api_client.delete(f"/api/notifications/{gone}").status_code == 204
+    deleted = api_client.delete(f"/api/notifications/{gone}")
+    assert deleted.status_code == 200 and deleted.json["data"]["title"] == "Delete me"
     assert api_client.get("/api/notifications").json["data"]["total"] == 0
     assert api_client.get(f"/api/notifications/{gone}").status_code == 404
 

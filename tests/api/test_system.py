@@ -136,6 +136,7 @@ def resolve(spec: dict, schema: dict) -> dict:
 #: Success responses that are deliberately not JSON envelopes, and the content they document.
 NOT_ENVELOPES = {
     ("/api/runs/{run_id}/events", "get"): "text/event-stream",  # Server-Sent Events
+    ("/api/notifications/events", "get"): "text/event-stream",
     ("/api/artifacts/{artifact_id}/content", "get"): "*/*",  # the artifact's own bytes, in its media type
 }
 
