@@ -356,14 +356,16 @@ class DeliveryAttempt:
         service, now = self.service, self.state.clock.now()
         retry_at: datetime | None = None
         disabled_now = False
+        # Three statements and a commit: the fewer, the more deliveries one worker keeps
+        # in flight (bench/webhook_fanout.py). A webhook switched off meanwhile is seen by
+        # the retry, which then ends the delivery; a deleted one took its deliveries along.
         with self.repos.transaction():
-            hook = service.webhooks.get(webhook_id)
             common = {"status_code": outcome.status_code, "response_body": outcome.body,
                       "response_time_ms": outcome.elapsed_ms, "error_message": outcome.error}
             if outcome.delivered:
                 values = {**common, "status": DeliveryStatus.DELIVERED, "delivered_at": now, "next_retry_at": None}
             else:
-                retry_at = backoff.next_retry_at(now, attempt, self.runtime.rng) if hook and hook.is_active else None
+                retry_at = backoff.next_retry_at(now, attempt, self.runtime.rng)
                 if retry_at is not None:
                     values = {**common, "status": DeliveryStatus.PENDING, "attempt_number": attempt + 1,
                               "next_retry_at": retry_at}
@@ -371,15 +373,14 @@ class DeliveryAttempt:
                     values = {**common, "status": DeliveryStatus.FAILED, "next_retry_at": None}
             if not service.deliveries.record(delivery_id, attempt, **values):
                 return {"delivery": str(delivery_id), "skipped": "recorded by another job"}
-            if hook is not None:
-                failures = service.webhooks.count_attempt(webhook_id, delivered=outcome.delivered,
-                                                          status_code=outcome.status_code, now=now)
-                if failures >= backoff.DISABLE_AFTER_FAILURES and service.webhooks.disable(webhook_id, now):
-                    disabled_now = True
-                    retry_at = None
-                    service.deliveries.give_up_pending(
-                        webhook_id, f"The webhook was disabled after {failures} failures in a row.")
-                    self.tell_owners(hook, failures, outcome)
+            failures = service.webhooks.count_attempt(webhook_id, delivered=outcome.delivered,
+                                                      status_code=outcome.status_code, now=now)
+            if failures >= backoff.DISABLE_AFTER_FAILURES and service.webhooks.disable(webhook_id, now):
+                disabled_now = True
+                retry_at = None
+                service.deliveries.give_up_pending(
+                    webhook_id, f"The webhook was disabled after {failures} failures in a row.")
+                self.tell_owners(service.webhooks.get(webhook_id), failures, outcome)
         if retry_at is not None:
             service.enqueue(delivery_id, attempt + 1, (retry_at - now).total_seconds())
         return {"delivery": str(delivery_id), "attempt": attempt, "delivered": outcome.delivered,
