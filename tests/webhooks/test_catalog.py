@@ -64,4 +64,6 @@ def test_the_first_party_plugins_declare_their_events(app):
     names = webhook_runtime(app).catalog.names()
     registry = app.extensions["inkwright"].registry
     if "stories" in registry.plugins:
-        assert "story.generation.completed" in names
+        assert {"story.generation.started", "story.generation.completed"} <= set(names)
+    if "writeit" in registry.plugins:
+        assert "writeit.article.created" in names

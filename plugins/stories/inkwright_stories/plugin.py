@@ -7,7 +7,7 @@ from typing import Iterable
 
 from flask import url_for
 
-from app.toolkit import Plugin, RunSubject, repositories
+from app.toolkit import EventType, Plugin, RunSubject, repositories
 
 from . import events
 from .api import stories_api, story_workflow_api
@@ -37,6 +37,11 @@ class StoriesPlugin(Plugin):
 
     def event_handlers(self):
         return events.event_handlers()
+
+    def event_types(self):
+        # What generation.py publishes; tenants' webhooks may subscribe to these.
+        return [EventType("story.generation.started", "A story began generating."),
+                EventType("story.generation.completed", "A story finished generating (or failed: see success).")]
 
     def navigation(self) -> Iterable[tuple[str, str]]:
         return [("Stories", "stories.index")]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import url_for
 
-from app.toolkit import Plugin, RunSubject, repositories
+from app.toolkit import EventType, Plugin, RunSubject, repositories
 
 from .api import api
 from .articles import on_run_cancelled, on_run_completed, on_run_created
@@ -41,6 +41,10 @@ class WriteItPlugin(Plugin):
         # that completed the run, whichever process made it.
         return [("run.created", on_run_created, True), ("run.completed", on_run_completed, True),
                 ("run.cancelled", on_run_cancelled, True)]
+
+    def event_types(self):
+        # What articles.py publishes; tenants' webhooks may subscribe to it.
+        return [EventType("writeit.article.created", "An article was started.")]
 
     def run_subjects(self, runs):
         # Every run of an article's family (the first and each branch) makes that article.
