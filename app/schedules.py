@@ -102,6 +102,8 @@ CORE_SCHEDULES = (
                          "their recovery window, usage logs over a year old (archived)."),
     Schedule("sessions.purge", "app.jobs.purge_expired_sessions", cron="0 4 * * *",
              description="Delete API sessions whose refresh token lapsed."),
+    Schedule("webhooks.requeue", "app.webhooks.jobs.requeue_overdue_deliveries", cron="*/5 * * * *",
+             description="Queue again the webhook deliveries whose jobs were lost (Redis flushed or failed over)."),
 )
 
 

@@ -18,6 +18,7 @@ from .provider_keys import ProviderKeyRepository
 from .runs import RunLocator, RunStepLocator, StepCacheJanitor
 from .tenants import MembershipLocator
 from .usage import UsageLogRepository
+from .webhooks import WebhookDeliveryLocator
 
 #: Before a tenant is known, the engine's sweeps, and what belongs to a person rather than a tenant.
 SYSTEM_SCOPE: tuple[type[SystemRepository], ...] = (
@@ -39,4 +40,6 @@ SYSTEM_SCOPE: tuple[type[SystemRepository], ...] = (
     # One writer for every tenant's audit entries; platform administrators read them all.
     AuditLogWriter,
     PlatformAuditLog,
+    # The sweep that queues again the webhook deliveries whose jobs Redis lost.
+    WebhookDeliveryLocator,
 )

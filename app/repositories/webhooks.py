@@ -11,10 +11,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case
+from sqlalchemy import and_, case, or_, select
 
 from ..models import DeliveryStatus, Webhook, WebhookDelivery
-from .base import ScopedRepository, as_uuid, operation
+from .base import ScopedRepository, SystemRepository, as_uuid, operation
 
 
 class WebhookRepository(ScopedRepository[Webhook]):
@@ -95,3 +95,25 @@ class WebhookDeliveryRepository(ScopedRepository[WebhookDelivery]):
                                else_=WebhookDelivery.error_message + " · " + reason),
         ).execution_options(synchronize_session=False))
         return moved.rowcount
+
+
+class WebhookDeliveryLocator(SystemRepository[WebhookDelivery]):
+    """Pending deliveries long past their time, whatever their tenant.
+
+    System scope: Redis holds only the queue, so a delivery whose job Redis lost (a flush, a
+    failover) is found again from the database by a sweep over every tenant's pending
+    deliveries; it reads ids only and hands each back to its own tenant's job.
+    """
+
+    model = WebhookDelivery
+
+    @operation
+    def overdue(self, cutoff: datetime, limit: int = 500) -> list[tuple[uuid.UUID, uuid.UUID, int]]:
+        """``(tenant_id, delivery_id, attempt_number)`` of pending deliveries due before ``cutoff``."""
+        due = or_(WebhookDelivery.next_retry_at < cutoff,
+                  and_(WebhookDelivery.next_retry_at.is_(None), WebhookDelivery.created_at < cutoff))
+        rows = self.session.execute(
+            select(WebhookDelivery.tenant_id, WebhookDelivery.id, WebhookDelivery.attempt_number)
+            .where(WebhookDelivery.status == DeliveryStatus.PENDING, due)
+            .order_by(WebhookDelivery.created_at).limit(limit)).all()
+        return [(row[0], row[1], row[2]) for row in rows]

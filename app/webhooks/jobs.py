@@ -3,18 +3,30 @@
 ``deliver_webhook`` makes one attempt of one delivery. ``fan_out_event`` is not a job but a
 background event handler: ``app.jobs.deliver_event`` calls it on a worker for every
 committed event of a type in the catalog, and it queues one ``deliver_webhook`` per
-subscribed webhook.
+subscribed webhook. ``requeue_overdue_deliveries`` is the ``webhooks.requeue`` schedule:
+the database is the truth and Redis only the queue, so deliveries whose job was lost are
+found again and queued.
 """
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
+from rq.job import Job
 
 from ..events import DomainEvent
+from ..repositories.webhooks import WebhookDeliveryLocator
 from ..runtime import current_state, repositories
-from .service import DeliveryAttempt, WebhookService, webhook_runtime
+from .service import DeliveryAttempt, WebhookService, delivery_job_id, webhook_runtime
+
+log = logging.getLogger(__name__)
+
+#: How long past its time a pending delivery may wait before the sweep takes its job for lost:
+#: longer than a busy queue keeps a job waiting, so a job still queued is not sent twice.
+OVERDUE_AFTER = timedelta(minutes=10)
 
 
 def _service(tenant_id: Any) -> WebhookService:
@@ -31,3 +43,21 @@ def fan_out_event(event: DomainEvent) -> None:
     if event.tenant_id is None:
         return  # a platform event belongs to no tenant's webhooks
     _service(event.tenant_id).fan_out(event)
+
+
+def requeue_overdue_deliveries() -> int:
+    """Queue again each pending delivery 10 minutes past its time whose job Redis no longer has.
+
+    :returns: how many were queued.
+    """
+    state = current_state()
+    overdue = repositories().get(WebhookDeliveryLocator).overdue(state.clock.now() - OVERDUE_AFTER)
+    connection, queued = state.redis.client(), 0
+    for tenant_id, delivery_id, attempt in overdue:
+        if Job.exists(delivery_job_id(delivery_id, attempt), connection=connection):
+            continue  # still queued or scheduled: it will run
+        _service(tenant_id).enqueue(delivery_id, attempt)
+        queued += 1
+    if queued:
+        log.warning("queued %d webhook deliveries again whose jobs were lost", queued)
+    return queued

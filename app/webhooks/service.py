@@ -73,6 +73,11 @@ class CreatedWebhook:
     secret: str
 
 
+def delivery_job_id(delivery_id: Any, attempt: int) -> str:
+    """The RQ job id of one attempt: a second enqueue of the same attempt replaces, not adds."""
+    return f"webhook-delivery-{delivery_id}-{attempt}"
+
+
 def envelope_of(event: DomainEvent) -> dict[str, Any]:
     """The versioned document a webhook receives for a recorded domain event."""
     return {"id": str(event.id), "type": event.type, "version": event.version,
@@ -284,7 +289,7 @@ class WebhookService:
         """Queue one attempt of a delivery (after ``delay`` seconds: RQ's scheduler moves it)."""
         queue = self.state.queue()
         args = job_arguments((self.repos.tenant_id, delivery_id))
-        options = {"job_id": f"webhook-delivery-{delivery_id}-{attempt}", "job_timeout": JOB_TIMEOUT,
+        options = {"job_id": delivery_job_id(delivery_id, attempt), "job_timeout": JOB_TIMEOUT,
                    "result_ttl": 600, "failure_ttl": 86400}
         if delay > 0:
             queue.enqueue_in(timedelta(seconds=delay), DELIVER_JOB, *args, **options)
@@ -295,7 +300,7 @@ class WebhookService:
         """Queue the first attempts of many deliveries in one round trip (a fan-out of 100)."""
         queue = self.state.queue()
         jobs = [queue.prepare_data(DELIVER_JOB, args=tuple(job_arguments((self.repos.tenant_id, delivery_id))),
-                                   job_id=f"webhook-delivery-{delivery_id}-1", timeout=JOB_TIMEOUT,
+                                   job_id=delivery_job_id(delivery_id, 1), timeout=JOB_TIMEOUT,
                                    result_ttl=600, failure_ttl=86400) for delivery_id in delivery_ids]
         queue.enqueue_many(jobs)
 
