@@ -27,7 +27,7 @@ from flask import has_request_context, request
 
 from .auth.principal import optional_principal
 from .auth.tokens import ACCESS_PREFIX, API_KEY_PREFIX, REFRESH_PREFIX, RESET_PREFIX
-from .models import AuditLogEntry
+from .models import utcnow
 from .repositories import Repositories
 from .repositories.audit_log import AuditLogWriter
 
@@ -113,7 +113,7 @@ def changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, di
 
 def record(repos: Repositories, action: str, entity_type: str | None = None, entity_id: Any = None, *,
            actor_id: Any = _UNSET, tenant_id: Any = _UNSET, changes: Mapping[str, Any] | None = None,
-           metadata: Mapping[str, Any] | None = None, origin: Origin | None = None) -> AuditLogEntry:
+           metadata: Mapping[str, Any] | None = None, origin: Origin | None = None) -> uuid.UUID:
     """Append an entry to the audit log, in the transaction open on ``repos``' session.
 
     :param repos: the repository factory of the change (its session and unit of work).
@@ -125,7 +125,7 @@ def record(repos: Repositories, action: str, entity_type: str | None = None, ent
     :param changes: ``{field: {"before": …, "after": …}}`` (see :func:`changed`); masked.
     :param metadata: anything else worth keeping; masked.
     :param origin: the client's address and agent; the current request's by default.
-    :returns: the entry, added to the session (written at the transaction's commit).
+    :returns: the new entry's id (the row is in the transaction; it commits with it).
     """
     principal = optional_principal()
     if actor_id is _UNSET:
@@ -139,18 +139,21 @@ def record(repos: Repositories, action: str, entity_type: str | None = None, ent
         if principal.via == "api_key":
             details.setdefault("api_key_id", principal.credential_id)
     origin = origin or request_origin()
-    entry = AuditLogEntry(
-        id=uuid.uuid4(), tenant_id=tenant_id, user_id=actor_id, action=action, entity_type=entity_type,
-        entity_id=None if entity_id is None else str(entity_id)[:100],
-        ip_address=origin.ip_address, user_agent=origin.user_agent,
-        changes=masked_changes(changes) if changes else None, details=masked(details) if details else None,
-    )
+    entry_id = uuid.uuid4()
+    values = {
+        "id": entry_id, "created_at": utcnow(), "tenant_id": tenant_id, "user_id": actor_id, "action": action,
+        "entity_type": entity_type, "entity_id": None if entity_id is None else str(entity_id)[:100],
+        "ip_address": origin.ip_address, "user_agent": origin.user_agent,
+        "changes": masked_changes(changes) if changes else None, "metadata": masked(details) if details else None,
+    }
     writer = repos.get(AuditLogWriter)
     unit = repos.transaction()
     if unit.is_open:
-        return writer.append(entry)
-    with unit:
-        return writer.append(entry)
+        writer.append(values)
+    else:
+        with unit:
+            writer.append(values)
+    return entry_id
 
 
 __all__ = ["MASK", "Origin", "changed", "masked", "masked_changes", "record", "request_origin"]

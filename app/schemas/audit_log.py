@@ -31,11 +31,20 @@ class AuditEntrySchema(ApiSchema):
                                                     "secrets masked"})
 
 
+#: Printable text: a control character (NUL above all, which PostgreSQL cannot even compare)
+#: names no action or entity, and is refused rather than sent to the database.
+PRINTABLE = validate.Regexp(r"^[^\x00-\x1f\x7f]*\Z", error="Must not hold control characters.")
+
+
+def _text(maximum: int) -> list:
+    return [validate.Length(min=1, max=maximum), PRINTABLE]
+
+
 class AuditQuerySchema(PageQuerySchema):
     user_id = fields.UUID(load_default=None, metadata={"description": "Entries of this actor"})
-    action = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
-    entity_type = fields.String(load_default=None, validate=validate.Length(min=1, max=50))
-    entity_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    action = fields.String(load_default=None, validate=_text(100))
+    entity_type = fields.String(load_default=None, validate=_text(50))
+    entity_id = fields.String(load_default=None, validate=_text(100))
     since = Moment(data_key="from", load_default=None, metadata={"description": "From this date or moment"})
     until = Moment(data_key="to", load_default=None,
                    metadata={"description": "Up to this moment, or through the end of this date"})

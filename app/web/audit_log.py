@@ -13,7 +13,7 @@ from flask import render_template, request
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import DateField, StringField, SubmitField
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms.validators import Length, Optional, Regexp, ValidationError
 
 from ..api.audit_log import audit_page, may_read_audit_log, reads_every_tenant
 from ..auth.principal import current_principal
@@ -23,6 +23,8 @@ from ..runtime import repositories
 from .studio import blp
 
 PAGE_SIZE = 25
+#: As the API's filters: no control characters (PostgreSQL cannot compare a NUL).
+PRINTABLE = Regexp(r"^[^\x00-\x1f\x7f]*\Z", message="Must not hold control characters.")
 
 
 class AuditFilterForm(FlaskForm):
@@ -31,12 +33,12 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    user = StringField("Person", validators=[Optional(), Length(max=254)],
+    user = StringField("Person", validators=[Optional(), Length(max=254), PRINTABLE],
                        description="Their email; leave empty for everyone.")
-    action = StringField("Action", validators=[Optional(), Length(max=100)],
+    action = StringField("Action", validators=[Optional(), Length(max=100), PRINTABLE],
                          description="e.g. auth.login, api_key.create, run.cancel.")
-    entity_type = StringField("Entity type", validators=[Optional(), Length(max=50)])
-    entity_id = StringField("Entity id", validators=[Optional(), Length(max=100)])
+    entity_type = StringField("Entity type", validators=[Optional(), Length(max=50), PRINTABLE])
+    entity_id = StringField("Entity id", validators=[Optional(), Length(max=100), PRINTABLE])
     since = DateField("From", validators=[Optional()])
     until = DateField("To", validators=[Optional()])
     submit = SubmitField("Filter")

@@ -384,6 +384,7 @@ def test_a_platform_administrator_reads_every_tenants_log(make_user, login_as, a
     ({"userId": "not-a-uuid"}, "userId"), ({"tenantId": "1; DROP TABLE audit_log"}, "tenantId"),
     ({"limit": "100000"}, "limit"), ({"limit": "0"}, "limit"), ({"offset": "-1"}, "offset"),
     ({"offset": str(2**70)}, "offset"), ({"action": "x" * 101}, "action"),
+    ({"action": "auth.login\x00"}, "action"), ({"entityId": "a\nb"}, "entityId"), ({"entityType": "run\n"}, "entityType"),
 ])
 def test_bad_filters_get_the_envelopes_validation_error(world, expect_error, query, field):
     error = expect_error(read(world.client, **query), 400, "VALIDATION_ERROR")

@@ -58,7 +58,8 @@ def test_pages_of_entries(browser, app, user):
 
 def test_bad_filters_are_shown_beside_their_fields_not_a_500(browser, errors_beside):
     for query, field in (("since=yesterday", "since"), ("since=2026-12-05&until=2026-12-01", "until"),
-                         ("user=nobody@example.com", "user"), ("action=" + "x" * 101, "action")):
+                         ("user=nobody@example.com", "user"), ("action=" + "x" * 101, "action"),
+                         ("entity_id=a%00b", "entity_id")):
         response = browser.get(f"/audit-log?{query}")
         assert response.status_code == 400, query
         assert errors_beside(response, field), query
