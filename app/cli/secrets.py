@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from ..repositories.webhooks import WebhookSecretRotator
 from ..runtime import current_state, repositories
 
 
@@ -26,13 +27,21 @@ def rotate_secrets() -> None:
     with repos.transaction():
         rotated, unreadable = repos.provider_keys.rotate_all(box)
     click.echo(f"Re-encrypted {rotated} provider keys with the newest key.")
+    with repos.transaction():
+        hooks_rotated, hooks_unreadable = repos.get(WebhookSecretRotator).rotate_all(box)
+    click.echo(f"Re-encrypted {hooks_rotated} webhook secrets with the newest key.")
+    if hooks_unreadable:
+        ids = ", ".join(str(hook_id) for hook_id in hooks_unreadable)
+        click.echo(f"{len(hooks_unreadable)} webhook secrets could not be decrypted with any configured key "
+                   f"(restore the old key, or make those webhooks again): {ids}", err=True)
     if box.derived:
         click.echo("Note: SECRET_ENCRYPTION_KEYS is empty, so the newest key is the one derived from "
                    "SECRET_KEY.", err=True)
-    if unreadable:
+    if unreadable or hooks_unreadable:
         ids = ", ".join(str(key_id) for key_id in unreadable)
-        click.echo(f"{len(unreadable)} provider keys could not be decrypted with any configured key "
-                   f"(restore the old key, or have their owners enter them again): {ids}", err=True)
+        if unreadable:
+            click.echo(f"{len(unreadable)} provider keys could not be decrypted with any configured key "
+                       f"(restore the old key, or have their owners enter them again): {ids}", err=True)
         raise SystemExit(1)
 
 

@@ -18,7 +18,7 @@ from .provider_keys import ProviderKeyRepository
 from .runs import RunLocator, RunStepLocator, StepCacheJanitor
 from .tenants import MembershipLocator
 from .usage import UsageLogRepository
-from .webhooks import WebhookDeliveryLocator
+from .webhooks import WebhookDeliveryLocator, WebhookSecretRotator
 
 #: Before a tenant is known, the engine's sweeps, and what belongs to a person rather than a tenant.
 SYSTEM_SCOPE: tuple[type[SystemRepository], ...] = (
@@ -42,4 +42,6 @@ SYSTEM_SCOPE: tuple[type[SystemRepository], ...] = (
     PlatformAuditLog,
     # The sweep that queues again the webhook deliveries whose jobs Redis lost.
     WebhookDeliveryLocator,
+    # A key rotation re-encrypts every tenant's webhook secrets, as it does provider keys.
+    WebhookSecretRotator,
 )

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, case, or_, select
 
 from ..models import DeliveryStatus, Webhook, WebhookDelivery
+from ..secrets import SecretBox, SecretUnreadableError
 from .base import ScopedRepository, SystemRepository, as_uuid, operation
 
 
@@ -117,3 +118,33 @@ class WebhookDeliveryLocator(SystemRepository[WebhookDelivery]):
             .where(WebhookDelivery.status == DeliveryStatus.PENDING, due)
             .order_by(WebhookDelivery.created_at).limit(limit)).all()
         return [(row[0], row[1], row[2]) for row in rows]
+
+
+class WebhookSecretRotator(SystemRepository[Webhook]):
+    """Every tenant's webhook secrets, for ``flask inkwright secrets rotate``.
+
+    System scope: a key rotation re-encrypts every stored secret at once, whatever its
+    tenant, as it does every provider key; it touches the ciphertext column only.
+    """
+
+    model = Webhook
+
+    @operation
+    def rotate_all(self, box: SecretBox) -> tuple[int, list[uuid.UUID]]:
+        """Re-encrypt every webhook secret with the newest key of ``box``.
+
+        :returns: how many were re-encrypted, and the ids of those no configured key decrypts.
+        """
+        table = Webhook.__table__
+        rotated, unreadable = 0, []
+        for hook_id, token in self.session.execute(select(table.c.id, table.c.encrypted_secret)
+                                                   .order_by(table.c.id)).all():
+            try:
+                fresh = box.rotate(token)
+            except SecretUnreadableError:
+                unreadable.append(hook_id)
+                continue
+            self.session.execute(table.update().where(table.c.id == hook_id, table.c.encrypted_secret == token)
+                                 .values(encrypted_secret=fresh))
+            rotated += 1
+        return rotated, unreadable

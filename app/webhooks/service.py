@@ -26,6 +26,7 @@ from ..queue import job_arguments
 from ..repositories import Repositories
 from ..repositories.webhooks import WebhookDeliveryRepository, WebhookRepository
 from ..runtime import InkwrightState, mailer
+from ..secrets import SecretUnreadableError
 from . import backoff
 from .address_guard import Resolver, UnsafeTargetError, parse_target, resolve_target, system_resolver
 from .catalog import TEST_EVENT, EventCatalog
@@ -335,12 +336,17 @@ class DeliveryAttempt:
                                           next_retry_at=None, error_message="The webhook is disabled.")
             return {"delivery": str(delivery.id), "skipped": "webhook disabled"}
         attempt, webhook_id, event_type = delivery.attempt_number, hook.id, delivery.event_type
-        body = body_of(delivery.event_payload)
-        secret = self.state.secrets.decrypt(hook.encrypted_secret)
-        url = hook.url
+        body, url, token = body_of(delivery.event_payload), hook.url, hook.encrypted_secret
         # Nothing stays open while a receiver takes its time.
         self.repos.transaction().end_read()
-        outcome = self.post(url, body, secret, str(delivery.id), event_type)
+        try:
+            outcome = self.post(url, body, self.state.secrets.decrypt(token), str(delivery.id), event_type)
+        except SecretUnreadableError:
+            outcome = AttemptOutcome(None, None, 0, "the webhook's secret cannot be decrypted with any configured "
+                                                    "key (SECRET_ENCRYPTION_KEYS); nothing was sent")
+        except Exception as exc:  # noqa: BLE001 - an attempt that broke is a failed attempt, retried, not a lost one
+            log.exception("webhook delivery %s: the attempt broke", delivery.id)
+            outcome = AttemptOutcome(None, None, 0, f"the attempt broke: {type(exc).__name__}")
         return self.record(delivery.id, webhook_id, attempt, outcome)
 
     def post(self, url: str, body: bytes, secret: str, delivery_id: str, event_type: str) -> AttemptOutcome:
