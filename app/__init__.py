@@ -28,6 +28,8 @@ from .events import EventBus
 from .extensions import begin_before_savepoint, csrf, db, login_manager, migrate
 from .migrations import MIGRATIONS_DIRECTORY
 from .model_catalog import ModelCatalog
+from .notifications import CREATED as NOTIFICATION_CREATED
+from .notifications import NotificationStream
 from .queue import RedisConnector
 from .registry import discover, install_plugins
 from .repositories import RepositoryCache, RepositoryMetrics
@@ -162,6 +164,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     )
     state.secrets = SecretBox.from_config(app.config)
     app.extensions[EXTENSION_KEY] = state
+    # A committed notification goes on to its person's live stream (app/notifications.py).
+    state.events.subscribe(NOTIFICATION_CREATED, lambda event: NotificationStream(state.redis.client()).announce(event))
 
     # 3. Blueprints: errors, envelope and security headers first, then the API, the browser, the CLI.
     envelope.install(app)

@@ -67,6 +67,7 @@ from .errors import (
     readable_message,
 )
 from .events import DomainEvent
+from .feature_flags import feature_enabled
 from .markdown_text import inert_markdown, render_markdown
 from .models import Artifact, Run, RunStep, UsageSource
 from .models.base import (
@@ -95,6 +96,7 @@ from .provider import (
 )
 from .repositories import Repositories, Repository, ScopedRepository, operation
 from .runtime import current_state, repositories
+from .schedules import Schedule
 from .schemas.base import MAX_OFFSET, ApiSchema, JsonInteger, ModelName, NotBlank
 from .skill import Skill, StepContext
 from .statuses import RunStatus, StepStatus
@@ -204,7 +206,7 @@ __all__ = [
     "ModelNotPricedError", "ModelOutputInvalidError", "ProviderAuthError", "ProviderCredentials",
     "ProviderRateLimitedError", "ProviderRequestError", "ProviderResponseError", "ProviderTimeoutError",
     "UnknownModelError", "UsageSource", "note_failed_try", "render_markdown", "inert_markdown", "RunSubject",
-    "notify",
+    "notify", "feature_enabled", "Schedule",
     "record_audit", "audit_changes",
     "TOOLKIT_VERSION", "Agent", "ApiBlueprint", "AppError", "Completion", "CompletionRequest",
     "ConfigError", "ConflictError", "CreatedAt", "DomainEvent", "ExternalServiceError", "ForbiddenError",

@@ -22,6 +22,7 @@ from . import (
     auth,
     completions,
     events,
+    feature_flags,
     models,
     notifications,
     runs,
@@ -153,7 +154,7 @@ def build_api(app: Flask) -> InkwrightApi:
     api = InkwrightApi(app, spec_kwargs={"marshmallow_plugin": DocumentedRules()})
     api.register_field(Money, "string", "decimal")
     for module in (auth, tenants, api_keys, events, workflows, runs, artifacts, models, completions, system,
-                   notifications):
+                   notifications, feature_flags):
         api.register_blueprint(module.blp)
     api.register_blueprint(account.blp)
     api.register_blueprint(webhooks.blp)

@@ -7,12 +7,14 @@ from .audit_log import AuditLogEntry
 from .auth_session import AuthSession
 from .base import Model, utcnow
 from .credit_account import (
+    SPENDING_STATUSES,
     TIER_LIMITS,
     CreditAccount,
     CreditHold,
     SubscriptionPeriod,
     SubscriptionStatus,
     SubscriptionTier,
+    period_allowance,
 )
 from .domain_event import DomainEventRecord
 from .feature_flag import FeatureFlag
@@ -38,7 +40,7 @@ __all__ = [
     "API_KEY_TRANSITIONS", "ApiKey", "ApiKeyStatus", "Artifact", "AttemptOutcome", "AuthSession",
     "DomainEventRecord", "IdempotencyKey", "Membership", "Model", "OutboxMessage", "PasswordResetToken",
     "Role", "Run", "RunStep", "StepAttempt", "StepCacheEntry", "Tenant", "TenantKind", "TriggerType",
-    "User", "WorkflowVersion", "utcnow", "FeatureFlag", "Notification", "NotificationPriority", "UsageLogArchive",
+    "User", "WorkflowVersion", "utcnow", "SPENDING_STATUSES", "period_allowance", "FeatureFlag", "Notification", "NotificationPriority", "UsageLogArchive",
     "AuditLogEntry",
     "DELIVERY_TRANSITIONS", "DeliveryStatus", "Webhook", "WebhookDelivery",
 ]

@@ -16,6 +16,7 @@ from .cache import RepositoryCache
 from .credentials import ApiKeyLookupRepository, AuthSessionRepository, PasswordResetRepository
 from .credits import CreditAccountRepository
 from .events import DomainEventRepository, EventLogRepository
+from .feature_flags import FeatureFlagRepository
 from .generation_jobs import GenerationJobRepository
 from .mail import OutboxRepository
 from .metrics import RepositoryMetrics
@@ -121,6 +122,10 @@ class Repositories:
     @cached_property
     def notifications(self) -> NotificationRepository:
         return self.get(NotificationRepository)
+
+    @cached_property
+    def feature_flags(self) -> FeatureFlagRepository:
+        return self.get(FeatureFlagRepository)
 
     # Tenant-scoped repositories
     @cached_property

@@ -17,7 +17,7 @@ from .generation_jobs import GenerationJobLocator
 from .provider_keys import ProviderKeyRepository
 from .runs import RunLocator, RunStepLocator, StepCacheJanitor
 from .tenants import MembershipLocator
-from .usage import UsageLogRepository
+from .usage import UsageArchive, UsageLogRepository
 from .webhooks import WebhookDeliveryLocator, WebhookSecretRotator
 
 #: Before a tenant is known, the engine's sweeps, and what belongs to a person rather than a tenant.
@@ -37,6 +37,8 @@ SYSTEM_SCOPE: tuple[type[SystemRepository], ...] = (
     # Owned by a person across tenants, or by a tenant named explicitly.
     ProviderKeyRepository,
     UsageLogRepository,
+    # The retention schedule's pass over every tenant's old usage rows.
+    UsageArchive,
     # One writer for every tenant's audit entries; platform administrators read them all.
     AuditLogWriter,
     PlatformAuditLog,

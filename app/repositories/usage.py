@@ -133,8 +133,11 @@ def _json_value(value: Any) -> Any:
 
 
 class UsageArchive(SystemRepository[UsageLogArchive]):
-    """Moves usage rows past the retention window out of the live log, for every tenant at
-    once: the retention schedule's pass, which no tenant's request makes."""
+    """Usage rows past the retention window, moved out of the live log.
+
+    System scope: the retention schedule's pass moves every tenant's old rows at once, and
+    no tenant's request makes it.
+    """
 
     model = UsageLogArchive
 

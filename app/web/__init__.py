@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import Flask, redirect, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -10,11 +12,21 @@ from ..auth.authentication import principal_from_browser
 from ..auth.principal import optional_principal, set_principal
 from ..errors import ValidationError
 from ..extensions import csrf, login_manager
+from ..feature_flags import feature_enabled
 from ..markdown_text import render_markdown
-from ..runtime import repositories
-from . import account, accounts, admin, runs, studio, workflows  # noqa: F401 - they add pages to studio.blp
-from . import webhooks  # noqa: F401,I001 - adds the webhook pages to studio.blp
-from . import audit_log  # noqa: F401,I001 - adds the audit log's page to studio.blp
+from ..runtime import current_state, repositories
+from . import (  # noqa: F401 - they add pages to studio.blp
+    account,
+    accounts,
+    admin,
+    audit_log,  # noqa: F401,I001 - adds the audit log's page to studio.blp
+    feature_flags,
+    notifications,
+    runs,
+    studio,
+    webhooks,  # noqa: F401,I001 - adds the webhook pages to studio.blp
+    workflows,
+)
 from .forms import ConfirmForm
 from .model_choices import text_model_choices
 from .navigation import admin_links, plugin_links
@@ -66,12 +78,16 @@ def set_browser_principal() -> None:
 def studio_context() -> dict:
     principal = optional_principal()
     context = {"principal": principal, "my_tenants": [], "current_tenant": None, "logout_form": ConfirmForm,
-               "plugin_links": []}
+               "plugin_links": [], "unread_notifications": 0,
+               # The page's moment as Redis stream ids count it: its live parts follow from here.
+               "page_moment_ms": int(time.time() * 1000)}
     if principal is not None and principal.user is not None:
         context["my_tenants"] = repositories().tenants.for_user(principal.user.id)
         context["current_tenant"] = repositories().tenants.info(principal.tenant_id)
         context["plugin_links"] = plugin_links()
         context["admin_links"] = admin_links()
+        context["unread_notifications"] = repositories().notifications.unread_count(
+            principal.user.id, current_state().clock.now())
     return context
 
 
@@ -92,6 +108,7 @@ def register_web(app: Flask) -> None:
     app.jinja_env.globals["text_model_choices"] = text_model_choices
     app.jinja_env.filters["markdown"] = render_markdown  # every page, plugins' too
     app.jinja_env.globals["word_diff"] = word_diff  # _choose.html, imported without context
+    app.jinja_env.globals["feature_enabled"] = feature_enabled  # {% if feature_enabled('key', default=True) %}
     app.add_url_rule("/favicon.ico", "favicon", favicon)
     app.register_blueprint(accounts.blp)
     app.register_blueprint(studio.blp)

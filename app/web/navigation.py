@@ -10,6 +10,7 @@ from werkzeug.routing import BuildError
 
 from ..api.audit_log import may_read_audit_log
 from ..auth.principal import optional_principal
+from ..models import Role
 from ..runtime import current_state
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,16 @@ class NavLink:
 def admin_links() -> list[NavLink]:
     """The core's links for those who administer the tenant or the platform: the audit log
     (owners, admins and platform administrators)."""
-    if not may_read_audit_log(optional_principal()):
-        return []
-    return [NavLink("Audit log", url_for("studio.audit_log"), "studio.audit_log")]
+    principal = optional_principal()
+    links = []
+    # Webhooks: a tenant's owners and admins (app/web/webhooks.py).
+    if principal is not None and principal.role.at_least(Role.ADMIN):
+        links.append(NavLink("Webhooks", url_for("studio.webhooks"), "studio.webhooks"))
+    if may_read_audit_log(principal):
+        links.append(NavLink("Audit log", url_for("studio.audit_log"), "studio.audit_log"))
+    if principal is not None and principal.user is not None and principal.user.is_platform_admin:
+        links.append(NavLink("Feature flags", url_for("studio.feature_flags"), "studio.feature_flags"))
+    return links
 
 
 def plugin_links() -> list[NavLink]:

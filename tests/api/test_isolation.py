@@ -18,12 +18,17 @@ import pytest
 from flask import Flask
 
 from app.api import EnvelopeBlueprint
+from app.notifications import notify
 from app.pytest_plugin import Account, ApiClient
 from app.repositories.webhooks import WebhookDeliveryRepository, WebhookRepository
+from app.runtime import repositories
 
 #: Endpoints whose URL parameters name no tenant data, and why.
 NOT_TENANT_RESOURCES = {
     "swagger_asset": "static files of the API docs page",
+    # Feature flags are the platform's, not a tenant's: only platform administrators reach them.
+    "feature_flags.get_flag": "a platform-wide flag", "feature_flags.update_flag": "a platform-wide flag",
+    "feature_flags.delete_flag": "a platform-wide flag",
 }
 CALLED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
@@ -79,8 +84,17 @@ def own_webhook(client: ApiClient) -> dict[str, str]:
     return {"webhook_id": made.json["data"]["id"], "delivery_id": delivery["id"]}
 
 
+def own_notification(app, account: Account) -> dict[str, str]:
+    """A notification of the side's owner (a person's, whichever tenant they act in)."""
+    with app.app_context():
+        repos = repositories()
+        with repos.transaction():
+            return {"notification_id": str(notify(account.user.id, "comment", "isolation probe").id)}
+
+
 @pytest.fixture
-def tenant_a(make_user, login_api, create_key, add_member, bearer, upload_workflow, start_run, run_jobs) -> Side:
+def tenant_a(app, make_user, login_api, create_key, add_member, bearer, upload_workflow, start_run,
+             run_jobs) -> Side:
     owner, colleague = make_user(name="Alice"), make_user(name="Aaron")
     client = login_api(owner)
     key = create_key(client, name="tenant A's key", role="owner")  # may do all a key can, in its tenant
@@ -88,13 +102,14 @@ def tenant_a(make_user, login_api, create_key, add_member, bearer, upload_workfl
     event = client.get("/api/events", query_string={"type": "api_key.created"}).json["data"]["items"][0]
     work = own_work(client, upload_workflow, start_run, run_jobs, "alpha.ledger", "1.1a", "a")
     work.update(own_webhook(client))
+    work.update(own_notification(app, owner))
     ids = {"tenant_id": str(owner.tenant_id), "membership_id": membership["id"], "key_id": key["id"],
            "event_id": event["id"], **work}
     return Side(owner, client, bearer(key["secret"]), ids)
 
 
 @pytest.fixture
-def tenant_b(make_user, login_api, create_key, bearer, upload_workflow, start_run, run_jobs) -> Side:
+def tenant_b(app, make_user, login_api, create_key, bearer, upload_workflow, start_run, run_jobs) -> Side:
     owner = make_user(name="Bob")
     client = login_api(owner)
     key = create_key(client, name="tenant B's key", role="owner")  # may do all a key can, in its tenant
@@ -102,6 +117,7 @@ def tenant_b(make_user, login_api, create_key, bearer, upload_workflow, start_ru
     event = client.get("/api/events", query_string={"type": "api_key.created"}).json["data"]["items"][0]
     work = own_work(client, upload_workflow, start_run, run_jobs, "bravo.ledger", "2.2b", "b")
     work.update(own_webhook(client))
+    work.update(own_notification(app, owner))
     ids = {"tenant_id": str(owner.tenant_id), "membership_id": own_membership["id"], "key_id": key["id"],
            "event_id": event["id"], **work}
     return Side(owner, client, bearer(key["secret"]), ids)

@@ -27,7 +27,7 @@ SCREENSHOTS = Path(os.environ.get("INKWRIGHT_SCREENSHOT_DIR")
 
 SIGNED_OUT = {"login": "/login", "register": "/register", "forgot-password": "/forgot-password"}
 CORE = {"dashboard": "/", "workflows": "/workflows", "credits": "/account/credits",
-        "provider-keys": "/account/provider-keys", "api-keys": "/api-keys", "audit-log": "/audit-log"}
+        "provider-keys": "/account/provider-keys", "api-keys": "/api-keys", "audit-log": "/audit-log", "notifications": "/notifications"}
 #: Issue 14's webhook pages (the page of one webhook, with a delivery in its log, is made below).
 CORE |= {"webhooks": "/webhooks"}
 PLUGINS = {"articles": "/articles", "new-article": "/articles/new", "style-primers": "/style-primers",
