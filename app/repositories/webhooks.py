@@ -39,12 +39,15 @@ class WebhookRepository(ScopedRepository[Webhook]):
 
         :returns: its consecutive failures after this attempt (0 when it was delivered).
         """
-        self.session.execute(self.update_where(Webhook.id == webhook_id).values(
+        statement = self.update_where(Webhook.id == webhook_id).values(
             total_deliveries=Webhook.total_deliveries + 1,
             failed_deliveries=Webhook.failed_deliveries + (0 if delivered else 1),
             consecutive_failures=0 if delivered else Webhook.consecutive_failures + 1,
             last_delivery_at=now, last_status_code=status_code, updated_at=now,
-        ).execution_options(synchronize_session=False))
+        ).execution_options(synchronize_session=False)
+        if self.session.connection().dialect.update_returning:  # PostgreSQL, SQLite 3.35+: one round trip
+            return int(self.session.scalar(statement.returning(Webhook.consecutive_failures)) or 0)
+        self.session.execute(statement)
         # Read back in the same transaction: the UPDATE holds the row until the commit.
         return int(self.session.scalar(self.core_select(Webhook.consecutive_failures).where(
             Webhook.id == webhook_id)) or 0)
@@ -64,6 +67,18 @@ class WebhookRepository(ScopedRepository[Webhook]):
 
 class WebhookDeliveryRepository(ScopedRepository[WebhookDelivery]):
     model = WebhookDelivery
+
+    @operation
+    def with_webhook(self, delivery_id: Any) -> tuple[WebhookDelivery, Webhook] | None:
+        """A delivery and its webhook in one query (each attempt starts with both)."""
+        key = as_uuid(delivery_id)
+        if key is None:
+            return None
+        statement = self._scope(select(WebhookDelivery, Webhook).join(
+            Webhook, Webhook.id == WebhookDelivery.webhook_id)).where(
+            WebhookDelivery.id == key, Webhook.tenant_id == self.tenant_id)
+        found = self.session.execute(statement).first()
+        return (found[0], found[1]) if found is not None else None
 
     @operation
     def of_webhook(self, webhook_id: Any, *, limit: int = 50, offset: int = 0) -> tuple[list[WebhookDelivery], int]:

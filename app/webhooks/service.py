@@ -319,10 +319,10 @@ class DeliveryAttempt:
 
     def run(self, delivery_id: Any) -> dict[str, Any]:
         service = self.service
-        delivery = service.deliveries.get(delivery_id)
-        if delivery is None or delivery.status != DeliveryStatus.PENDING:
+        found = service.deliveries.with_webhook(delivery_id)
+        if found is None or found[0].status != DeliveryStatus.PENDING:
             return {"delivery": str(delivery_id), "skipped": "not pending"}
-        hook = service.webhooks.get(delivery.webhook_id)
+        delivery, hook = found
         now = self.state.clock.now()
         if delivery.next_retry_at is not None and delivery.next_retry_at > now:
             # Early (a scheduler moved it before its time, or a duplicate): wait the rest.
@@ -330,7 +330,7 @@ class DeliveryAttempt:
                             (delivery.next_retry_at - now).total_seconds())
             return {"delivery": str(delivery.id), "skipped": "not due"}
         asked_by_person = delivery.event_type == TEST_EVENT.name or delivery.redelivery_of_id is not None
-        if hook is None or (not hook.is_active and not asked_by_person):
+        if not hook.is_active and not asked_by_person:
             with self.repos.transaction():
                 service.deliveries.record(delivery.id, delivery.attempt_number, status=DeliveryStatus.FAILED,
                                           next_retry_at=None, error_message="The webhook is disabled.")
