@@ -367,7 +367,7 @@ class DeliveryAttempt:
         service, now = self.service, self.state.clock.now()
         retry_at: datetime | None = None
         disabled_now = False
-        # Three statements and a commit: the fewer, the more deliveries one worker keeps
+        # Two statements and a commit: the fewer, the more deliveries one worker keeps
         # in flight (bench/webhook_fanout.py). A webhook switched off meanwhile is seen by
         # the retry, which then ends the delivery; a deleted one took its deliveries along.
         with self.repos.transaction():
