@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from . import audit
 from .auth.principal import optional_principal
 from .errors import ConflictError, NotFoundError, ValidationError
 from .models import FeatureFlag, SubscriptionTier
@@ -24,6 +25,8 @@ from .repositories import Repositories
 from .runtime import current_state, repositories
 
 FLAG_KEY = re.compile(r"^[a-z][a-z0-9_.\-]{1,99}$")
+#: What the audit log keeps of a flag's change (before and after).
+_AUDITED = ("name", "description", "is_enabled", "rollout_percentage", "rollout_user_ids", "rollout_tiers")
 
 
 @dataclass(frozen=True)
@@ -123,8 +126,14 @@ class FeatureFlags:
                            rollout_tiers=list(values.get("rollout_tiers") or []))
         with self.repos.transaction():
             self.repos.feature_flags.add(flag)
+            audit.record(self.repos, "feature_flag.create", "feature_flag", flag.flag_key, tenant_id=None,
+                         changes=audit.changed({}, self._shown(flag)))
         self.cache.invalidate(("feature_flag", flag.flag_key))
         return flag
+
+    @staticmethod
+    def _shown(flag: FeatureFlag) -> dict[str, Any]:
+        return {name: getattr(flag, name) for name in _AUDITED}
 
     def require(self, flag_key: str) -> FeatureFlag:
         flag = self.repos.feature_flags.by_key(flag_key)
@@ -135,6 +144,7 @@ class FeatureFlags:
     def update(self, flag_key: str, changes: dict[str, Any]) -> FeatureFlag:
         changes = check_values({key: value for key, value in changes.items() if key != "flag_key"})
         flag = self.require(flag_key)
+        before = self._shown(flag)
         with self.repos.transaction():
             for name in ("name", "description", "is_enabled", "rollout_percentage"):
                 if changes.get(name) is not None:
@@ -143,12 +153,16 @@ class FeatureFlags:
                 if changes.get(name) is not None:
                     setattr(flag, name, list(changes[name]))
             self.repos.feature_flags.save(flag)
+            audit.record(self.repos, "feature_flag.update", "feature_flag", flag_key, tenant_id=None,
+                         changes=audit.changed(before, self._shown(flag)))
         self.cache.invalidate(("feature_flag", flag_key))
         return flag
 
     def delete(self, flag_key: str) -> None:
         flag = self.require(flag_key)
         with self.repos.transaction():
+            audit.record(self.repos, "feature_flag.delete", "feature_flag", flag_key, tenant_id=None,
+                         changes=audit.changed(self._shown(flag), {}))
             self.repos.feature_flags.delete(flag)
         self.cache.invalidate(("feature_flag", flag_key))
 

@@ -64,3 +64,22 @@ def test_flags_are_read_through_the_cache_and_a_change_here_is_seen_at_once(app,
         assert flags.require("studio.beta").rollout_user_ids == [str(user.user.id)]  # an update keeps the rest
         flags.delete("studio.beta")
         assert flags.enabled("studio.beta", user.user.id) is False
+
+
+def test_each_change_of_a_flag_is_audited_in_its_transaction(app):
+    from sqlalchemy import select
+
+    from app.models import AuditLogEntry
+
+    with app.app_context():
+        flags = FeatureFlags(repositories(), current_state().cache)
+        flags.create({"flag_key": "audited.flag", "name": "Audited", "rollout_percentage": 10})
+        flags.update("audited.flag", {"rollout_percentage": 40})
+        with pytest.raises(ValidationError):
+            flags.update("audited.flag", {"rollout_percentage": 140})  # refused: no entry
+        flags.delete("audited.flag")
+        entries = repositories().session.scalars(select(AuditLogEntry).where(
+            AuditLogEntry.entity_id == "audited.flag").order_by(AuditLogEntry.created_at)).all()
+        assert [entry.action for entry in entries] == ["feature_flag.create", "feature_flag.update",
+                                                       "feature_flag.delete"]
+        assert entries[1].changes == {"rollout_percentage": {"before": 10, "after": 40}}
