@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 from flask import Flask
 
+from .. import audit
 from ..auth.principal import Principal
 from ..errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from ..events import DomainEvent
@@ -89,6 +90,11 @@ def envelope_of(event: DomainEvent) -> dict[str, Any]:
 def body_of(payload: dict[str, Any]) -> bytes:
     """The exact bytes posted (and signed): compact JSON with sorted keys."""
     return json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode("utf-8")
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    """Values as the audit log's JSON keeps them (a time as ISO 8601)."""
+    return {name: value.isoformat() if isinstance(value, datetime) else value for name, value in values.items()}
 
 
 def _invalid(field_name: str, message: str) -> ValidationError:
@@ -187,6 +193,9 @@ class WebhookService:
                 encrypted_secret=self.state.secrets.encrypt(secret), is_active=bool(is_active),
                 disabled_at=None if is_active else self.state.clock.now(), created_by_user_id=principal.user_id,
                 total_deliveries=0, failed_deliveries=0, consecutive_failures=0))
+            # The audit log's "settings change", in the change's own transaction (never the secret).
+            audit.record(self.repos, "webhook.create", "webhook", hook.id,
+                         metadata={"url": hook.url, "events": chosen, "is_active": hook.is_active})
         return CreatedWebhook(hook, secret)
 
     def update(self, webhook_id: Any, changes: dict[str, Any]) -> Webhook:
@@ -211,9 +220,13 @@ class WebhookService:
             if values["is_active"]:
                 values["consecutive_failures"] = 0
         with self.repos.transaction():
+            before = {name: getattr(hook, name) for name in values}
             for name, value in values.items():
                 setattr(hook, name, value)
             self.webhooks.save(hook)
+            differ = audit.changed(_plain(before), _plain(values))
+            if differ:
+                audit.record(self.repos, "webhook.update", "webhook", hook.id, changes=differ)
         return hook
 
     def delete(self, webhook_id: Any) -> Webhook:
@@ -221,6 +234,7 @@ class WebhookService:
         self.authorize()
         hook = self._require(webhook_id)
         with self.repos.transaction():
+            audit.record(self.repos, "webhook.delete", "webhook", hook.id, metadata={"url": hook.url})
             self.webhooks.delete(hook)
         return hook
 

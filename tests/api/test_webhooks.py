@@ -368,3 +368,30 @@ def test_deleting_a_webhook_removes_its_log(api_client, receiver, run_jobs, row_
     assert_documented(deleted, "DELETE", "/api/webhooks/{webhook_id}")
     assert deleted.json["data"]["id"] == hook["id"]
     assert (row_count(Webhook), row_count(WebhookDelivery)) == (0, 0)
+
+
+def test_creating_changing_and_deleting_a_webhook_are_audited_without_the_secret(api_client, receiver, app_repos,
+                                                                                  user):
+    from app.models import AuditLogEntry
+
+    hook = create(api_client, receiver.url)
+    api_client.patch(f"/api/webhooks/{hook['id']}", json={"isActive": False, "description": "paused"})
+    api_client.delete(f"/api/webhooks/{hook['id']}")
+
+    with app_repos() as repos:
+        entries = repos.session.query(AuditLogEntry).filter(AuditLogEntry.entity_type == "webhook") \
+            .order_by(AuditLogEntry.created_at).all()
+        assert [e.action for e in entries] == ["webhook.create", "webhook.update", "webhook.delete"]
+        assert all(e.entity_id == hook["id"] and e.user_id == user.user.id for e in entries)
+        assert entries[0].details["url"] == receiver.url
+        assert entries[1].changes["is_active"] == {"before": True, "after": False}
+        assert entries[1].changes["disabled_at"]["before"] is None
+        assert hook["secret"] not in json.dumps([e.details for e in entries] + [e.changes for e in entries])
+
+
+def test_a_refused_webhook_writes_no_audit_entry(api_client, row_count):
+    from app.models import AuditLogEntry
+
+    before = row_count(AuditLogEntry)
+    api_client.post("/api/webhooks", json={"url": "ftp://example.com/", "events": ["run.completed"]})
+    assert row_count(AuditLogEntry) == before
