@@ -23,19 +23,27 @@ from .runtime import current_state, repositories
 log = logging.getLogger(__name__)
 
 
+def recorded_event(event_id: str) -> DomainEvent:
+    """A committed event as it was published, from the event log (a job gets only its id).
+
+    :raises NotFoundError: when the event is not recorded (its transaction never committed).
+    """
+    record = repositories().get_event_record(event_id)
+    if record is None:
+        raise NotFoundError(f"No recorded event {event_id}.")
+    return DomainEvent(
+        type=record.type, aggregate_id=record.aggregate_id, payload=record.payload, tenant_id=record.tenant_id,
+        actor_id=record.actor_user_id, id=record.id, timestamp=record.occurred_at, version=record.version,
+    )
+
+
 def deliver_event(event_id: str) -> dict:
     """Run the background handlers of one recorded domain event.
 
     :returns: how many handlers ran and the names of those that failed.
     :raises NotFoundError: when the event is not recorded (its transaction never committed).
     """
-    record = repositories().get_event_record(event_id)
-    if record is None:
-        raise NotFoundError(f"No recorded event {event_id}.")
-    event = DomainEvent(
-        type=record.type, aggregate_id=record.aggregate_id, payload=record.payload, tenant_id=record.tenant_id,
-        actor_id=record.actor_user_id, id=record.id, timestamp=record.occurred_at, version=record.version,
-    )
+    event = recorded_event(event_id)
     bus = current_state().events
     handlers = [s for s in bus.subscriptions(event.type) if s.background]
     failed = bus.dispatch(event, background=True)

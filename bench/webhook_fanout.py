@@ -7,7 +7,7 @@ it takes no time from the worker measured):
 * the tenant has ``endpoints`` webhooks, all subscribed to ``run.completed``; one such
   event is published and committed, as the engine publishes it, and one ``threads`` worker
   with ``concurrency`` threads drains the queue in this process: the event's background
-  delivery (``app.jobs.deliver_event``) fans out into one signed delivery per webhook, each
+  delivery (``app.webhooks.jobs.fan_out_event``) fans out into one signed delivery per webhook, each
   an RQ job → the time from the commit to the last delivery recorded ``delivered``;
 * **the bound**: every delivery within 2 × (endpoints × latency / concurrency);
 * **the baseline**: the same N signed POSTs to the same receiver made by a bare loop of

@@ -17,20 +17,20 @@ from flask import Flask
 
 from ..runtime import current_state
 from .catalog import EventCatalog
-from .jobs import fan_out_event
+from .jobs import queue_fan_out
 from .service import EXTENSION_KEY, WebhookRuntime
 
 
 def install_webhooks(app: Flask) -> WebhookRuntime:
     """Build the app's webhook machinery once its plugins are installed (they declare event
-    types), and hand every event of a declared type to the fan-out on a worker."""
+    types), and hand every event of a declared type that a webhook hears to the fan-out on a worker."""
     state = current_state(app)
     runtime = WebhookRuntime(
         EventCatalog.build(state.registry), allow_private=app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"],
         connect_timeout=app.config["WEBHOOK_CONNECT_TIMEOUT"], read_timeout=app.config["WEBHOOK_READ_TIMEOUT"])
     app.extensions[EXTENSION_KEY] = runtime
-    # Background: the request that made the event never waits for receivers, and a type no
-    # webhook could hear costs no job at all.
+    # In process, after the commit: a job is queued only for an event some webhook of its
+    # tenant hears, and the fan-out itself runs on a worker, so the request never waits.
     for name in runtime.catalog.names():
-        state.events.subscribe(name, fan_out_event, background=True)
+        state.events.subscribe(name, queue_fan_out)
     return runtime

@@ -1,9 +1,8 @@
 """RQ job functions of webhooks: ids in, the webhook service out (enqueued by dotted path).
 
-``deliver_webhook`` makes one attempt of one delivery. ``fan_out_event`` is not a job but a
-background event handler: ``app.jobs.deliver_event`` calls it on a worker for every
-committed event of a type in the catalog, and it queues one ``deliver_webhook`` per
-subscribed webhook. ``requeue_overdue_deliveries`` is the ``webhooks.requeue`` schedule:
+``deliver_webhook`` makes one attempt of one delivery. ``queue_fan_out`` is the in-process
+handler of every committed event of a catalog type: when one of the tenant's webhooks hears
+it, it queues ``fan_out_event``, which queues one ``deliver_webhook`` per such webhook. ``requeue_overdue_deliveries`` is the ``webhooks.requeue`` schedule:
 the database is the truth and Redis only the queue, so deliveries whose job was lost are
 found again and queued.
 """
@@ -18,7 +17,8 @@ from flask import current_app
 from rq.job import Job
 
 from ..events import DomainEvent
-from ..repositories.webhooks import WebhookDeliveryLocator
+from ..jobs import recorded_event
+from ..repositories.webhooks import WebhookDeliveryLocator, WebhookRepository
 from ..runtime import current_state, repositories
 from .service import DeliveryAttempt, WebhookService, delivery_job_id, webhook_runtime
 
@@ -38,11 +38,23 @@ def deliver_webhook(tenant_id: str, delivery_id: str) -> dict:
     return DeliveryAttempt(_service(tenant_id)).run(delivery_id)
 
 
-def fan_out_event(event: DomainEvent) -> None:
-    """Queue a delivery of a committed event to each of its tenant's webhooks that hear it."""
+def queue_fan_out(event: DomainEvent) -> None:
+    """After an event of a catalog type commits (in the process that published it): queue its
+    fan-out only if one of its tenant's active webhooks hears it. One indexed read of the
+    tenant's few webhooks, so the runs of a tenant with no webhook cost no extra job."""
     if event.tenant_id is None:
         return  # a platform event belongs to no tenant's webhooks
-    _service(event.tenant_id).fan_out(event)
+    if repositories(event.tenant_id).get(WebhookRepository).subscribed_to(event.type):
+        current_state().enqueue("app.webhooks.jobs.fan_out_event", str(event.id))
+
+
+def fan_out_event(event_id: str) -> int:
+    """Make and queue a delivery of a committed event to each of its tenant's webhooks that
+    hear it (on a worker: the request that made the event never waits); how many."""
+    event = recorded_event(event_id)
+    if event.tenant_id is None:
+        return 0
+    return len(_service(event.tenant_id).fan_out(event))
 
 
 def requeue_overdue_deliveries() -> int:
