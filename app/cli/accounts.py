@@ -7,10 +7,14 @@ from flask.cli import with_appcontext
 from rich.console import Console
 from rich.table import Table
 
+from .. import audit
 from ..jobs import purge_expired_sessions
 from ..models import OutboxMessage
 from ..retention import USER_RECOVERY
 from ..runtime import repositories
+
+#: What the audit log says of an operator's command: no person signed in, the command line.
+CLI_ACTOR = {"via": "cli"}
 
 
 def _set_admin(email: str, value: bool) -> None:
@@ -19,8 +23,12 @@ def _set_admin(email: str, value: bool) -> None:
     if user is None:
         raise click.ClickException(f"No account uses {email}.")
     with repos.transaction():
+        before = user.is_platform_admin
         user.is_platform_admin = value
         repos.users.save(user)
+        audit.record(repos, "user.platform_admin", "user", user.id, actor_id=None, tenant_id=None,
+                     changes=audit.changed({"is_platform_admin": before}, {"is_platform_admin": value}),
+                     metadata=CLI_ACTOR)
 
 
 @click.command("grant-admin")
@@ -78,6 +86,7 @@ def delete_user(email: str) -> None:
         raise click.ClickException(f"No account uses {email}.")
     with repos.transaction():
         repos.users.delete(user)
+        audit.record(repos, "user.delete", "user", user.id, actor_id=None, tenant_id=None, metadata=CLI_ACTOR)
     click.echo(f"{email} is deleted; `flask inkwright restore-user {email}` brings it back within "
                f"{USER_RECOVERY.days} days.")
 
@@ -93,6 +102,7 @@ def restore_user(email: str) -> None:
         raise click.ClickException(f"No deleted account uses {email} (past 30 days it is gone for good).")
     with repos.transaction():
         repos.users.restore(user)
+        audit.record(repos, "user.restore", "user", user.id, actor_id=None, tenant_id=None, metadata=CLI_ACTOR)
     click.echo(f"{email} is restored.")
 
 

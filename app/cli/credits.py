@@ -7,8 +7,10 @@ from flask.cli import with_appcontext
 from rich.console import Console
 from rich.table import Table
 
+from .. import audit
 from ..models import CreditAccount, SubscriptionPeriod, SubscriptionStatus, SubscriptionTier, User
 from ..runtime import repositories
+from .accounts import CLI_ACTOR
 
 #: A grant larger than this is a typo, and the column is a 32-bit integer on PostgreSQL.
 MAX_GRANT = 1_000_000_000
@@ -69,6 +71,9 @@ def grant_credits(email: str, tokens: int) -> None:
     with repos.transaction():
         account = repos.credit_accounts.grant_bonus(user.id, tokens)
         bonus = account.credits_bonus
+        audit.record(repos, "credits.grant", "user", user.id, actor_id=None, tenant_id=None,
+                     changes=audit.changed({"credits_bonus": bonus - tokens}, {"credits_bonus": bonus}),
+                     metadata=CLI_ACTOR)
     click.echo(f"Granted {tokens:,} bonus tokens to {user.email}; bonus is now {bonus:,}.")
 
 
@@ -81,8 +86,12 @@ def set_tier(email: str, tier: str) -> None:
     repos = repositories()
     user = _user(email)
     with repos.transaction():
+        before = repos.credit_accounts.account_for(user.id).subscription_tier.value
         account = repos.credit_accounts.set_tier(user.id, tier)
         limit = account.tokens_limit_per_period
+        audit.record(repos, "credits.tier", "user", user.id, actor_id=None, tenant_id=None,
+                     changes=audit.changed({"subscription_tier": before}, {"subscription_tier": tier}),
+                     metadata=CLI_ACTOR)
     shown = "unlimited tokens" if limit is None else f"{limit:,} tokens"
     click.echo(f"{user.email} is now on the {tier} tier: {shown} per period.")
 
@@ -101,7 +110,14 @@ def set_subscription(email: str, status: str | None, period: str | None) -> None
     repos = repositories()
     user = _user(email)
     with repos.transaction():
+        current = repos.credit_accounts.account_for(user.id)
+        before = {"subscription_status": current.subscription_status.value,
+                  "subscription_period": current.subscription_period.value}
         account = repos.credit_accounts.set_subscription(user.id, status=status, period=period)
+        audit.record(repos, "credits.subscription", "user", user.id, actor_id=None, tenant_id=None,
+                     changes=audit.changed(before, {"subscription_status": account.subscription_status.value,
+                                                    "subscription_period": account.subscription_period.value}),
+                     metadata=CLI_ACTOR)
         shown = (account.subscription_status.value, account.subscription_period.value, account.tokens_limit_per_period)
     limit = "unlimited" if shown[2] is None else f"{shown[2]:,} tokens"
     click.echo(f"{user.email}: subscription {shown[0]}, {shown[1]} periods of {limit}.")

@@ -138,3 +138,26 @@ def test_subscription_changes_the_status_and_the_period(app, user, run_command):
     assert refused.exit_code != 0 and "Give --status, --period or both." in refused.output
     bad = run_command("credits", "subscription", user.email, "--status", "gone")
     assert bad.exit_code != 0 and "Invalid value for '--status'" in bad.output
+
+
+def test_operator_commands_that_change_an_account_are_audited(app, user, run_command):
+    from sqlalchemy import select
+
+    from app.models import AuditLogEntry
+
+    for command in (("grant-admin", user.email), ("credits", "grant", user.email, "500"),
+                    ("credits", "tier", user.email, "creator"),
+                    ("credits", "subscription", user.email, "--status", "paused"),
+                    ("delete-user", user.email), ("restore-user", user.email), ("revoke-admin", user.email)):
+        result = run_command(*command)
+        assert result.exit_code == 0, (command, result.output)
+    with app.app_context():
+        entries = repositories().session.scalars(select(AuditLogEntry).where(
+            AuditLogEntry.entity_id == str(user.user.id), AuditLogEntry.action != "auth.register")
+            .order_by(AuditLogEntry.created_at)).all()
+    assert [entry.action for entry in entries] == [
+        "user.platform_admin", "credits.grant", "credits.tier", "credits.subscription", "user.delete",
+        "user.restore", "user.platform_admin"]
+    assert all(entry.user_id is None and entry.details["via"] == "cli" for entry in entries)
+    assert entries[2].changes == {"subscription_tier": {"before": "free", "after": "creator"}}
+    assert entries[3].changes == {"subscription_status": {"before": "active", "after": "paused"}}
