@@ -19,6 +19,7 @@ import logging
 import threading
 from typing import Any
 
+import redis
 from flask import Flask, g
 
 from .cron import ScheduleRunner
@@ -48,6 +49,26 @@ class AppContextMixin(BoundChildren):
     def subscribe(self) -> None:
         if self.listens_for_commands:
             super().subscribe()  # type: ignore[misc]
+
+    def unsubscribe(self) -> None:
+        """RQ's, without its chance of a minute's wait at exit.
+
+        RQ sends UNSUBSCRIBE and only then stops the pub/sub thread, joining it with no
+        timeout. If the thread reads the reply in between, it finds itself unsubscribed and
+        waits up to 60 s (RQ's ``sleep_time``) to be subscribed again, and the worker's exit
+        waits with it. Here the thread's running flag is cleared first, so that reply ends
+        its loop, and the join is bounded (the thread is a daemon: it cannot hold the exit).
+        """
+        thread = getattr(self, "pubsub_thread", None)
+        if thread is None:
+            return
+        thread.stop(timeout=0)
+        try:
+            self.pubsub.unsubscribe()  # type: ignore[attr-defined]
+        except redis.RedisError:
+            pass  # Redis is gone: there is nothing to unsubscribe from
+        thread.join(timeout=2)
+        self.pubsub.close()  # type: ignore[attr-defined]
 
     def perform_job(self, job: Any, queue: Any, execution: Any) -> bool:
         with self.app.app_context():

@@ -179,7 +179,13 @@ def test_three_workers_with_cron_elect_one_leader_and_it_resigns_on_the_way_out(
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
+        stopped = []
         for worker in workers:
-            worker.wait(timeout=30)
+            try:
+                stopped.append(worker.wait(timeout=30))
+            except subprocess.TimeoutExpired:
+                worker.kill()  # never left behind to take the next tests' jobs
+                worker.wait(timeout=10)
+    assert len(stopped) == 3, "a worker did not stop within 30 s of SIGTERM"
     assert ScheduleRunner.leader(client) is None  # the leader resigned as it stopped
     client.close()
