@@ -3,8 +3,9 @@
 * Each job runs inside a fresh app context, and its database session is released after.
 * A **heartbeat** thread stamps ``heartbeat_at`` on the steps this worker runs right now —
   every one of them, however many are in flight — so the reconciler can tell a slow step
-  from a dead worker (``STEP_HEARTBEAT_INTERVAL``). It beats the same jobs in Redis first,
-  so a database outage does not pass for a dead worker (``engine/job_beats.py``).
+  from a dead worker (``STEP_HEARTBEAT_INTERVAL``). A second thread beats the same jobs in
+  Redis, so a database outage, or a database call that hangs, does not pass for a dead
+  worker (``engine/job_beats.py``).
 * A **reconcile timer** enqueues ``app.jobs.reconcile`` every ``RECONCILE_INTERVAL``; a Redis
   key taken with ``SET NX EX`` makes that once per interval across all workers.
 * With ``--with-cron``, a **cron thread** runs the schedules (``app/cron.py``): one worker
@@ -81,6 +82,8 @@ class AppContextMixin(BoundChildren):
     def work(self, *args: Any, **kwargs: Any) -> bool:
         stop = threading.Event()
         threads = [threading.Thread(target=self._beat, args=(stop,), name="inkwright-heartbeat", daemon=True),
+                   threading.Thread(target=self._beat_in_redis, args=(stop,), name="inkwright-redis-heartbeat",
+                                    daemon=True),
                    threading.Thread(target=self._time_reconciler, args=(stop,), name="inkwright-reconcile",
                                     daemon=True)]
         if self.with_cron:
@@ -103,24 +106,40 @@ class AppContextMixin(BoundChildren):
                                     state.clock, name=f"{self.name}:cron")
         runner.run(stop)
 
-    def _beat(self, stop: threading.Event) -> None:
+    def _executing_job_ids(self) -> list[str]:
+        # Only the jobs being executed right now: a fork worker outlives a horse killed
+        # mid-step, and beating for that step would hide it from the reconciler.
+        return [run.job_id for run in list(self.executions.values())]  # type: ignore[attr-defined]
+
+    def _beat_in_redis(self, stop: threading.Event) -> None:
+        """The beat the reconciler trusts while the database is away or slow (job_beats.py).
+        A thread of its own: a database call that hangs must not make this beat late."""
         interval = self.app.config["STEP_HEARTBEAT_INTERVAL"]
         while not stop.wait(interval):
             try:
-                # Beat only for the jobs being executed right now: a fork worker outlives a horse
-                # killed mid-step, and beating for that step would hide it from the reconciler.
-                job_ids = [run.job_id for run in list(self.executions.values())]  # type: ignore[attr-defined]
+                job_ids = self._executing_job_ids()
+                if job_ids:
+                    with self.app.app_context():
+                        state = current_state()
+                        job_beats.beat(state.redis.client(), job_ids, at=state.clock.now().timestamp())
+            except Exception:  # noqa: BLE001 - a missed beat is retried at the next interval
+                log.warning("Redis heartbeat of worker %s failed", self.name, exc_info=True)
+
+    def _beat(self, stop: threading.Event) -> None:
+        """Stamp ``heartbeat_at`` on the steps this worker executes (the database's view)."""
+        interval = self.app.config["STEP_HEARTBEAT_INTERVAL"]
+        while not stop.wait(interval):
+            try:
+                job_ids = self._executing_job_ids()
                 if not job_ids:
                     continue
                 with self.app.app_context():
-                    # Redis first: the database may be away, and a beat it cannot take must
-                    # not leave the reconciler thinking this worker dead (job_beats.py).
-                    state = current_state()
-                    job_beats.beat(state.redis.client(), job_ids, at=state.clock.now().timestamp())
-                    repos = repositories()
-                    with repos.transaction():
-                        repos.get(RunStepLocator).heartbeat(self.name, job_ids)
-                    db.session.remove()
+                    try:
+                        repos = repositories()
+                        with repos.transaction():
+                            repos.get(RunStepLocator).heartbeat(self.name, job_ids)
+                    finally:
+                        db.session.remove()
             except DatabaseUnavailableError:
                 log.warning("heartbeat of worker %s not written: the database cannot be reached", self.name)
             except Exception:  # noqa: BLE001 - a missed beat is retried at the next interval
