@@ -8,13 +8,15 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import redis
 from flask import Flask, current_app, g
 from flask_smorest import Api
 from rq import Queue
+from sqlalchemy.orm import Session
 
 from .auth.passwords import PasswordHasher
 from .auth.principal import optional_principal
@@ -122,6 +124,25 @@ def repositories(tenant_id: Any = None) -> Repositories:
             on_committed=state.hand_on,
         )
     return cache[tenant_id]
+
+
+@contextmanager
+def repositories_apart(tenant_id: Any) -> Iterator[Repositories]:
+    """Repositories on a session of their own, closed when the block ends.
+
+    For an in-process event handler, which runs after the publisher's commit in the
+    publisher's job or request: a read on ``db.session`` there would open a transaction
+    the publisher never asked for and, if the database dropped it meanwhile, leave the
+    session unusable ("rolled back" until someone rolls it back), so that the publisher's
+    next transaction failed as a bug instead of as the database being away.
+    """
+    key = as_uuid(tenant_id)
+    if key is None:
+        raise ValueError("tenant_id must be a UUID")
+    state = current_state()
+    with Session(db.engine) as session:
+        yield Repositories(session, tenant_id=key, metrics=state.metrics, cache=state.cache,
+                           on_committed=state.hand_on)
 
 
 def auth_service() -> AuthService:

@@ -19,7 +19,7 @@ from rq.job import Job
 from ..events import DomainEvent
 from ..jobs import recorded_event
 from ..repositories.webhooks import WebhookDeliveryLocator, WebhookRepository
-from ..runtime import current_state, repositories
+from ..runtime import current_state, repositories, repositories_apart
 from .service import DeliveryAttempt, WebhookService, delivery_job_id, webhook_runtime
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,11 @@ def queue_fan_out(event: DomainEvent) -> None:
     tenant's few webhooks, so the runs of a tenant with no webhook cost no extra job."""
     if event.tenant_id is None:
         return  # a platform event belongs to no tenant's webhooks
-    if repositories(event.tenant_id).get(WebhookRepository).subscribed_to(event.type):
+    # Apart from the publisher's session: it may go on working (a worker's next step) and
+    # must find no read of ours open in it, or broken by a database that went away.
+    with repositories_apart(event.tenant_id) as repos:
+        heard = bool(repos.get(WebhookRepository).subscribed_to(event.type))
+    if heard:
         current_state().enqueue("app.webhooks.jobs.fan_out_event", str(event.id))
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 import redis
 
-from app.runtime import current_state
+from app.events import DomainEvent
+from app.extensions import db
+from app.runtime import current_state, repositories
 from app.webhooks.jobs import requeue_overdue_deliveries
 
 
@@ -37,3 +41,18 @@ def test_the_sweep_leaves_queued_and_ended_deliveries_alone(app, api_client, clo
     with app.app_context():
         assert requeue_overdue_deliveries() == 0
     assert run_jobs() == 1 and len(receiver.received) == 2
+
+
+def test_the_fan_out_check_leaves_the_publishers_session_as_the_commit_left_it(app, api_client, user, receiver):
+    """The check runs in the publisher's process right after its commit (a worker may go on
+    to its next step): it reads on a session of its own, so none is left open, or broken by
+    a database that went away meanwhile, in the publisher's."""
+    api_client.post("/api/webhooks", json={"url": receiver.url, "events": ["run.completed"]})
+
+    with app.app_context():
+        repos = repositories(user.tenant_id)
+        for event_type in ("run.completed", "run.failed"):  # heard, and not heard
+            with repos.transaction() as unit:
+                unit.publish(DomainEvent(type=event_type, aggregate_id=str(uuid.uuid4()), tenant_id=user.tenant_id))
+            assert not db.session().in_transaction(), event_type
+        assert [job.func_name for job in current_state().queue().get_jobs()] == ["app.webhooks.jobs.fan_out_event"]
