@@ -97,6 +97,19 @@ class AppContextMixin(BoundChildren):
             stop.set()
             for thread in threads:
                 thread.join(timeout=5)
+            self._resign_schedules()
+
+    def _resign_schedules(self) -> None:
+        """Give the cron lease back from the main thread too: a cron thread still busy when its
+        join times out dies with the process (it is a daemon) before its own resign, and the
+        other workers would then wait out the lease (``LEASE_SECONDS``) to take over."""
+        runner = getattr(self, "_schedule_runner", None)
+        if runner is None:
+            return
+        try:
+            runner.resign()
+        except redis.RedisError:
+            log.warning("cron runner %s could not resign: the lease runs out on its own", runner.name)
 
     def _run_schedules(self, stop: threading.Event) -> None:
         """The schedules, when this worker leads the cron runners (``app/cron.py``)."""
@@ -104,6 +117,7 @@ class AppContextMixin(BoundChildren):
             state = current_state()
             runner = ScheduleRunner(state.redis.client(), all_schedules(state.registry), state.queue_name,
                                     state.clock, name=f"{self.name}:cron")
+        self._schedule_runner = runner
         runner.run(stop)
 
     def _executing_job_ids(self) -> list[str]:

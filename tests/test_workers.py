@@ -162,9 +162,12 @@ def test_three_workers_with_cron_elect_one_leader_and_it_resigns_on_the_way_out(
     exactly one leads (tests/test_cron.py shows, on a clock moved by hand, that only the
     leader enqueues and missed runs run once), and a worker stopping gives the lease back."""
     environment = worker_environment(tmp_path, DATABASE_URL=inkwright_database.url, REDIS_URL=inkwright_redis_url)
-    workers = [subprocess.Popen([sys.executable, "worker.py", "--with-cron", "--class", "simple"], cwd=ROOT,
-                                env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-               for _ in range(3)]
+    logs = [tmp_path / f"worker-{n}.log" for n in range(1, 4)]
+    workers = []
+    for log in logs:  # to files: a full pipe would block a worker's logging, and its stop
+        with log.open("wb") as output:
+            workers.append(subprocess.Popen([sys.executable, "worker.py", "--with-cron", "--class", "simple"],
+                                            cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT))
     client = redis.Redis.from_url(inkwright_redis_url)
     try:
         deadline = time.monotonic() + 30
@@ -186,6 +189,8 @@ def test_three_workers_with_cron_elect_one_leader_and_it_resigns_on_the_way_out(
             except subprocess.TimeoutExpired:
                 worker.kill()  # never left behind to take the next tests' jobs
                 worker.wait(timeout=10)
-    assert len(stopped) == 3, "a worker did not stop within 30 s of SIGTERM"
-    assert ScheduleRunner.leader(client) is None  # the leader resigned as it stopped
+    said = "\n".join(f"--- {log.name} (exit {worker.returncode}) ---\n{log.read_text(errors='replace')[-2000:]}"
+                     for log, worker in zip(logs, workers))
+    assert len(stopped) == 3, f"a worker did not stop within 30 s of SIGTERM\n{said}"
+    assert ScheduleRunner.leader(client) is None, said  # the leader resigned as it stopped
     client.close()
