@@ -12,7 +12,8 @@ import uuid
 from decimal import Decimal
 
 from PIL import Image
-from rq.registry import ScheduledJobRegistry
+from rq.job import Job
+from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry
 from sqlalchemy import update
 
 from app.engine.executor import dispatch
@@ -115,6 +116,15 @@ def artifact(app, artifact_id) -> Artifact:
         row = db.session.get(Artifact, uuid.UUID(str(artifact_id)))
         db.session.expunge_all()
         return row
+
+
+def finished_functions(app) -> list[str]:
+    """The function of every job the workers have run on the test's queue, failed ones too."""
+    with app.app_context():
+        queue = current_state().queue()
+        ids = FinishedJobRegistry(queue=queue).get_job_ids() + FailedJobRegistry(queue=queue).get_job_ids()
+        return sorted(job.func_name for job in Job.fetch_many(ids, connection=queue.connection,
+                                                              serializer=queue.serializer) if job is not None)
 
 
 def scheduled_polls(app) -> list[str]:
