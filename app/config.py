@@ -224,6 +224,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PROVIDER_CALL_SECONDS", 180.0, "seconds one provider call may take, every try and wait included: "
             "no retry starts that would end past it (a step does not retry a call that spent its budget)",
             parse=parse_float, check=_positive),
+    Setting("AGENT_RUN_TIMEOUT", 300.0, "seconds an agent run may take from its first start, retries included, "
+            "before it is canceled (seed 003 rule 3)", parse=parse_float, check=_positive),
     Setting("WEBHOOK_ALLOW_PRIVATE_TARGETS", False, "let webhooks post to loopback and private addresses "
             "(development and tests; cloud metadata addresses stay refused); off, only public ones", parse=parse_bool),
     Setting("WEBHOOK_CONNECT_TIMEOUT", 5.0, "seconds a webhook receiver has to accept the connection",

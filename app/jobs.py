@@ -62,11 +62,20 @@ def poll_generation(generation_job_id: str) -> dict:
     return GenerationPoller(current_state(), dispatch).poll(generation_job_id, job.id if job else None)
 
 
+def run_agent(tenant_id: str, agent_run_id: str) -> str:
+    """One try of a review agent's run (app/agent_runs/execution.py); the status it left."""
+    from .agent_runs.execution import run_agent_try
+
+    return run_agent_try(tenant_id, agent_run_id)
+
+
 def reconcile() -> dict:
     """One reconciler pass: lost workers, lost jobs and polls, stuck runs (see app.engine.reconciler)."""
     state = current_state()
     report = Reconciler(state, stale_after=current_app.config["STEP_STALE_AFTER"]).run()
-    return report.as_dict()
+    from .agent_runs.execution import sweep  # agent runs: rule 3's limit and lost jobs
+
+    return {**report.as_dict(), "agentRuns": sweep()}
 
 
 def purge_expired_sessions() -> int:

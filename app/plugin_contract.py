@@ -106,6 +106,12 @@ class Plugin:
         """
         return ()
 
+    def agent_subjects(self) -> Iterable[Any]:
+        """The kinds of subject review agents may run over (``app.toolkit.AgentSubjects``
+        instances, e.g. DraftForge's projects): the core stores a run's kind and id, and asks
+        the kind to find, authorise and read the subject."""
+        return ()
+
     def run_subjects(self, runs: Sequence[Any]) -> Mapping[uuid.UUID, RunSubject]:
         """For the runs among ``runs`` that make something of this plugin's, what (by run id).
 

@@ -28,7 +28,7 @@ from marshmallow import Schema, fields, post_load, pre_load, validate, validates
 from marshmallow import ValidationError as SchemaValidationError
 
 from . import audit
-from .agent import Agent, ReviewIssue, ReviewReport, Severity
+from .agent import Agent, AgentSubject, AgentSubjects, ReviewIssue, ReviewReport, Severity
 from .api.blueprint import EnvelopeBlueprint, public
 from .auth.principal import Principal, current_principal
 from .call_tries import note_failed_try
@@ -69,7 +69,7 @@ from .errors import (
 from .events import DomainEvent
 from .feature_flags import feature_enabled
 from .markdown_text import inert_markdown, render_markdown
-from .models import Artifact, Run, RunStep, UsageSource
+from .models import AgentRun, AgentRunStatus, AgentTrigger, Artifact, Run, RunStep, UsageSource
 from .models.base import (
     CreatedAt,
     JSONType,
@@ -81,6 +81,7 @@ from .models.base import (
     UUIDPrimaryKey,
     utcnow,
 )
+from .models.tenant import enum_column
 from .notifications import notify
 from .plugin_contract import EventHandlerSpec, EventType, Plugin, RunSubject
 from .provider import (
@@ -100,6 +101,7 @@ from .schedules import Schedule
 from .schemas.base import MAX_OFFSET, ApiSchema, JsonInteger, ModelName, NotBlank
 from .skill import Skill, StepContext
 from .statuses import RunStatus, StepStatus
+from .usernames import check_username, ensure_username, user_by_username
 from .version import TOOLKIT_VERSION
 from .webhooks.signing import verify_webhook_signature
 
@@ -126,6 +128,23 @@ def start_workflow(name: str, inputs: dict[str, Any] | None = None, *, version: 
     entry = current_state().catalog.resolve(service.repos, name, version)
     run, _created = service.start(entry, inputs or {}, idempotency_key, budget=budget)
     return run
+
+
+def start_agent_run(subject_kind: str, subject_id: Any, agent_type: str, *, trigger: str = "manual",
+                    trigger_ref: str | None = None, priority: int = 5, changed: list[str] | None = None,
+                    user_id: Any = None, tenant_id: Any = None, model: str | None = None) -> Any:
+    """Queue a run of a review agent over a subject (a push, a schedule, a plugin's button):
+    the same rules as ``POST /api/agent-runs``. In a request it acts for the signed-in caller;
+    in a job pass ``tenant_id`` and the ``user_id`` who pays. Returns the agent run row.
+
+    :raises ValidationError: for an unknown agent, kind or trigger, a priority outside 1-10.
+    :raises NotFoundError: when the subject is not the caller's to review.
+    """
+    from .agent_runs import agent_run_service
+
+    return agent_run_service(tenant_id).start(
+        subject_kind=subject_kind, subject_id=subject_id, agent_type=agent_type, trigger=trigger,
+        trigger_ref=trigger_ref, priority=priority, changed=changed or (), user_id=user_id, model=model)
 
 
 def check_model_names(named: dict[str, str | None]) -> None:
@@ -219,4 +238,6 @@ __all__ = [
     "parse_int", "parse_list", "post_load", "pre_load", "repositories", "utcnow", "validate",
     "validates", "validates_schema",
     "EventType", "verify_webhook_signature",
+    "AgentRun", "AgentRunStatus", "AgentSubject", "AgentSubjects", "AgentTrigger", "start_agent_run",
+    "enum_column", "check_username", "ensure_username", "user_by_username",
 ]

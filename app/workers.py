@@ -26,6 +26,7 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from .agent_runs.queues import worker_queues
 from .errors import ConfigError
 from .extensions import db
 from .job_context import AppContextMixin
@@ -122,7 +123,8 @@ def build_worker(app: Flask, worker_class: str | None = None, queues: list[str] 
     with app.app_context():
         state = current_state(app)
         connection = state.redis.client()
-        queue_names = queues or [state.queue_name]
+        # The app's queue between the agent runs' urgent and low ones (app/agent_runs/queues.py).
+        queue_names = queues or worker_queues(state.queue_name)
         if db.engine.dialect.name == "postgresql" and not app.config["WORKER_SYNCHRONOUS_COMMIT"]:
             relax_commits(db.engine)
         # The parent never needs its pooled database connections again before forking.

@@ -16,6 +16,7 @@ from ..schemas.base import WHITESPACE, ErrorEnvelopeSchema, Money
 from ..version import __version__
 from . import (
     account,
+    agent_runs,
     api_keys,
     artifacts,
     audit_log,
@@ -160,6 +161,8 @@ def build_api(app: Flask) -> InkwrightApi:
     api.register_blueprint(webhooks.blp)
     api.register_blueprint(account.tenant_blp)
     api.register_blueprint(audit_log.blp)
+    api.register_blueprint(agent_runs.agents_blp)
+    api.register_blueprint(agent_runs.blp)
     _document_configured_rules(app, api)
     app.register_blueprint(system.probes)
     app.add_url_rule(SWAGGER_ASSETS + "<path:filename>", "swagger_asset", public(_swagger_asset))

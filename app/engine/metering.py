@@ -115,17 +115,20 @@ class CallMeter:
     :param payer: the user whose credits pay; by default the run's (see ``billing_user_id``).
     :param candidate_index: the candidate the calls are made for (recorded on each response).
     :param context_type: what made the calls, for the usage log (``workflow_step``, ``manual``...).
+    :param usage: more columns of each usage-log row (an agent run's ``agent_type``,
+        ``agent_run_id``, ``project_id``, ``files_analyzed``).
     """
 
     def __init__(self, state: InkwrightState, repos: Repositories, run: Any = None, step: Any = None, *,
                  payer: Any = ..., candidate_index: int | None = None,
-                 context_type: str = "workflow_step") -> None:
+                 context_type: str = "workflow_step", usage: dict[str, Any] | None = None) -> None:
         self.state = state
         self.repos = repos
         self.run = run
         self.step = step
         self.candidate_index = candidate_index
         self.context_type = context_type
+        self.usage = dict(usage or {})
         self._payer = payer
 
     @property
@@ -293,14 +296,12 @@ class CallMeter:
                 tokens_input=completion.input_tokens, tokens_output=completion.output_tokens, tokens_total=total,
                 cost_usd=cost, processing_ms=elapsed_ms, byok=resolved.key_source == KeySource.BYOK,
                 offline=resolved.provider.offline, raw_response=completion.raw or {}, usage_source=source))
-            self.repos.usage_log.add(UsageLogEntry(
-                tenant_id=self.repos.tenant_id, user_id=self.payer, run_id=self.run_id, run_step_id=self.step_id,
+            self.repos.usage_log.add(self._usage_row(
                 ai_response_id=response.id, model_name=resolved.name, provider=resolved.provider_name,
                 key_source=resolved.key_source, tokens_prompt=completion.input_tokens,
                 tokens_completion=completion.output_tokens, tokens_total=total, credits_charged=charged,
                 cost_usd=cost, cost_cents=cents(cost),
                 cost_per_token_cents=(cost * 100 / total).quantize(Decimal("0.00000001")) if total else None,
-                context_type=self.context_type,
                 status=UsageStatus.FAILED if invalid else UsageStatus.SUCCESS,
                 error_code=invalid.code if invalid else None, error_message=invalid.message if invalid else None,
                 response_time_ms=elapsed_ms, usage_source=source, call_id=tries.call_id, call_try=tries.last))
@@ -324,20 +325,21 @@ class CallMeter:
             provider = resolved.provider_name if resolved else (model_name.partition(":")[0][:50] or "unknown")
             key_source = resolved.key_source if resolved else KeySource.PLATFORM
             self.record_tries(name, provider, key_source, tries)
-            self.repos.usage_log.add(UsageLogEntry(
-                tenant_id=self.repos.tenant_id, user_id=self.payer, run_id=self.run_id, run_step_id=self.step_id,
-                model_name=name, provider=provider, key_source=key_source,
-                context_type=self.context_type, status=usage_status(error), error_code=error.code,
+            self.repos.usage_log.add(self._usage_row(
+                model_name=name, provider=provider, key_source=key_source, status=usage_status(error), error_code=error.code,
                 error_message=error.message[:2000], response_time_ms=elapsed_ms,
                 call_id=tries.call_id, call_try=tries.last))
+
+    def _usage_row(self, **fields: Any) -> UsageLogEntry:
+        """A usage-log row of this meter's calls: who, which run and step, what made it."""
+        return UsageLogEntry(tenant_id=self.repos.tenant_id, user_id=self.payer, run_id=self.run_id,
+                             run_step_id=self.step_id, context_type=self.context_type, **self.usage, **fields)
 
     def record_tries(self, model_name: str, provider: str, key_source: KeySource, tries: "CallTries") -> None:
         """A usage-log row for each try the provider made and noted before the last one."""
         for number, failed in enumerate(tries.failed, start=1):
-            self.repos.usage_log.add(UsageLogEntry(
-                tenant_id=self.repos.tenant_id, user_id=self.payer, run_id=self.run_id, run_step_id=self.step_id,
-                model_name=model_name, provider=provider, key_source=key_source, context_type=self.context_type,
-                status=_try_status(failed), error_code=failed.code[:50], error_message=failed.message,
+            self.repos.usage_log.add(self._usage_row(
+                model_name=model_name, provider=provider, key_source=key_source, status=_try_status(failed), error_code=failed.code[:50], error_message=failed.message,
                 response_time_ms=failed.elapsed_ms, call_id=tries.call_id, call_try=number))
 
 

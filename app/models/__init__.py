@@ -1,5 +1,6 @@
 """Core SQLAlchemy models. Only repositories (:mod:`app.repositories`) query them."""
 
+from .agent_run import AGENT_RUN_TRANSITIONS, CONTEXT_TYPES, AgentRun, AgentRunStatus, AgentTrigger
 from .ai_response import AIResponse
 from .api_key import API_KEY_TRANSITIONS, ApiKey, ApiKeyStatus
 from .artifact import Artifact
@@ -34,6 +35,7 @@ from .webhook import DELIVERY_TRANSITIONS, DeliveryStatus, Webhook, WebhookDeliv
 from .workflow import WorkflowVersion
 
 __all__ = [
+    "AGENT_RUN_TRANSITIONS", "CONTEXT_TYPES", "AgentRun", "AgentRunStatus", "AgentTrigger",
     "AIResponse", "CreditAccount", "CreditHold", "GENERATION_TRANSITIONS", "GenerationJob", "GenerationStatus",
     "KeySource", "PROVIDER_KEY_TRANSITIONS", "ProviderKey", "ProviderKeyStatus", "SubscriptionPeriod",
     "SubscriptionStatus", "SubscriptionTier", "TIER_LIMITS", "UsageLogEntry", "UsageSource", "UsageStatus",

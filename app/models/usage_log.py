@@ -72,3 +72,10 @@ class UsageLogEntry(UUIDPrimaryKey, CreatedAt, TenantScoped, Model):
     #: a call's one retry budget, each try in the log).
     call_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
     call_try: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: A review agent's calls (seed 003 table 5): which agent, which of its runs, over which
+    #: subject (the seed's ``project_id``) and how many files it read.
+    agent_type: Mapped[str | None] = mapped_column(String(50), nullable=True, index=True)
+    agent_run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("agent_runs.id", ondelete="SET NULL"),
+                                                           nullable=True, index=True)
+    project_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    files_analyzed: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -17,6 +17,9 @@ class User(UUIDPrimaryKey, Timestamps, SoftDelete, Model):
     __tablename__ = "users"
 
     email: Mapped[str] = mapped_column(String(320), nullable=False, unique=True)
+    #: Seed 003's username (3-39 letters, digits and hyphens, stored lower-case): the owner's
+    #: part of a git remote (``/git/<username>/<slug>.git``); given on first need.
+    username: Mapped[str | None] = mapped_column(String(39), nullable=True, unique=True)
     name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     avatar_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)

@@ -9,6 +9,7 @@ fails when a :class:`~.base.SystemRepository` in the core is missing from it.
 
 from __future__ import annotations
 
+from .agent_runs import AgentRunSweep
 from .audit_log import AuditLogWriter, PlatformAuditLog
 from .base import SystemRepository
 from .credentials import ApiKeyLookupRepository, AuthSessionRepository
@@ -46,4 +47,6 @@ SYSTEM_SCOPE: tuple[type[SystemRepository], ...] = (
     WebhookDeliveryLocator,
     # A key rotation re-encrypts every tenant's webhook secrets, as it does provider keys.
     WebhookSecretRotator,
+    # Rule 3's sweep over every tenant's unfinished agent runs, and their lost jobs.
+    AgentRunSweep,
 )

@@ -34,6 +34,7 @@ CORE_EVENT_TYPES: tuple[EventType, ...] = (
     EventType("membership.removed", "A member left or was removed."),
     EventType("provider_key.added", "A provider key was added for the tenant."),
     EventType("provider_key.revoked", "One of the tenant's provider keys was revoked."),
+    EventType("agent.run.completed", "A review agent finished its run, with its findings counted."),
 )
 
 
