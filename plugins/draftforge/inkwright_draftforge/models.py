@@ -1,0 +1,104 @@
+"""DraftForge's tables: a tenant's writing projects and their statistics (seed 003 tables 2, 3).
+
+A project's manuscript is not in the database: it is a bare git repository of its own
+(``manuscript.py``); these rows hold what the seed says about the project and what was
+computed from its history.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.toolkit import JSONType, Model, TenantScoped, Timestamps, UTCDateTime, UUIDPrimaryKey, enum_column
+
+
+class ProjectType(str, enum.Enum):
+    NOVEL = "novel"
+    SCREENPLAY = "screenplay"
+    TECHNICAL_BOOK = "technical-book"
+    NON_FICTION = "non-fiction"
+    POETRY = "poetry"
+    SHORT_STORY = "short-story"
+
+
+class ProjectStatus(str, enum.Enum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+    COMPLETED = "completed"
+
+
+class Visibility(str, enum.Enum):
+    PRIVATE = "private"
+    UNLISTED = "unlisted"
+    PUBLIC = "public"
+
+
+class Project(UUIDPrimaryKey, Timestamps, TenantScoped, Model):
+    """A writing project: its seed fields, and where its manuscript lives in git."""
+
+    __tablename__ = "draftforge_projects"
+    __table_args__ = (
+        # The seed's rule 2: a slug is the owner's, trash included (a restore must not collide).
+        UniqueConstraint("user_id", "slug"),
+        Index("ix_draftforge_projects_status", "status"),
+        Index("ix_draftforge_projects_created_at", "created_at"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
+                                               index=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    slug: Mapped[str] = mapped_column(String(100), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    project_type: Mapped[ProjectType] = mapped_column(enum_column(ProjectType, "draftforge_project_type"),
+                                                      nullable=False)
+    github_repo_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    github_repo_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    github_repo_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    github_default_branch: Mapped[str] = mapped_column(String(100), nullable=False, default="main")
+    github_webhook_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    #: A Fernet token (the platform's secret box), never the secret in clear.
+    github_webhook_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
+    chapters_directory: Mapped[str] = mapped_column(String(255), nullable=False, default="chapters")
+    manuscript_directory: Mapped[str] = mapped_column(String(255), nullable=False, default="manuscript")
+    #: The seed's ``{agents, compilation, github_actions}``.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    genre: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    target_word_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    language: Mapped[str] = mapped_column(String(10), nullable=False, default="en")
+    status: Mapped[ProjectStatus] = mapped_column(enum_column(ProjectStatus, "draftforge_project_status"),
+                                                  nullable=False, default=ProjectStatus.ACTIVE)
+    visibility: Mapped[Visibility] = mapped_column(enum_column(Visibility, "draftforge_visibility"), nullable=False,
+                                                   default=Visibility.PRIVATE)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Soft delete: restorable for 30 days, then purged with its repository.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ProjectStatsRecord(UUIDPrimaryKey, Timestamps, TenantScoped, Model):
+    """Seed table 3: what the project's history adds up to (``stats.py`` computes it)."""
+
+    __tablename__ = "draftforge_project_stats"
+    __table_args__ = (Index("ix_draftforge_project_stats_updated_at", "updated_at"),)
+
+    project_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("draftforge_projects.id", ondelete="CASCADE"),
+                                                  nullable=False, unique=True)
+    word_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    chapter_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    character_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_commit_sha: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    last_commit_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    total_commits: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    current_streak_days: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    longest_streak_days: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_write_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    #: The seed's ``[{date, word_count, chapter_count, words_written_today, commits}]``.
+    stats_history: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False, default=list)
+    #: Words and characters of every counted file at ``last_commit_sha``, by path: what lets a
+    #: save be counted from its changed files alone.
+    file_counts: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)

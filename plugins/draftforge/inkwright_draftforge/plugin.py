@@ -1,0 +1,33 @@
+"""The DraftForge plugin object: what the package adds to Inkwright."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.toolkit import EventType, Plugin, Setting
+
+from .models import Project, ProjectStatsRecord
+from .subjects import ProjectSubjects
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+class DraftForgePlugin(Plugin):
+    """Writing projects with git manuscripts, their statistics and review agents (seed 003)."""
+
+    name = "draftforge"
+    version = "0.1.0"
+    models = (Project, ProjectStatsRecord)
+    migrations = PACKAGE / "migrations"
+    templates = PACKAGE / "templates"
+    settings = (
+        Setting("DRAFTFORGE_REPOSITORIES", "", "folder of the projects' bare git repositories "
+                "(default: <instance>/draftforge/repositories)"),
+    )
+
+    def agent_subjects(self):
+        return [ProjectSubjects()]
+
+    def event_types(self):
+        return [EventType("project.created", "A DraftForge project was created."),
+                EventType("stats.updated", "A project's writing statistics were updated after a save or push.")]
