@@ -9,13 +9,13 @@ from typing import Iterator
 
 import pytest
 from flask import g
+from inkwright_draftforge.manuscript_values import Author, Put
+from inkwright_draftforge.projects import ProjectService
+from inkwright_draftforge.repository_store import open_manuscript
 
 from app.auth.principal import Principal
 from app.models import Role
 from app.runtime import current_state
-from inkwright_draftforge.manuscript_values import Author, Put
-from inkwright_draftforge.projects import ProjectService
-from inkwright_draftforge.repository_store import open_manuscript
 
 FIXTURE = Path(__file__).parent / "fixtures" / "manuscript"
 
