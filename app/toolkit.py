@@ -147,6 +147,26 @@ def start_agent_run(subject_kind: str, subject_id: Any, agent_type: str, *, trig
         trigger_ref=trigger_ref, priority=priority, changed=changed or (), user_id=user_id, model=model)
 
 
+def principal_for_api_key(secret: str) -> Principal | None:
+    """The caller an API key (``iwk_…``) stands for, as ``Authorization: Bearer`` would make
+    it: the key's tenant and role, acting as the person who created it; ``None`` for a key
+    that is unknown, revoked, expired or whose tenant is gone (nothing is raised).
+
+    For a plugin that authenticates a request of its own outside ``/api/`` (DraftForge's git
+    remotes take the key as an HTTP Basic password). Needs an app context.
+    """
+    from .auth.authentication import principal_from_api_key
+    from .auth.tokens import API_KEY_PREFIX
+
+    if not secret or not secret.startswith(API_KEY_PREFIX):
+        return None
+    try:
+        # The key lookup is a global repository: any factory's session finds it.
+        return principal_from_api_key(repositories(), secret, None)
+    except (UnauthorizedError, ForbiddenError):
+        return None
+
+
 def check_model_names(named: dict[str, str | None]) -> None:
     """Refuse models no installed provider serves or the catalog cannot price, before
     anything is started or written; the run service checks the run's own models again.
@@ -239,5 +259,5 @@ __all__ = [
     "validates", "validates_schema",
     "EventType", "verify_webhook_signature",
     "AgentRun", "AgentRunStatus", "AgentSubject", "AgentSubjects", "AgentTrigger", "start_agent_run",
-    "enum_column", "check_username", "ensure_username", "user_by_username",
+    "enum_column", "check_username", "ensure_username", "user_by_username", "principal_for_api_key",
 ]

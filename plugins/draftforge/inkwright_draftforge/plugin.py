@@ -28,6 +28,11 @@ class DraftForgePlugin(Plugin):
     def agent_subjects(self):
         return [ProjectSubjects()]
 
+    def init_app(self, app):
+        from .git_http import install_git_http
+
+        install_git_http(app)
+
     def event_types(self):
         return [EventType("project.created", "A DraftForge project was created."),
                 EventType("stats.updated", "A project's writing statistics were updated after a save or push.")]
