@@ -96,6 +96,7 @@ from .provider import (
     ProviderCredentials,
 )
 from .repositories import Repositories, Repository, ScopedRepository, operation
+from .repositories.agent_runs import AgentRunRepository
 from .runtime import current_state, repositories
 from .schedules import Schedule
 from .schemas.base import MAX_OFFSET, ApiSchema, JsonInteger, ModelName, NotBlank
@@ -258,6 +259,6 @@ __all__ = [
     "parse_int", "parse_list", "post_load", "pre_load", "repositories", "utcnow", "validate",
     "validates", "validates_schema",
     "EventType", "verify_webhook_signature",
-    "AgentRun", "AgentRunStatus", "AgentSubject", "AgentSubjects", "AgentTrigger", "start_agent_run",
+    "AgentRun", "AgentRunRepository", "AgentRunStatus", "AgentSubject", "AgentSubjects", "AgentTrigger", "start_agent_run",
     "enum_column", "check_username", "ensure_username", "user_by_username", "principal_for_api_key",
 ]
