@@ -6,8 +6,10 @@ from pathlib import Path
 
 from app.toolkit import EventType, Plugin, Setting
 
+from .api import api
 from .models import Project, ProjectStatsRecord
 from .subjects import ProjectSubjects
+from .web import pages
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -24,6 +26,15 @@ class DraftForgePlugin(Plugin):
         Setting("DRAFTFORGE_REPOSITORIES", "", "folder of the projects' bare git repositories "
                 "(default: <instance>/draftforge/repositories)"),
     )
+
+    def api_blueprints(self):
+        return [api]
+
+    def blueprints(self):
+        return [pages]
+
+    def navigation(self):
+        return [("Projects", "draftforge.index")]
 
     def agent_subjects(self):
         return [ProjectSubjects()]
