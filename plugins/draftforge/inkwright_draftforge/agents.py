@@ -267,7 +267,11 @@ def context_window(settings: Mapping[str, Any]) -> int | None:
 
 
 def character_facts(chapters: list[Chapter]) -> list[str]:
-    """A line per character and feature, as first stated (first descriptions are the ones readers remember)."""
+    """A line per character and feature, as first stated (first descriptions are the ones readers remember).
+
+    Read with the continuity check's own statement reader and the timeline check's birth pattern,
+    so what the model is told about earlier chapters is what the checks found there.
+    """
     facts: dict[tuple[str, str], str] = {}
     for chapter in chapters:
         for statement in colour_statements(chapter.file, chapter.ordinal):
