@@ -9,6 +9,7 @@ from app.toolkit import EventType, Plugin, Setting
 from .api import api
 from .models import Project, ProjectStatsRecord
 from .subjects import ProjectSubjects
+from .web import pages
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -28,6 +29,12 @@ class DraftForgePlugin(Plugin):
 
     def api_blueprints(self):
         return [api]
+
+    def blueprints(self):
+        return [pages]
+
+    def navigation(self):
+        return [("Projects", "draftforge.index")]
 
     def agent_subjects(self):
         return [ProjectSubjects()]
