@@ -39,9 +39,13 @@ COMPLETED_EVENT = "agent.run.completed"
 
 
 class AgentRunTry:
-    def __init__(self, repos: Repositories, state: InkwrightState) -> None:
+    """:param inline: the try runs inside something with its own retries (a workflow step):
+        a retryable failure fails the agent run rather than queueing a retry of its own."""
+
+    def __init__(self, repos: Repositories, state: InkwrightState, *, inline: bool = False) -> None:
         self.repos = repos
         self.state = state
+        self.inline = inline
         self.runs = repos.get(AgentRunRepository)
         self.service = AgentRunService(repos, state)
 
@@ -92,7 +96,7 @@ class AgentRunTry:
         except PaymentRequiredError as unpaid:
             return self._fail(run, unpaid.code, unpaid.message)
         except AppError as error:
-            if error.retryable:
+            if error.retryable and not self.inline:
                 return self._retry(run, error.code, error.message)
             return self._fail(run, error.code, error.message)
         except Exception as error:  # noqa: BLE001 - an agent's bug fails its run, not the worker

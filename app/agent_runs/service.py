@@ -63,12 +63,13 @@ class AgentRunService:
     def start(self, *, subject_kind: str, subject_id: Any, agent_type: str,
               trigger: AgentTrigger | str = AgentTrigger.MANUAL, trigger_ref: str | None = None, priority: int = 5,
               changed: Iterable[str] = (), user_id: Any = None, inputs: dict[str, Any] | None = None,
-              model: str | None = None) -> AgentRun:
+              model: str | None = None, enqueue: bool = True) -> AgentRun:
         """Queue a run of ``agent_type`` over the subject.
 
         :param user_id: who the run is for and who pays; the signed-in caller by default, the
             subject's owner for a push or a schedule.
         :param model: the model the agent's calls use, over the subject's setting for it.
+        :param enqueue: put its job on the queue (the caller makes the try itself otherwise).
         :raises ValidationError: for an unknown agent, kind, trigger or a priority outside 1-10.
         :raises RunModelUnknownError: for a model no provider serves (``UNKNOWN_MODEL``, 422).
         :raises NotFoundError: when the subject is not the caller's to review.
@@ -94,8 +95,9 @@ class AgentRunService:
                 agent_type=agent_type, trigger=trigger, trigger_ref=trigger_ref, priority=priority,
                 status=AgentRunStatus.QUEUED, context={"changed": sorted(set(changed)), "inputs": dict(inputs or {}),
                          **({"model": model} if model else {})},
-                max_retries=3, job_id=f"agent-run-{run_id}-0"))
-        self.enqueue(run)
+                max_retries=3, job_id=f"agent-run-{run_id}-0" if enqueue else None))
+        if enqueue:
+            self.enqueue(run)
         return run
 
     def enqueue(self, run: AgentRun, delay: float = 0.0) -> None:

@@ -37,7 +37,7 @@ def validate_workflow(path: Path) -> None:
     """Check a workflow YAML file; print every problem with its line (exit 1 if any)."""
     state = current_state()
     definition, problems = parse_workflow(path.read_text(encoding="utf-8"), state.registry.skills, state.templates,
-                                          state.registry.providers)
+                                          state.registry.providers, state.registry.agents)
     if problems:
         for problem in problems:
             click.echo(f"{path}:{problem.line or 1}: {problem.path or '(document)'}: {problem.message}", err=True)

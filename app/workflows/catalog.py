@@ -68,7 +68,8 @@ class WorkflowCatalog:
 
     def add_packaged(self, plugin_name: str, path: Path) -> None:
         source = path.read_text(encoding="utf-8")
-        definition, problems = parse_workflow(source, self.registry.skills, self.templates, self.registry.providers)
+        definition, problems = parse_workflow(source, self.registry.skills, self.templates, self.registry.providers,
+                                              self.registry.agents)
         if problems:
             self.problems[f"{plugin_name}:{path.name}"] = [str(problem) for problem in problems]
             log.warning("workflow %s of plugin %s is invalid and left out: %s", path.name, plugin_name,
@@ -125,7 +126,8 @@ class WorkflowCatalog:
     # Uploading ----------------------------------------------------------------------------
     def validate(self, source: str) -> WorkflowDefinition:
         """:raises WorkflowInvalid: with every problem and its line."""
-        return load_workflow(source, self.registry.skills, self.templates, self.registry.providers)
+        return load_workflow(source, self.registry.skills, self.templates, self.registry.providers,
+                             self.registry.agents)
 
     def upload(self, repos: Repositories, source: str, user_id: Any) -> tuple[CatalogEntry, bool]:
         """Store a tenant's workflow document as a new version.

@@ -38,11 +38,13 @@ INPUT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 TOP_LEVEL = {"name", "version", "description", "inputs", "defaults", "steps"}
 INPUT_KEYS = {"type", "required", "default", "description", "choices", "min", "max", "min_length", "max_length"}
-STEP_KEYS = {"id", "skill", "with", "needs", "for_each", "candidates", "select", "cache", "retry", "timeout",
+STEP_KEYS = {"id", "skill", "agent", "with", "needs", "for_each", "candidates", "select", "cache", "retry", "timeout",
              "on_error", "model", "temperature", "max_tokens", "description"}
 RETRY_KEYS = {"max_attempts", "backoff", "max_interval", "on_invalid_output"}
 DEFAULT_KEYS = {"model", "temperature", "max_tokens"}
 MAX_STEPS = 5000
+#: The core skill a step ``agent: <name>`` runs (app/skills/agent_review.py).
+AGENT_STEP_SKILL = "agent.review"
 
 
 @dataclass(frozen=True)
@@ -82,9 +84,10 @@ class _Reader:
     """Walks the parsed document, collecting problems instead of stopping at the first."""
 
     def __init__(self, lines: dict[str, int], skills: Mapping[str, Any] | None, engine: TemplateEngine,
-                 providers: Mapping[str, Any] | None = None):
+                 providers: Mapping[str, Any] | None = None, agents: Mapping[str, Any] | None = None):
         self.lines = lines
         self.skills = skills
+        self.agents = agents
         self.engine = engine
         self.providers = providers
         self.problems: list[Problem] = []
@@ -219,6 +222,8 @@ class _Reader:
         if not isinstance(step_id, str) or not STEP_ID.match(step_id):
             self.problem(f"{path}.id", "every step needs an id in lower_snake_case, starting with a letter")
             step_id = f"_step{index}"
+        if "agent" in raw:
+            raw = self.agent_step(raw, path)
         skill = raw.get("skill")
         if not isinstance(skill, str) or not skill:
             self.problem(f"{path}.skill", "every step names the skill it runs")
@@ -274,6 +279,21 @@ class _Reader:
             max_tokens=self.integer(raw, "max_tokens", path, 1, 1_000_000, None),
             line=self.lines.get(path),
         )
+
+    def agent_step(self, raw: dict, path: str) -> dict:
+        """``agent: style`` in place of ``skill:``: the step runs the core's ``agent.review``
+        skill with ``with.agent`` set, and its output is the agent run's results."""
+        agent = raw.get("agent")
+        if "skill" in raw:
+            self.problem(f"{path}.agent", "a step runs a skill or an agent, not both")
+            return raw
+        if not isinstance(agent, str) or not agent:
+            self.problem(f"{path}.agent", "names the review agent the step runs")
+            return {**raw, "skill": AGENT_STEP_SKILL}
+        if self.agents is not None and agent not in self.agents:
+            self.problem(f"{path}.agent", f"unknown agent {agent!r}; installed: {', '.join(sorted(self.agents)) or 'none'}")
+        with_ = raw.get("with") if isinstance(raw.get("with"), dict) else {}
+        return {**raw, "skill": AGENT_STEP_SKILL, "with": {**with_, "agent": agent}}
 
     def check_skill_inputs(self, skill: Any, with_: dict, path: str) -> None:
         """``with`` names only inputs the skill declares, and every one it requires."""
@@ -394,12 +414,15 @@ def _scalar_text(root: yaml.Node | None, key: str) -> str | None:
 
 
 def parse_workflow(source: str, skills: Mapping[str, Any] | None = None, engine: TemplateEngine | None = None,
-                   providers: Mapping[str, Any] | None = None) -> tuple[WorkflowDefinition | None, list[Problem]]:
+                   providers: Mapping[str, Any] | None = None,
+                   agents: Mapping[str, Any] | None = None) -> tuple[WorkflowDefinition | None, list[Problem]]:
     """Read a YAML document into a definition, or say everything wrong with it.
 
     :param skills: installed skills by name; ``None`` skips the unknown-skill check.
     :param providers: installed model providers by name; ``None`` skips the unknown-provider
         check of the models the document names.
+    :param agents: installed review agents by name, for steps ``agent: <name>``; ``None``
+        skips the unknown-agent check.
     :returns: the definition (``None`` if there are problems) and the problems.
     """
     engine = engine or TemplateEngine()
@@ -414,7 +437,7 @@ def parse_workflow(source: str, skills: Mapping[str, Any] | None = None, engine:
     except (ValueError, OverflowError) as exc:  # a scalar Python will not read (a date out of range)
         return None, [Problem("", f"a value in the document cannot be read: {exc}")]
     lines = line_map(root_node) if root_node is not None else {}
-    reader = _Reader(lines, skills, engine, providers)
+    reader = _Reader(lines, skills, engine, providers, agents)
     if not isinstance(data, dict):
         reader.problem("", "a workflow is a YAML mapping with name, version and steps")
         return None, reader.problems
@@ -483,12 +506,13 @@ def parse_workflow(source: str, skills: Mapping[str, Any] | None = None, engine:
 
 
 def load_workflow(source: str, skills: Mapping[str, Any] | None = None, engine: TemplateEngine | None = None,
-                  providers: Mapping[str, Any] | None = None) -> WorkflowDefinition:
+                  providers: Mapping[str, Any] | None = None,
+                  agents: Mapping[str, Any] | None = None) -> WorkflowDefinition:
     """Like :func:`parse_workflow`, raising instead of returning problems.
 
     :raises WorkflowInvalid: with every problem and its line.
     """
-    definition, problems = parse_workflow(source, skills, engine, providers)
+    definition, problems = parse_workflow(source, skills, engine, providers, agents)
     if problems:
         raise WorkflowInvalid(problems)
     return definition
