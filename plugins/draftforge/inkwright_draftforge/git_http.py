@@ -249,11 +249,46 @@ class GitHTTP:
             # The server (werkzeug, gunicorn) has already taken the chunking off the input.
             del environ["HTTP_TRANSFER_ENCODING"]
         repo = Repo(str(target.path))
+        output = BufferedOutput(start_response)
         try:
             repo.hooks = {"update": UpdateHook(target), "post-receive": PostReceiveHook(target)}
-            yield from make_wsgi_chain(OneRepository(repo), handlers=HANDLERS)(environ, start_response)
+            for chunk in make_wsgi_chain(OneRepository(repo), handlers=HANDLERS)(environ, output.start_response):
+                output.flush()
+                if chunk:
+                    yield chunk
+            output.flush()
         finally:
             repo.close()
+
+
+class BufferedOutput:
+    """dulwich writes a pkt-line at a time through WSGI's ``write``: thousands of tiny writes
+    for a clone, each a chunk of its own on the socket. This gathers them into writes of
+    ``limit`` bytes (the protocol is request/response over HTTP, nothing waits on a line)."""
+
+    def __init__(self, start_response: Any, limit: int = 64 * 1024) -> None:
+        self._start_response = start_response
+        self._write: Any = None
+        self._parts: list[bytes] = []
+        self._size = 0
+        self.limit = limit
+
+    def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        self._write = self._start_response(status, headers, exc_info) if exc_info else \
+            self._start_response(status, headers)
+        return self.write
+
+    def write(self, data: bytes) -> None:
+        self._parts.append(bytes(data))
+        self._size += len(data)
+        if self._size >= self.limit:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._parts and self._write is not None:
+            data = b"".join(self._parts)
+            self._parts, self._size = [], 0
+            self._write(data)
 
 
 # -- The push's hooks ----------------------------------------------------------------------

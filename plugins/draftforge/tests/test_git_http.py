@@ -4,6 +4,7 @@ served on loopback: clone, push, pull a studio edit, and every refusal a remote 
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
 import threading
 import urllib.error
@@ -265,3 +266,20 @@ def test_a_push_to_another_branch_queues_pr_agents_and_leaves_stats(app, studio,
     assert [(r.trigger.value, r.trigger_ref, r.context["changed"]) for r in runs] == [
         ("pr", sha, ["chapters/02-draft.md"])]
     assert stats_of(app, project_id).last_commit_sha == stats_before
+
+
+def test_a_large_push_streams_in_chunks(app, studio, git, tmp_path, user, api_client, make_project):
+    """Over http.postBuffer (1 MiB) git sends the pack chunked; the server has dechunked it."""
+    project_id = make_project(user, FILES)
+    clone = tmp_path / "clone"
+    git("clone", "-q", remote(studio, username_of(app, user), "the-lighthouse", api_key(api_client)), str(clone))
+    noise = base64.b64encode(os.urandom(3 * 1024 * 1024 // 2)).decode()
+    text = "# Noise\n\n" + "\n".join(noise[i:i + 76] for i in range(0, len(noise), 76)) + "\n"
+    sha = commit_chapter(git, clone, "chapters/02-noise.md", text, "A very long chapter")
+
+    git("push", "origin", "HEAD", cwd=clone)
+
+    assert remote_head(app, project_id) == sha
+    with app.app_context():
+        manuscript = open_manuscript(db.session.get(Project, uuid.UUID(project_id)))
+        assert manuscript.read("chapters/02-noise.md") == text
