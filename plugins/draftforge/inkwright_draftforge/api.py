@@ -11,6 +11,7 @@ a file changed since answers 409 ``EDIT_CONFLICT`` with the diff between the two
 from __future__ import annotations
 
 import difflib
+import logging
 from datetime import date
 from typing import Any
 
@@ -57,8 +58,11 @@ from .schemas import (
 from .stats import ProjectStats, count_file, current_streak_on
 from .stats_service import STATS_COLUMNS, record_commit
 
+log = logging.getLogger(__name__)
+
 api = ApiBlueprint("draftforge_api", __name__, url_prefix="/api/draftforge",
                    description="DraftForge projects, their chapters, history and writing stats")
+
 
 class EditConflictError(ConflictError):
     code = "EDIT_CONFLICT"
@@ -135,8 +139,15 @@ def _write(project: Project, operation: Any, field: str) -> Any:
 
 
 def _recorded(project: Project, sha: str) -> None:
-    """Book a write in the stats (inline: a few milliseconds for the changed files only)."""
-    record_commit(project, sha, actor_id=current_principal().user_id)
+    """Book a write in the stats (inline: a few milliseconds for the changed files only).
+
+    The commit is made by now; should the stats fail, the save still stands and the next
+    ``record_commit`` (a save or a push) counts what this one missed, as it diffs from the
+    last commit the row was brought to."""
+    try:
+        record_commit(project, sha, actor_id=current_principal().user_id)
+    except Exception:
+        log.exception("The stats of project %s were not brought to %s", project.id, sha)
 
 
 def _now():

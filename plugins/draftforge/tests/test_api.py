@@ -9,9 +9,11 @@ from datetime import timedelta
 import pytest
 from flask import g
 from inkwright_draftforge.projects import FREE_TIER_PROJECTS, ProjectService
+from sqlalchemy import select
 
 from app.auth.principal import Principal
-from app.models import Role
+from app.extensions import db
+from app.models import DomainEventRecord, Role
 from app.runtime import current_state
 
 BASE = "/api/draftforge/projects"
@@ -154,7 +156,7 @@ def test_settings_are_read_and_merged(api_client):
 
 # -- Chapters, history, stats --------------------------------------------------------------------
 
-def test_chapters_are_written_as_commits_with_history_diffs_and_stats(api_client, clock):
+def test_chapters_are_written_as_commits_with_history_diffs_and_stats(app, api_client, clock):
     project_id = data(create(api_client), 201)["id"]
     chapters = f"{BASE}/{project_id}/chapters"
     start = data(api_client.get(chapters))
@@ -218,6 +220,13 @@ def test_chapters_are_written_as_commits_with_history_diffs_and_stats(api_client
     assert stats["lastWriteDate"] == today
     history = data(api_client.get(f"{BASE}/{project_id}/history"))
     assert history["items"] == stats["statsHistory"] and history["total"] == 1
+
+    with app.app_context():
+        published = db.session.scalars(select(DomainEventRecord).where(
+            DomainEventRecord.type == "stats.updated", DomainEventRecord.aggregate_id == project_id)
+            .order_by(DomainEventRecord.occurred_at)).all()
+        assert len(published) == 7 and published[-1].payload["sha"] == deleted["sha"]
+        assert published[-1].payload["wordCount"] == 9
 
 
 def test_stats_count_only_what_changed_and_keep_a_day_per_entry(api_client, clock, user, make_project):
