@@ -23,6 +23,7 @@ from app.extensions import db
 from app.models import AgentRun, User
 
 GIT = "/usr/bin/git"
+pytestmark = pytest.mark.usefixtures("tenant_scope_guard")
 CHAPTER = "chapters/01-arrival.md"
 FILES = {CHAPTER: "# Arrival\n\nShe came home in the rain.\n"}
 
