@@ -68,6 +68,10 @@ class EditConflictError(ConflictError):
     code = "EDIT_CONFLICT"
 
 
+CONFLICT_DOC = ("EDIT_CONFLICT: `base` is stale and a file this write touches changed since; error.details "
+                "carry `path`, `headSha` and `diff` (unified, base text against head text)")
+
+
 class BranchBusyError(ConflictError):
     code = "BRANCH_BUSY"
     retryable = True
@@ -288,6 +292,7 @@ def list_chapters(query: dict[str, Any], project_id: str):
 @api.route("/projects/<project_id>/chapters", methods=["POST"])
 @api.arguments(ChapterCreateSchema)
 @api.response(201, ChapterCommitSchema)
+@api.alt_response(409, description=CONFLICT_DOC)
 def add_chapter(body: dict[str, Any], project_id: str):
     """Add a chapter after the last one, as ``NN-slug.md``; the answer names the commit and the path."""
     project = _project(project_id, "can_write")
@@ -302,6 +307,7 @@ def add_chapter(body: dict[str, Any], project_id: str):
 @api.route("/projects/<project_id>/chapters/reorder", methods=["POST"])
 @api.arguments(ChapterReorderSchema)
 @api.response(200, ChapterCommitSchema)
+@api.alt_response(409, description=CONFLICT_DOC)
 def reorder_chapters(body: dict[str, Any], project_id: str):
     """Renumber the chapters to read in the order given (every chapter once), in one commit."""
     project = _project(project_id, "can_write")
@@ -331,6 +337,7 @@ def get_chapter(query: dict[str, Any], project_id: str, path: str):
 @api.route("/projects/<project_id>/chapters/<path:path>", methods=["PUT"])
 @api.arguments(ChapterSaveSchema)
 @api.response(200, ChapterCommitSchema)
+@api.alt_response(409, description=CONFLICT_DOC)
 def save_chapter(body: dict[str, Any], project_id: str, path: str):
     """Save a chapter's text on ``base``; with ``title``, rename it too (its heading and file name)."""
     project = _project(project_id, "can_write")
@@ -351,6 +358,7 @@ def save_chapter(body: dict[str, Any], project_id: str, path: str):
 @api.route("/projects/<project_id>/chapters/<path:path>", methods=["DELETE"])
 @api.arguments(ChapterDeleteQuerySchema, location="query")
 @api.response(200, ChapterCommitSchema)
+@api.alt_response(409, description=CONFLICT_DOC)
 def delete_chapter(query: dict[str, Any], project_id: str, path: str):
     """Remove a chapter (``?base=`` the commit the writer saw); the others keep their numbers."""
     project = _project(project_id, "can_write")
