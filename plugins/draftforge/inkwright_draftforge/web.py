@@ -8,6 +8,7 @@ one the caller may read but not change answers 403 to the change.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from datetime import date
@@ -42,7 +43,10 @@ from .repositories import ProjectRepository, ProjectStatsRepository
 from .repository_store import open_manuscript
 from .stats import CommitRecord, ProjectStats, chapters_in, count_file, count_words, current_streak_on, rebuild
 from .stats_chart import words_over_time_svg
+from .stats_service import STATS_COLUMNS, record_commit
 from .subjects import KIND
+
+log = logging.getLogger(__name__)
 
 # static/ holds the pages' stylesheet (the Content-Security-Policy allows no inline style).
 pages = Blueprint("draftforge", __name__, url_prefix="/draftforge", static_folder="static",
@@ -147,9 +151,7 @@ def project_stats(project: Project) -> ProjectStats:
     head = manuscript.head()
     row = repositories().get(ProjectStatsRepository).of_project(project.id)
     if row is not None and row.last_commit_sha and row.last_commit_sha == head:
-        return ProjectStats.from_json({column: getattr(row, column) for column in (
-            "word_count", "chapter_count", "character_count", "last_commit_sha", "last_commit_at", "total_commits",
-            "current_streak_days", "longest_streak_days", "last_write_date", "stats_history")})
+        return ProjectStats.from_json({column: getattr(row, column) for column in STATS_COLUMNS})
     is_chapter = chapters_in(project.chapters_directory)
     records = []
     for commit in reversed(manuscript.log(head, limit=MOST_REPLAYED_COMMITS)):
@@ -162,6 +164,15 @@ def project_stats(project: Project) -> ProjectStats:
                     changed[path] = None
         records.append(CommitRecord(sha=commit.sha, committed_at=commit.time, changed=changed))
     return rebuild(records, timezone=_timezone(), is_chapter=is_chapter)
+
+
+def record_saved(project: Project, sha: str) -> None:
+    """Book a save in the stats row (a few milliseconds: the changed chapters only). The commit
+    stands whatever happens here; the next save or push counts what this one missed."""
+    try:
+        record_commit(project, sha, actor_id=current_principal().user_id, timezone=_timezone())
+    except Exception:  # noqa: BLE001 - the save is made; the stats catch up at the next one
+        log.exception("The stats of project %s were not brought to %s", project.id, sha)
 
 
 def _timezone() -> str:
@@ -271,7 +282,7 @@ def edit_chapter(project_id: str, path: str):
         text = (form.text.data or "").replace("\r\n", "\n")
         message = (form.message.data or "").strip() or f"Edit {path.rsplit('/', 1)[-1]}"
         try:
-            manuscript.commit_changes([Put(path, text)], author(), message, base=form.base.data)
+            sha = manuscript.commit_changes([Put(path, text)], author(), message, base=form.base.data)
         except EditConflict as clash:
             # Shown both ways; the form now builds on the head, so saving again keeps this text.
             conflict = {"since": diff_lines(unified(clash.base_text or "", clash.head_text or "", path, path,
@@ -283,6 +294,7 @@ def edit_chapter(project_id: str, path: str):
             flash(f"Not saved: {error}", "error")
             status = 409 if isinstance(error, BranchBusy) else 400
         else:
+            record_saved(found, sha)
             flash("Saved.", "success")
             return redirect(url_for("draftforge.chapter", project_id=found.id, path=path))
     elif form.is_submitted():
@@ -308,6 +320,7 @@ def new_chapter(project_id: str):
             flash(f"Not saved: {error}", "error")
             status = 409
         else:
+            record_saved(found, made.sha)
             flash("Chapter added.", "success")
             return redirect(url_for("draftforge.chapter", project_id=found.id, path=made.path))
     elif form.is_submitted():

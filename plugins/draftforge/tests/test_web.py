@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from inkwright_draftforge.models import Project
+from inkwright_draftforge.repositories import ProjectRepository, ProjectStatsRepository
 from inkwright_draftforge.repository_store import open_manuscript
 
 from app.models import Membership, Role
@@ -153,7 +154,7 @@ def test_editing_a_chapter_commits_it_and_a_stale_base_shows_the_conflict_as_a_d
     assert missing.status_code == 400
 
 
-def test_a_new_chapter_is_added_after_the_last(browser, project_id):
+def test_a_new_chapter_is_added_after_the_last_and_booked_in_the_stats(browser, project_id, app, user):
     bad = submit(browser, f"/draftforge/{project_id}/chapters/new", {"title": "", "text": "Words."})
     assert bad.status_code == 400 and beside(bad, "title") == ["Give the chapter a title."]
     made = submit(browser, f"/draftforge/{project_id}/chapters/new", {"title": "The Storm", "text": "Rain fell."})
@@ -161,6 +162,12 @@ def test_a_new_chapter_is_added_after_the_last(browser, project_id):
     assert made.headers["Location"].endswith("/files/chapters/03-the-storm.md")
     text = text_of(browser.get(made.headers["Location"]))
     assert "# The Storm" in text and "Rain fell." in text
+    with app.app_context():
+        repos = repositories(user.tenant_id)
+        head = open_manuscript(repos.get(ProjectRepository).get(project_id)).head()
+        row = repos.get(ProjectStatsRepository).of_project(repos.get(ProjectRepository).get(project_id).id)
+        assert row.last_commit_sha == head and row.chapter_count == 3 and row.word_count == 317 + 4
+    assert 'id="stat-words">321' in text_of(browser.get(f"/draftforge/{project_id}"))
 
 
 def test_history_and_a_commits_diff(browser, project_id):
@@ -215,8 +222,6 @@ def test_the_settings_page_saves_each_agent_and_shows_errors_beside_fields(brows
 
 
 def _settings(app, user, project_id) -> dict[str, Any]:
-    from inkwright_draftforge.repositories import ProjectRepository
-
     with app.app_context():
         return repositories(user.tenant_id).get(ProjectRepository).get(project_id).settings["agents"]
 
@@ -314,8 +319,6 @@ def test_a_viewer_reads_the_project_but_cannot_change_it(app, make_user, user, p
         assert visitor.post(path, data={"csrf_token": token, **data}).status_code == 403, path
     assert visitor.get(f"/draftforge/{project_id}/edit/chapters/01-arrival.md").status_code == 403
     with app.app_context():
-        from inkwright_draftforge.repositories import ProjectRepository
-
         project = repositories(user.tenant_id).get(ProjectRepository).get(project_id)
         assert "Gone." not in open_manuscript(project).read("chapters/01-arrival.md")
 
