@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.axe import axe_script, violations
+
 pytestmark = pytest.mark.browser
 
 CHAPTERS = (
@@ -106,7 +108,8 @@ def test_write_two_chapters_review_their_style_and_follow_an_issue_to_its_line(p
     pages |= {"chapter": chapter, "edit-chapter": chapter.replace("/files/", "/edit/")}
     page.goto(f"{project}/history")
     pages["commit"] = studio_url + page.locator("ol.df-commits a").first.get_attribute("href")
-    wide = []
+    axe = axe_script()  # None where npm cannot fetch it: the widths are checked all the same
+    wide, inaccessible = [], []
     for width in (360, 1280):
         page.set_viewport_size({"width": width, "height": 800})
         for name, url in pages.items():
@@ -117,4 +120,7 @@ def test_write_two_chapters_review_their_style_and_follow_an_issue_to_its_line(p
                 page.screenshot(path=str(Path(SCREENSHOTS) / f"draftforge-{name}-{width}.png"), full_page=True)
             if not no_sideways_scroll(page):
                 wide.append(f"{name} ({url}) at {width} px")
+            if axe is not None:
+                inaccessible += [f"{name} at {width} px: {found}" for found in violations(page, axe)]
     assert not wide, wide
+    assert not inaccessible, "\n".join(inaccessible)
