@@ -23,13 +23,14 @@ MANAGING_ROLES = frozenset({"owner", "admin"})
 def permissions_of(project: Project, principal: Any) -> frozenset[str]:
     if principal is None:
         return frozenset()
+    role = getattr(getattr(principal, "role", None), "value", getattr(principal, "role", None))
+    if role == "viewer":
+        # A read-only credential reads, whoever made it: the owner's viewer key included.
+        return MEMBER_PERMISSIONS
     if principal.user_id is not None and principal.user_id == project.user_id:
         return frozenset(PERMISSIONS)
-    role = getattr(getattr(principal, "role", None), "value", getattr(principal, "role", None))
     if role in MANAGING_ROLES:
         return frozenset(PERMISSIONS)
-    if role == "viewer":
-        return frozenset({"can_read", "can_view_stats"})
     return MEMBER_PERMISSIONS
 
 

@@ -15,7 +15,16 @@ from typing import Any
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.toolkit import JSONType, Model, TenantScoped, Timestamps, UTCDateTime, UUIDPrimaryKey, enum_column
+from app.toolkit import (
+    JSONType,
+    Model,
+    SoftDelete,
+    TenantScoped,
+    Timestamps,
+    UTCDateTime,
+    UUIDPrimaryKey,
+    enum_column,
+)
 
 
 class ProjectType(str, enum.Enum):
@@ -39,8 +48,9 @@ class Visibility(str, enum.Enum):
     PUBLIC = "public"
 
 
-class Project(UUIDPrimaryKey, Timestamps, TenantScoped, Model):
-    """A writing project: its seed fields, and where its manuscript lives in git."""
+class Project(UUIDPrimaryKey, Timestamps, SoftDelete, TenantScoped, Model):
+    """A writing project: its seed fields, and where its manuscript lives in git. In the trash
+    (``deleted_at``, restorable for 30 days) it is hidden by the repositories' scope."""
 
     __tablename__ = "draftforge_projects"
     __table_args__ = (
@@ -76,8 +86,6 @@ class Project(UUIDPrimaryKey, Timestamps, TenantScoped, Model):
     visibility: Mapped[Visibility] = mapped_column(enum_column(Visibility, "draftforge_visibility"), nullable=False,
                                                    default=Visibility.PRIVATE)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    #: Soft delete: restorable for 30 days, then purged with its repository.
-    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ProjectStatsRecord(UUIDPrimaryKey, Timestamps, TenantScoped, Model):
