@@ -26,6 +26,7 @@ from app.toolkit import (
     ForbiddenError,
     IllegalTransitionError,
     NotFoundError,
+    check_model_names,
     current_principal,
     current_state,
     ensure_username,
@@ -402,6 +403,9 @@ def settings(project_id: str):
                             "context_window": part.context_window.data,
                             "schedule": (part.schedule.data or "").strip() or None}
         try:
+            # A model no installed provider serves, or the catalog cannot price, is refused
+            # here beside its field rather than when the agent first runs.
+            check_model_names({f"{name}.model": values["model"] for name, values in chosen.items()})
             service().update(found.id, {"settings": {"agents": chosen}})
         except AppError as error:
             place_error(form, error)

@@ -207,6 +207,9 @@ def test_the_settings_page_saves_each_agent_and_shows_errors_beside_fields(brows
     assert beside(bad, "style-context_window") == ["A whole number from 1 to 50."]
     assert beside(bad, "timeline-schedule") == ["Five cron fields, e.g. 0 6 * * 1 (06:00 UTC every Monday)."]
     assert beside(bad, "fact-model") == ["Name the model as provider:model, e.g. offline:writer."]
+    unserved = submit(browser, f"/draftforge/{project_id}/settings", {**values, "style-model": "foo:bar"})
+    assert unserved.status_code == 422
+    assert beside(unserved, "style-model") == ["foo:bar: No model provider named 'foo' is installed."]
 
     saved = submit(browser, f"/draftforge/{project_id}/settings",
                    {**values, "style-enabled": "y", "style-model": "offline:fast", "style-trigger": "commit",
