@@ -125,3 +125,8 @@ class AgentSubjects(ABC):
                 agent_type: str) -> dict[str, Any]:
         """The content an agent reviews (``files``, ``ref``, ``changed``, ``settings``; the
         core adds ``subject``)."""
+
+    def report_url(self, subject: AgentSubject, run_id: str) -> str | None:
+        """Where a person reads a run's report in the studio (the ``agent_complete``
+        notification links there); ``None`` links to the run in the JSON API."""
+        return None

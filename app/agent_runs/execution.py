@@ -118,17 +118,17 @@ class AgentRunTry:
                                          "subjectKind": run.subject_kind, "subjectId": str(run.project_id),
                                          "issuesFound": built.issues_found,
                                          "severityBreakdown": built.severity_breakdown}))
-            self._notify(run, built.summary)
+            self._notify(run, built.summary, kind.report_url(subject, str(run.id)))
         return run.status.value
 
-    def _notify(self, run: AgentRun, summary: str) -> None:
+    def _notify(self, run: AgentRun, summary: str, report_url: str | None) -> None:
         from ..notifications import write_notification
         from ..runtime import mailer
 
         write_notification(self.repos, self.now(), run.user_id, "agent_complete",
                            f"The {run.agent_type} review is ready", summary, mailer=mailer(),
                            related_entity_type="agent_run", related_entity_id=str(run.id),
-                           action_url=f"/agent-runs/{run.id}", action_label="Open the report",
+                           action_url=report_url or f"/api/agent-runs/{run.id}", action_label="Open the report",
                            tenant_id=run.tenant_id)
 
     # Endings ------------------------------------------------------------------------------

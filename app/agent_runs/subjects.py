@@ -33,6 +33,9 @@ class RunSubjects(AgentSubjects):
                             type="workflow_run", owner_id=str(run.created_by_user_id) if run.created_by_user_id
                             else None)
 
+    def report_url(self, subject: AgentSubject, run_id: str) -> str | None:
+        return f"/runs/{subject.id}"  # a path, as a job has no request to build URLs from
+
     def content(self, repos: Repositories, subject: AgentSubject, ref: str | None, changed: list[str],
                 agent_type: str) -> dict[str, Any]:
         steps = repos.run_steps.of_run(as_uuid(subject.id))

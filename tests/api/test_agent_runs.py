@@ -48,6 +48,9 @@ def test_a_run_is_queued_then_reviews_its_subject_with_file_and_line(api_client,
     assert isinstance(done["context"]["discarded_findings"], int)
     assert done["startedAt"] and done["completedAt"] and done["durationSeconds"] is not None
 
+    [told] = [n for n in api_client.get("/api/notifications").json["data"]["items"] if n["type"] == "agent_complete"]
+    assert (told["relatedEntityId"], told["actionUrl"]) == (run["id"], f"/runs/{reviewed_run}")
+
     with app.app_context():
         from app.extensions import db
         rows = db.session.query(UsageLogEntry).filter(UsageLogEntry.agent_run_id == uuid.UUID(run["id"])).all()

@@ -38,6 +38,9 @@ class ProjectSubjects(AgentSubjects):
         return AgentSubject(kind=KIND, id=str(project.id), name=project.name, type=project.project_type.value,
                             genre=project.genre, language=project.language, owner_id=str(project.user_id))
 
+    def report_url(self, subject: AgentSubject, run_id: str) -> str | None:
+        return f"/draftforge/{subject.id}/runs/{run_id}"  # a path: a job has no request to build URLs from
+
     def content(self, repos: Any, subject: AgentSubject, ref: str | None, changed: list[str],
                 agent_type: str) -> dict[str, Any]:
         project = repos.get(ProjectRepository).require(subject.id)

@@ -18,6 +18,9 @@ def test_an_agent_reviews_a_projects_chapters_at_its_head(api_client, user, make
             if i["category"] == "doubled_word"] == [("doubled_word", "chapters/01-arrival.md", 3)]
     assert done["results"]["stats"]["files_analyzed"] == 1
     assert len(done["context"]["ref"]) == 40
+    [told] = [n for n in api_client.get("/api/notifications").json["data"]["items"] if n["type"] == "agent_complete"]
+    assert told["actionUrl"] == f"/draftforge/{project_id}/runs/{done['id']}"
+    assert api_client.client.get(told["actionUrl"]).status_code in (200, 302)  # the report page (302: sign in)
 
 
 def test_another_tenants_project_cannot_be_reviewed(login_api, make_user, user, make_project):
