@@ -168,6 +168,18 @@ def principal_for_api_key(secret: str) -> Principal | None:
         return None
 
 
+def cancel_agent_run(run_id: Any, tenant_id: Any = None) -> Any:
+    """Cancel a queued or running agent run, as ``POST /api/agent-runs/<id>/cancel`` does: its
+    job leaves the queue and a running agent stops at its next check. Returns the run row.
+
+    :raises NotFoundError: for a run not in the tenant; :raises IllegalTransitionError:
+        for a finished one.
+    """
+    from .agent_runs import agent_run_service
+
+    return agent_run_service(tenant_id).cancel(run_id)
+
+
 def check_model_names(named: dict[str, str | None]) -> None:
     """Refuse models no installed provider serves or the catalog cannot price, before
     anything is started or written; the run service checks the run's own models again.

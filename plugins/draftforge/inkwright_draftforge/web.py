@@ -26,6 +26,7 @@ from app.toolkit import (
     ForbiddenError,
     IllegalTransitionError,
     NotFoundError,
+    cancel_agent_run,
     check_model_names,
     current_principal,
     current_state,
@@ -502,20 +503,10 @@ def cancel_run(project_id: str, run_id: str):
     found = find_project(project_id, "can_run_agents")
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    repos = repositories()
-    now = current_state().clock.now()
+    shown = find_run(found, run_id)  # the project's own run, or 404
     try:
-        with repos.transaction():
-            shown = find_run(found, run_id)
-            seconds = int((now - shown.started_at).total_seconds()) if shown.started_at else None
-            # A queued job, or a running agent at its next check, finds the run canceled and stops.
-            moved = repos.get(AgentRunRepository).move(shown, AgentRunStatus.CANCELED, now, completed_at=now,
-                                                       error_code="CANCELED", error_message="Canceled.",
-                                                       duration_seconds=seconds)
-            if not moved:  # a worker moved it meanwhile: judge again from what it is now
-                repos.get(AgentRunRepository).move(shown, AgentRunStatus.CANCELED, now, completed_at=now,
-                                                   error_code="CANCELED", error_message="Canceled.",
-                                                   duration_seconds=seconds)
+        # Its job leaves the queue; a running agent stops at its next check.
+        cancel_agent_run(shown.id)
     except IllegalTransitionError:
         flash("This run has already finished.", "error")
     else:
