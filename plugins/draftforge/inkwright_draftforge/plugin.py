@@ -40,9 +40,13 @@ class DraftForgePlugin(Plugin):
         return [ProjectSubjects()]
 
     def init_app(self, app):
+        from .cli import draftforge_group
         from .git_http import install_git_http
 
         install_git_http(app)
+        # Beside the core's operator commands: `flask inkwright draftforge stats rebuild`.
+        operators = app.cli.commands.get("inkwright")
+        (operators or app.cli).add_command(draftforge_group)
 
     def event_types(self):
         return [EventType("project.created", "A DraftForge project was created."),

@@ -148,10 +148,14 @@ class ProjectService:
                                               "projectType": kind.value, "owner": username}))
             # Made inside the transaction: should the row not commit, the folder is removed below.
             try:
-                create_manuscript(project, Author(user.name or username, user.email))
+                manuscript = create_manuscript(project, Author(user.name or username, user.email))
             except Exception:
                 shutil.rmtree(repository_path(project), ignore_errors=True)
                 raise
+        # The repository's first commit is in the history like any other: the stats count it.
+        from .stats_service import record_commit
+
+        record_commit(project, manuscript.head(), repos=self.repos, actor_id=owner)
         return project
 
     def _check_limit(self, owner: uuid.UUID) -> None:

@@ -16,7 +16,7 @@ from .manuscript_values import FileMissing, RefMissing
 from .models import Project, ProjectStatsRecord
 from .repositories import ProjectStatsRepository
 from .repository_store import open_manuscript
-from .stats import FileCounts, ProjectStats, apply_commit, chapters_in, count_file
+from .stats import CommitRecord, FileCounts, ProjectStats, apply_commit, chapters_in, count_file, rebuild
 
 EVENT = "stats.updated"
 
@@ -82,3 +82,41 @@ def record_commit(project: Project, sha: str, *, repos: Any = None, actor_id: An
 STATS_COLUMNS = ("word_count", "chapter_count", "character_count", "last_commit_sha", "last_commit_at",
                  "total_commits", "current_streak_days", "longest_streak_days", "last_write_date",
                  "stats_history")
+
+
+#: The most commits a rebuild replays (a manuscript's history is far shorter).
+REBUILD_LIMIT = 100_000
+
+
+def rebuild_stats(project: Project, *, repos: Any = None, timezone: str = "UTC") -> ProjectStatsRecord:
+    """Recount the project's stats row from its whole history, oldest commit first (the
+    ``stats rebuild`` command: after a force push, or to repair a row that drifted). Each
+    commit counts only the chapters it changed, as the saves did."""
+    repos = repos or repositories()
+    manuscript = open_manuscript(project)
+    is_chapter = chapters_in(project.chapters_directory)
+    records, tree = [], {}
+    for info in reversed(manuscript.log(limit=REBUILD_LIMIT)):
+        changed: dict[str, FileCounts | None] = {}
+        for path in info.changed_paths:
+            if is_chapter(path):
+                try:
+                    changed[path] = count_file(manuscript.read(path, info.sha))
+                except FileMissing:
+                    changed[path] = None
+        records.append(CommitRecord(info.sha, info.time, changed))
+        for path, counts in changed.items():
+            if counts is None:
+                tree.pop(path, None)
+            else:
+                tree[path] = counts
+    after = rebuild(records, timezone=timezone, is_chapter=is_chapter)
+    stats_repo = repos.get(ProjectStatsRepository)
+    with repos.transaction():
+        row = stats_repo.of_project(project.id) or stats_repo.add(ProjectStatsRecord(project_id=project.id))
+        for column in STATS_COLUMNS:
+            setattr(row, column, getattr(after, column))
+        row.stats_history = [day.to_json() for day in after.stats_history]
+        row.file_counts = {path: {"words": c.words, "characters": c.characters} for path, c in tree.items()}
+        stats_repo.save(row)
+    return row

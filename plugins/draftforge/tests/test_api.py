@@ -213,10 +213,10 @@ def test_chapters_are_written_as_commits_with_history_diffs_and_stats(app, api_c
     stats = data(api_client.get(f"{BASE}/{project_id}/stats"))
     # "Night Rain" + "Rain fell on the lamp all night" is the one chapter left.
     assert stats["wordCount"] == 9 and stats["chapterCount"] == 1 and stats["lastCommitSha"] == deleted["sha"]
-    assert stats["totalCommits"] == 7 and stats["currentStreakDays"] == 1
+    assert stats["totalCommits"] == 8 and stats["currentStreakDays"] == 1  # the first commit of the repository too
     today = clock.now().date().isoformat()
     assert stats["statsHistory"] == [{"date": today, "wordCount": 9, "chapterCount": 1, "wordsWrittenToday": 9,
-                                      "commits": 7}]
+                                      "commits": 8}]
     assert stats["lastWriteDate"] == today
     history = data(api_client.get(f"{BASE}/{project_id}/history"))
     assert history["items"] == stats["statsHistory"] and history["total"] == 1
@@ -225,7 +225,7 @@ def test_chapters_are_written_as_commits_with_history_diffs_and_stats(app, api_c
         published = db.session.scalars(select(DomainEventRecord).where(
             DomainEventRecord.type == "stats.updated", DomainEventRecord.aggregate_id == project_id)
             .order_by(DomainEventRecord.occurred_at)).all()
-        assert len(published) == 7 and published[-1].payload["sha"] == deleted["sha"]
+        assert len(published) == 8  # one per commit, the first included and published[-1].payload["sha"] == deleted["sha"]
         assert published[-1].payload["wordCount"] == 9
 
 
