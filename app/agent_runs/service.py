@@ -84,7 +84,9 @@ class AgentRunService:
             raise ValidationError("Some of the values sent are not valid; see error.details.fields.",
                                   {"fields": {"trigger": [f"Not one of: {', '.join(t.value for t in AgentTrigger)}."]}}) \
                 from None
-        subject = self.subject(subject_kind, subject_id)
+        # A person must be allowed to run agents on the subject; the platform itself (a push
+        # already authorised, a schedule) acts for the tenant and is not asked.
+        subject = self.subject(subject_kind, subject_id, "can_run_agents" if self.principal else None)
         payer = as_uuid(user_id) or (self.principal.user_id if self.principal else None) or as_uuid(subject.owner_id)
         if payer is None:
             raise ValidationError("An agent run needs a person to run for.", {"fields": {"userId": ["Required."]}})

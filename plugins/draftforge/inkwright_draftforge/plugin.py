@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.toolkit import EventType, Plugin, Setting
+from app.toolkit import EventType, Plugin, Schedule, Setting
 
 from .api import api
 from .models import Project, ProjectStatsRecord
@@ -47,6 +47,11 @@ class DraftForgePlugin(Plugin):
         # Beside the core's operator commands: `flask inkwright draftforge stats rebuild`.
         operators = app.cli.commands.get("inkwright")
         (operators or app.cli).add_command(draftforge_group)
+
+    def schedules(self):
+        return [Schedule("draftforge.scheduled-agents", "inkwright_draftforge.scheduled_agents.queue_scheduled_agents",
+                         interval=60, description="queue the agents whose settings say trigger: scheduled, at their "
+                                                  "cron moments")]
 
     def event_types(self):
         return [EventType("project.created", "A DraftForge project was created."),
