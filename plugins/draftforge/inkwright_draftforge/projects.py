@@ -18,6 +18,7 @@ from app.toolkit import (
     DomainEvent,
     NotFoundError,
     ValidationError,
+    current_state,
     ensure_username,
     record_audit,
     repositories,
@@ -70,9 +71,11 @@ def check_agent_settings(settings: dict[str, Any]) -> dict[str, Any]:
     agents = settings.get("agents") or {}
     if not isinstance(agents, dict):
         raise field_error("settings.agents", "An object of agent settings by agent name.")
+    # DraftForge's own four, and any agent a pip-installed package adds.
+    known = sorted(set(AGENT_TYPES) | set(current_state().registry.agents))
     for name, values in agents.items():
-        if name not in AGENT_TYPES or not isinstance(values, dict):
-            raise field_error(f"settings.agents.{name}", f"Not one of the agents: {', '.join(AGENT_TYPES)}.")
+        if name not in known or not isinstance(values, dict):
+            raise field_error(f"settings.agents.{name}", f"Not one of the agents: {', '.join(known)}.")
         if values.get("trigger") not in (None, *TRIGGERS):
             raise field_error(f"settings.agents.{name}.trigger", f"One of {', '.join(TRIGGERS)}.")
         window = values.get("context_window")
