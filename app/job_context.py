@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from typing import Any
 
@@ -80,6 +81,7 @@ class AppContextMixin(BoundChildren):
                 db.session.remove()
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
+        self._stop_on_early_sigterm()
         stop = threading.Event()
         threads = [threading.Thread(target=self._beat, args=(stop,), name="inkwright-heartbeat", daemon=True),
                    threading.Thread(target=self._beat_in_redis, args=(stop,), name="inkwright-redis-heartbeat",
@@ -98,6 +100,20 @@ class AppContextMixin(BoundChildren):
             for thread in threads:
                 thread.join(timeout=5)
             self._resign_schedules()
+
+    @staticmethod
+    def _stop_on_early_sigterm() -> None:
+        """Until RQ installs its own handlers (after registering, subscribing and starting its
+        scheduler: seconds on a loaded machine), SIGTERM's default would kill the process on
+        the spot, its threads with it: a cron thread already leading would never give its
+        lease back. A SIGTERM in that gap ends ``work`` through its ``finally`` instead."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def stop_now(signum: int, frame: Any) -> None:
+            raise SystemExit(0)
+
+        signal.signal(signal.SIGTERM, stop_now)
 
     def _resign_schedules(self) -> None:
         """Give the cron lease back from the main thread too: a cron thread still busy when its

@@ -194,3 +194,30 @@ def test_three_workers_with_cron_elect_one_leader_and_it_resigns_on_the_way_out(
     assert len(stopped) == 3, f"a worker did not stop within 30 s of SIGTERM\n{said}"
     assert ScheduleRunner.leader(client) is None, said  # the leader resigned as it stopped
     client.close()
+
+
+def test_a_worker_stopped_as_soon_as_it_leads_gives_the_lease_back(app, inkwright_database, inkwright_redis_url,
+                                                                   tmp_path):
+    """SIGTERM the moment the cron thread has the lease: RQ may not have installed its own
+    handlers yet (it does after registering and subscribing), and the default action would
+    kill the process with the lease held for its 30 s."""
+    environment = worker_environment(tmp_path, DATABASE_URL=inkwright_database.url, REDIS_URL=inkwright_redis_url)
+    log = tmp_path / "worker.log"
+    client = redis.Redis.from_url(inkwright_redis_url)
+    with log.open("wb") as output:
+        worker = subprocess.Popen([sys.executable, "worker.py", "--with-cron", "--class", "simple"], cwd=ROOT,
+                                  env=environment, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and ScheduleRunner.leader(client) is None and worker.poll() is None:
+            time.sleep(0.005)  # real processes starting: nothing to inject a clock into
+        assert ScheduleRunner.leader(client) is not None, log.read_text(errors="replace")
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(timeout=10)
+    assert code == 0, log.read_text(errors="replace")[-2000:]
+    assert ScheduleRunner.leader(client) is None
+    client.close()
