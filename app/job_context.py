@@ -100,20 +100,32 @@ class AppContextMixin(BoundChildren):
             for thread in threads:
                 thread.join(timeout=5)
             self._resign_schedules()
+            self._stop_rq_scheduler()
 
-    @staticmethod
-    def _stop_on_early_sigterm() -> None:
+    def _stop_rq_scheduler(self) -> None:
+        """RQ stops its scheduler process on its own way out; stopped earlier (a SIGTERM before
+        RQ's handlers), the process would be left running, and the interpreter's exit, which
+        joins every child it forked, would wait for it for ever."""
+        scheduler = getattr(self, "scheduler", None)
+        process = getattr(scheduler, "_process", None)
+        if process is not None and process.is_alive():
+            self.stop_scheduler()  # type: ignore[attr-defined]
+
+    def _stop_on_early_sigterm(self) -> None:
         """Until RQ installs its own handlers (after registering, subscribing and starting its
         scheduler: seconds on a loaded machine), SIGTERM's default would kill the process on
         the spot, its threads with it: a cron thread already leading would never give its
-        lease back. A SIGTERM in that gap ends ``work`` through its ``finally`` instead."""
+        lease back. A SIGTERM in that gap asks for the stop RQ's own loop makes before its
+        first job (its ``_stop_requested``), so the worker leaves the usual way: RQ's teardown
+        stops its scheduler, and ``work``'s ``finally`` resigns the lease. (Raising here
+        instead would interrupt whatever the main thread was doing — a fork, say.)"""
         if threading.current_thread() is not threading.main_thread():
             return
 
-        def stop_now(signum: int, frame: Any) -> None:
-            raise SystemExit(0)
+        def stop_soon(signum: int, frame: Any) -> None:
+            self._stop_requested = True
 
-        signal.signal(signal.SIGTERM, stop_now)
+        signal.signal(signal.SIGTERM, stop_soon)
 
     def _resign_schedules(self) -> None:
         """Give the cron lease back from the main thread too: a cron thread still busy when its
