@@ -31,7 +31,9 @@ def test_a_notification_arrives_live_and_reading_it_lowers_the_count(page, studi
         with repos.transaction():
             notify(person.id, "agent_complete", "Your <b>review</b> is ready", priority="high")
 
-    page.wait_for_function("document.getElementById('notifications-link').dataset.unread === '1'",
+    # A function, not an expression: Playwright evals an expression's source in the page, which the
+    # studio's CSP refuses as soon as the first check is false and it has to poll.
+    page.wait_for_function("() => document.getElementById('notifications-link').dataset.unread === '1'",
                            timeout=15_000)
     assert page.locator("#notifications-link .unread-count").inner_text() == "1"
     item = page.locator("#notification-list li.notification").first
