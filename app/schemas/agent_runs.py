@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from ..models import AgentRunStatus, AgentTrigger
-from .base import ApiSchema, PageQuerySchema
+from .base import ApiSchema, JsonInteger, ModelName, PageQuerySchema
 
 
 class AgentSchema(ApiSchema):
@@ -28,10 +28,10 @@ class AgentRunCreateSchema(ApiSchema):
     agent_type = fields.String(required=True, validate=validate.Length(min=1, max=50))
     trigger = fields.Enum(AgentTrigger, by_value=True, load_default=AgentTrigger.MANUAL)
     trigger_ref = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=255))
-    priority = fields.Integer(load_default=5, strict=True, validate=validate.Range(min=1, max=10))
-    model = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200),
-                          metadata={"description": "provider:model for the agent's calls; the subject's setting "
-                                                   "or the default otherwise"})
+    priority = JsonInteger(load_default=5, validate=validate.Range(min=1, max=10))
+    model = ModelName(load_default=None, allow_none=True,
+                      metadata={"description": "provider:model for the agent's calls; the subject's setting "
+                                               "or the default otherwise"})
 
 
 class AgentRunSchema(ApiSchema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from .base import ApiSchema, ModelName
+from .base import ApiSchema, JsonInteger, ModelName
 
 
 class MessageSchema(ApiSchema):
@@ -24,7 +24,7 @@ class CompletionCreateSchema(ApiSchema):
     prompt = fields.String(load_default=None, validate=validate.Length(min=1, max=400_000))
     messages = fields.List(fields.Nested(MessageSchema), load_default=None, validate=validate.Length(min=1, max=200))
     system = fields.String(load_default=None, validate=validate.Length(max=100_000))
-    max_tokens = fields.Integer(load_default=None, validate=validate.Range(min=1, max=200_000))
+    max_tokens = JsonInteger(load_default=None, validate=validate.Range(min=1, max=200_000))
     temperature = fields.Float(load_default=None, validate=validate.Range(min=0, max=2))
     json_schema = fields.Dict(load_default=None)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from ..models import SubscriptionTier
-from .base import ApiSchema, StrictBoolean
+from .base import ApiSchema, JsonInteger, StrictBoolean
 
 _KEY = validate.Regexp(r"^[a-z][a-z0-9_.\-]{1,99}$", error="2 to 100 lower-case letters, digits, dots, dashes, underscores.")
 
@@ -26,7 +26,7 @@ class FeatureFlagChangeSchema(ApiSchema):
     name = fields.String(validate=validate.Length(min=1, max=200))
     description = fields.String(validate=validate.Length(max=2000))
     is_enabled = StrictBoolean()
-    rollout_percentage = fields.Integer(strict=True, validate=validate.Range(min=0, max=100))
+    rollout_percentage = JsonInteger(validate=validate.Range(min=0, max=100))
     rollout_user_ids = fields.List(fields.UUID(), validate=validate.Length(max=1000))
     rollout_tiers = fields.List(fields.Enum(SubscriptionTier, by_value=True), validate=validate.Length(max=10))
 

@@ -73,7 +73,7 @@ def test_a_finished_run_cannot_be_canceled_and_a_queued_one_can(api_client, star
 def test_runs_are_listed_and_filtered(api_client, start_review, run_jobs):
     start_review()
     run_jobs()
-    start_review(priority=9)
+    start_review(priority=9.0)  # an integer, as JSON schema counts them
     everything = api_client.get("/api/agent-runs").json["data"]
     assert everything["total"] == 2
     queued = api_client.get("/api/agent-runs?status=queued").json["data"]
@@ -86,6 +86,8 @@ def test_bad_requests_are_field_errors_and_start_nothing(api_client, start_revie
     expect_error(start_review(agentType="no.such"), 400, "VALIDATION_ERROR")
     expect_error(start_review(priority=11), 400, "VALIDATION_ERROR")
     expect_error(start_review(priority=0), 400, "VALIDATION_ERROR")
+    expect_error(start_review(priority=4.5), 400, "VALIDATION_ERROR")
+    expect_error(start_review(model="no colon"), 400, "VALIDATION_ERROR")
     expect_error(start_review(trigger="sometimes"), 400, "VALIDATION_ERROR")
     expect_error(start_review(subjectKind="nobody.knows"), 400, "VALIDATION_ERROR")
     expect_error(start_review(subjectId="00000000-0000-0000-0000-000000000000"), 404, "NOT_FOUND")

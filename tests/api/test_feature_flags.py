@@ -20,6 +20,10 @@ def test_an_administrator_creates_changes_lists_and_deletes_a_flag(admin_client,
     assert api_client.get("/api/feature-flags/mine").json["data"] == {"flags": {"editor.new": True}}
     changed = admin_client.patch("/api/feature-flags/editor.new", json={"rolloutUserIds": [], "rolloutPercentage": 100})
     assert changed.status_code == 200 and changed.json["data"]["rolloutPercentage"] == 100
+    # 14.0 is an integer to JSON schema, as the document's "type: integer" means it (the fuzzer sent it).
+    changed = admin_client.patch("/api/feature-flags/editor.new", json={"rolloutPercentage": 14.0})
+    assert changed.status_code == 200 and changed.json["data"]["rolloutPercentage"] == 14
+    admin_client.patch("/api/feature-flags/editor.new", json={"rolloutPercentage": 100})
     assert [flag["flagKey"] for flag in admin_client.get("/api/feature-flags").json["data"]] == ["editor.new"]
 
     deleted = admin_client.delete("/api/feature-flags/editor.new")
@@ -34,6 +38,7 @@ def test_only_administrators_manage_flags(api_client, expect_error):
 
 @pytest.mark.parametrize("body", [
     {"flagKey": "a.b", "rolloutPercentage": 101}, {"flagKey": "a.b", "rolloutPercentage": "50"},
+    {"flagKey": "a.b", "rolloutPercentage": 14.5}, {"flagKey": "a.b", "rolloutPercentage": True},
     {"flagKey": "a.b", "rolloutTiers": ["gold"]}, {"flagKey": "a.b", "rolloutUserIds": ["x"]},
     {"flagKey": "Not A Key"}, {}, {"flagKey": "a.b", "isEnabled": "yes"},
 ])
