@@ -26,7 +26,7 @@ from app.toolkit import (
 )
 
 from .access import project_access
-from .manuscript_paths import title_of
+from .manuscript_paths import chapter_path, checked_path, title_of
 from .manuscript_values import Author, BranchBusy, EditConflict, FileMissing, RefMissing
 from .models import Project
 from .projects import ProjectService, default_settings, field_error
@@ -107,6 +107,21 @@ def _author() -> Author:
 def _chapter_path(project: Project, path: str) -> str:
     """A chapter named by its repository path, or by its file name alone."""
     return path if "/" in path else f"{project.chapters_directory}/{path}"
+
+
+def _named_chapter(project: Project, path: str, *, in_chapters: bool = False) -> str:
+    """For reading and deleting, where nothing is written: a path that cannot name a file
+    (or, ``in_chapters``, a chapter) names none, so it is not found, as an absent chapter is.
+    A save, which may create the file, refuses such a path as a field error instead."""
+    chapter = _chapter_path(project, path)
+    try:
+        if in_chapters:
+            chapter_path(chapter, project.chapters_directory)
+        else:
+            checked_path(chapter)
+    except ValueError as problem:
+        raise NotFoundError(f"No chapter {chapter!r} in this manuscript: {problem}.", {"path": chapter}) from None
+    return chapter
 
 
 def _head(manuscript: Any, ref: str | None) -> Any:
@@ -327,7 +342,7 @@ def get_chapter(query: dict[str, Any], project_id: str, path: str):
     project = _project(project_id)
     manuscript = open_manuscript(project)
     head = _head(manuscript, query["ref"])
-    chapter = _chapter_path(project, path)
+    chapter = _named_chapter(project, path)
     text = _write(project, lambda: manuscript.read(chapter, head.sha), "path")
     counts = count_file(text)
     return {"sha": head.sha, "path": chapter, "title": title_of(chapter, text), "text": text,
@@ -364,7 +379,7 @@ def delete_chapter(query: dict[str, Any], project_id: str, path: str):
     project = _project(project_id, "can_write")
     manuscript = open_manuscript(project)
     author = _author()
-    chapter = _chapter_path(project, path)
+    chapter = _named_chapter(project, path, in_chapters=True)
     sha = _write(project, lambda: manuscript.delete_chapter(chapter, author, query["base"], now=_now()), "path")
     _recorded(project, sha)
     return {"sha": sha, "path": chapter}

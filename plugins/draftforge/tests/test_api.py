@@ -272,6 +272,14 @@ def test_hostile_chapter_input_is_refused_clearly(app, api_client, user, make_pr
     for path in ("chapters/../secrets.md", "chapters/.git/config.md", "manuscript/facts.md", "chapters/one.txt"):
         refused = error(api_client.put(f"{chapters}/{path}", json={"text": "x"}), 400, "VALIDATION_ERROR")
         assert "path" in refused["details"]["fields"], path
+    # Reading or deleting writes nothing: a path that cannot name a chapter names none (found
+    # by the fuzzer, which sent control characters and answered 400 where the document allows 404).
+    for path in ("chapters/%1Dg.md", "chapters/../secrets.md", "chapters/.git/config.md"):
+        for method in (api_client.get, api_client.delete):
+            missing = error(method(f"{chapters}/{path}"), 404, "NOT_FOUND")
+            assert "No chapter" in missing["message"], (method, path)
+    error(api_client.delete(f"{chapters}/chapters/one.txt"), 404, "NOT_FOUND")
+    assert data(api_client.get(f"{chapters}/01-one.md"))["text"] == "# One\n\nText.\n"
     refused = error(api_client.post(f"{chapters}/reorder", json={"paths": ["chapters/01-one.md"] * 2}), 400,
                     "VALIDATION_ERROR")
     assert "paths" in refused["details"]["fields"]
