@@ -10,10 +10,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..errors import IllegalTransitionError
-from ..models import AGENT_RUN_TRANSITIONS, AgentRun, AgentRunStatus
+from ..models import AGENT_RUN_TRANSITIONS, AgentRun, AgentRunStatus, UsageLogEntry
 from .base import ScopedRepository, SystemRepository, operation
 
 
@@ -68,6 +68,23 @@ class AgentRunRepository(ScopedRepository[AgentRun]):
         for name, value in values.items():
             setattr(run, name, value)
         return True
+
+
+    @operation
+    def forget_subject(self, subject_kind: str, subject_id: uuid.UUID) -> int:
+        """Remove a subject's runs for good, as its plugin purges the subject (seed 003: a
+        project's agent runs go with it); how many. The usage rows they metered stay, for the
+        bill: their ``agent_run_id`` is set null by the foreign key, and their ``project_id``
+        here, as the seed's ``ON DELETE SET NULL`` says."""
+        self.session.execute(update(UsageLogEntry).where(
+            UsageLogEntry.tenant_id == self.tenant_id, UsageLogEntry.project_id == subject_id,
+            UsageLogEntry.agent_run_id.in_(self.core_select(AgentRun.id).where(AgentRun.subject_kind == subject_kind,
+                                                                             AgentRun.project_id == subject_id)))
+            .values(project_id=None).execution_options(synchronize_session=False))
+        result = self.session.execute(self.delete_where(AgentRun.subject_kind == subject_kind,
+                                                        AgentRun.project_id == subject_id)
+                                      .execution_options(synchronize_session=False))
+        return result.rowcount or 0
 
 
 class AgentRunSweep(SystemRepository[AgentRun]):

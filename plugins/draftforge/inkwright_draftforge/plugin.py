@@ -51,7 +51,10 @@ class DraftForgePlugin(Plugin):
     def schedules(self):
         return [Schedule("draftforge.scheduled-agents", "inkwright_draftforge.scheduled_agents.queue_scheduled_agents",
                          interval=60, description="queue the agents whose settings say trigger: scheduled, at their "
-                                                  "cron moments")]
+                                                  "cron moments"),
+                Schedule("draftforge.trash-purge", "inkwright_draftforge.trash.purge_trash", cron="40 3 * * *",
+                         description="purge the projects deleted more than 30 days ago, with their stats, agent "
+                                     "runs and git repositories")]
 
     def event_types(self):
         return [EventType("project.created", "A DraftForge project was created."),

@@ -53,6 +53,12 @@ class ProjectRepository(ScopedRepository[Project]):
                                                                Project.deleted_at < moment)))
 
 
+    @operation
+    def purge(self, project: Project) -> None:
+        """Remove a project's row for good, its stats row with it (by the foreign key)."""
+        self.session.execute(self.delete_where(Project.id == project.id).execution_options(synchronize_session=False))
+
+
 class ProjectStatsRepository(ScopedRepository[ProjectStatsRecord]):
     model = ProjectStatsRecord
 
