@@ -52,6 +52,12 @@ class Plugin:
     :cvar workflows: folder of packaged workflow YAML documents.
     :cvar templates: folder of Jinja templates, searched after the core's.
     :cvar settings: configuration keys, each named ``<NAME>_...`` in upper case.
+    :cvar system_scope: the plugin's repositories whose statements cross tenants on purpose
+        (``app.toolkit.SystemRepository`` subclasses, each docstring saying why), as the
+        core lists its own in ``app.repositories.system.SYSTEM_SCOPE``. One the plugin
+        defines but leaves out refuses the plugin; ``flask inkwright plugins`` lists them for
+        the operator to review, and ``flask inkwright secrets rotate`` calls ``rotate_all(box)``
+        on each that has one.
 
     Browser pages reach people through :meth:`navigation`: its ``(label, endpoint)``
     pairs appear in the studio's main navigation, after the core's links, for signed-in
@@ -67,6 +73,7 @@ class Plugin:
     workflows: ClassVar[str | Path | None] = None
     templates: ClassVar[str | Path | None] = None
     settings: ClassVar[Sequence[Setting]] = ()
+    system_scope: ClassVar[Sequence[type]] = ()
 
     def blueprints(self) -> Iterable["Blueprint"]:
         """Browser blueprints to register."""

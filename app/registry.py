@@ -149,8 +149,37 @@ def _load_plugin(registry: PluginRegistry, entry: PluginEntry, obj: Any) -> None
         if not setting.key.startswith(name.upper().replace("-", "_") + "_"):
             registry.fail(entry, f"setting {setting.key} must carry the plugin's prefix {name.upper()}_")
             return
+    problems = system_scope_problems(obj)
+    if problems:
+        registry.fail(entry, "; ".join(problems))
+        return
     registry.plugins[name] = obj
     entry.obj = obj
+
+
+def system_scope_problems(plugin: Plugin) -> list[str]:
+    """What is wrong with a plugin's declared system scope: a declared class that is not a
+    SystemRepository, or a SystemRepository of the plugin's package (among those imported by
+    now) that it does not declare. A repository crossing tenants is reviewed, never implied."""
+    from .repositories.base import SystemRepository
+
+    declared = tuple(plugin.system_scope)
+    problems = [f"system_scope entry {item!r} is not an app.toolkit.SystemRepository"
+                for item in declared if not (isinstance(item, type) and issubclass(item, SystemRepository))]
+    package = type(plugin).__module__.split(".")[0]
+    if package != "app":
+        undeclared = sorted(cls.__name__ for cls in _subclasses(SystemRepository)
+                            if cls.__module__.split(".")[0] == package and cls not in declared)
+        if undeclared:
+            problems.append(f"{', '.join(undeclared)} cross tenants but are not in the plugin's system_scope")
+    return problems
+
+
+def _subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
 
 
 def discover(enabled: Iterable[str] = ("*",), disabled: Iterable[str] = (),

@@ -95,7 +95,7 @@ from .provider import (
     Provider,
     ProviderCredentials,
 )
-from .repositories import Repositories, Repository, ScopedRepository, operation
+from .repositories import Repositories, Repository, ScopedRepository, SystemRepository, operation
 from .repositories.agent_runs import AgentRunRepository
 from .runtime import current_state, repositories
 from .schedules import Schedule
@@ -264,7 +264,7 @@ __all__ = [
     "ConfigError", "ConflictError", "CreatedAt", "DomainEvent", "ExternalServiceError", "ForbiddenError",
     "IllegalTransitionError", "JSONType", "Model", "NotFoundError", "PaymentRequiredError",
     "Plugin", "Principal", "Provider", "RateLimitedError", "Repositories", "Repository", "RepositoryError",
-    "ReviewIssue", "ReviewReport", "Schema", "SchemaValidationError", "ScopedRepository",
+    "ReviewIssue", "ReviewReport", "Schema", "SchemaValidationError", "ScopedRepository", "SystemRepository",
     "Setting", "Severity", "Skill", "SoftDelete", "StepContext", "TenantScoped", "Timestamps",
     "UTCDateTime", "UUIDPrimaryKey", "UnauthorizedError", "ValidationError",
     "WorkflowExecutionError", "current_principal", "fields", "operation", "parse_bool", "public",

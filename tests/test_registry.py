@@ -100,6 +100,11 @@ def test_plugin_whose_import_raises_is_reported_and_the_rest_still_load(samples_
     (SKILLS, "whisper", "ShoutSkill", "its name 'shout' differs from the entry-point name 'whisper'"),
     (SKILLS, "nameless", "NamelessSkill", "NamelessSkill has no name"),
     (PLUGINS, "badprefix", "BadPrefixPlugin", "setting WORD must carry the plugin's prefix BADPREFIX_"),
+    # A repository of the plugin's package that crosses tenants must be declared, for review.
+    (PLUGINS, "unreviewed", "inkwright_sample_crossing:UnreviewedPlugin",
+     "EveryTenantsCount cross tenants but are not in the plugin's system_scope"),
+    (PLUGINS, "wrongscope", "inkwright_sample_crossing:WrongScopePlugin",
+     "system_scope entry <class 'dict'> is not an app.toolkit.SystemRepository"),
 ])
 def test_entry_point_naming_the_wrong_thing_fails_with_the_reason(samples_importable, group, name, target, reason):
     registry = discover(found={group: [ep(name, target, group)]})
@@ -107,6 +112,12 @@ def test_entry_point_naming_the_wrong_thing_fails_with_the_reason(samples_import
     assert entry.status == "failed"
     assert reason in entry.error
     assert not (registry.skills or registry.providers or registry.agents or registry.plugins)
+
+
+def test_a_plugin_declaring_its_system_scope_loads_and_the_operator_sees_it(samples_importable):
+    registry = discover(found={PLUGINS: [ep("reviewed", "inkwright_sample_crossing:ReviewedPlugin", PLUGINS)]})
+    assert [e.status for e in registry.entries] == ["loaded"]
+    assert [r.__name__ for r in registry.plugins["reviewed"].system_scope] == ["EveryTenantsCount"]
 
 
 def test_second_package_claiming_a_skill_name_fails_and_the_first_keeps_it(samples_importable):

@@ -42,6 +42,15 @@ def show_plugins(verbose: bool) -> None:
     console.print(table)
     if not registry.entries:
         console.print("No Inkwright plugins are installed.")
+    crossing = [(name, repository) for name, plugin in registry.plugins.items() for repository in plugin.system_scope]
+    if crossing:
+        # What a plugin may read or write across tenants, for the operator to review.
+        scope = Table("plugin", "repository", Column("why it may cross tenants", overflow="fold"),
+                      title="Plugins' system scope")
+        for name, repository in crossing:
+            scope.add_row(name, f"{repository.__module__}.{repository.__qualname__}",
+                          " ".join((repository.__doc__ or "").split()))
+        console.print(scope)
     if verbose:
         for entry in registry.failures:
             console.print(f"[bold]{entry.group} {entry.name}[/bold]\n{entry.detail or entry.error}")
