@@ -56,12 +56,10 @@ from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.toolkit import (
-    AppError,
     DomainEvent,
     principal_for_api_key,
     record_audit,
     repositories,
-    start_agent_run,
     user_by_username,
 )
 
@@ -69,7 +67,7 @@ from .access import may
 from .manuscript import ManuscriptRepository
 from .repositories import ProjectRepository
 from .repository_store import repository_path
-from .subjects import KIND
+from .triggered_agents import queue_triggered_agents
 
 log = logging.getLogger(__name__)
 
@@ -377,21 +375,6 @@ def update_stats(target: Target, sha: str) -> None:
 
 
 def queue_agents(target: Target, trigger: str, sha: str, changed: list[str]) -> list[str]:
-    project = repositories(target.tenant_id).get(ProjectRepository).require(target.project_id)
-    agents = ((project.settings or {}).get("agents") or {})
-    lines = []
-    for name, values in agents.items():
-        if not isinstance(values, dict) or values.get("enabled") is not True or values.get("trigger") != trigger:
-            continue
-        try:
-            start_agent_run(KIND, str(target.project_id), name, trigger=trigger, trigger_ref=sha, changed=changed,
-                            user_id=target.owner_id, tenant_id=target.tenant_id)
-        except AppError as error:  # an agent no installed plugin provides, the owner out of credit...
-            log.warning("draftforge: agent %s was not queued for project %s at %s: %s", name, target.project_id,
-                        sha, error)
-            continue
-        except Exception:  # noqa: BLE001 - one agent's failure must not keep the others from running
-            log.exception("draftforge: queueing agent %s for project %s at %s failed", name, target.project_id, sha)
-            continue
-        lines.append(f"Inkwright: queued the {name} agent ({trigger}) for {sha[:12]}.")
-    return lines
+    """The agents the push starts, as lines git shows the pusher."""
+    return [f"Inkwright: queued the {name} agent ({trigger}) for {sha[:12]}."
+            for name in queue_triggered_agents(target.tenant_id, target.project_id, trigger, sha, changed)]
