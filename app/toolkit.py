@@ -224,7 +224,8 @@ def run_progress(run: Any) -> RunProgress:
 
 
 def record_audit(action: str, entity_type: str | None = None, entity_id: Any = None, *,
-                 changes: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None) -> None:
+                 changes: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None,
+                 tenant_id: Any = None) -> None:
     """Record in the audit log that the signed-in caller did ``action`` to an entity, from
     the request's address and user agent, in the caller's tenant.
 
@@ -237,8 +238,11 @@ def record_audit(action: str, entity_type: str | None = None, entity_id: Any = N
     :param changes: ``{field: {"before": …, "after": …}}``, see :func:`audit_changes`.
     :param metadata: anything else worth keeping. Secrets in either (values under names such
         as ``password``, ``key``, ``token``, ``secret``) are masked before they are stored.
+    :param tenant_id: the tenant, where nobody signed in acts (a signed delivery from outside,
+        such as GitHub's): the entry is that tenant's, with no person as its actor.
     """
-    audit.record(repositories(), action, entity_type, entity_id, changes=changes, metadata=metadata)
+    audit.record(repositories(tenant_id) if tenant_id is not None else repositories(), action, entity_type,
+                 entity_id, changes=changes, metadata=metadata)
 
 
 #: ``audit_changes(before, after)``: the ``changes`` of :func:`record_audit` for two dicts

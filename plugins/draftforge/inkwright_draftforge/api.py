@@ -15,6 +15,8 @@ import logging
 from datetime import date
 from typing import Any
 
+from flask import url_for
+
 from app.toolkit import (
     ApiBlueprint,
     ConflictError,
@@ -25,6 +27,7 @@ from app.toolkit import (
     repositories,
 )
 
+from . import github_links
 from .access import project_access
 from .manuscript_paths import chapter_path, checked_path, title_of
 from .manuscript_values import Author, BranchBusy, EditConflict, FileMissing, RefMissing
@@ -43,6 +46,8 @@ from .schemas import (
     CommitDetailSchema,
     CommitPageSchema,
     CommitQuerySchema,
+    GithubLinkOutSchema,
+    GithubLinkSchema,
     HistoryQuerySchema,
     HistorySchema,
     ProjectCreateSchema,
@@ -264,6 +269,29 @@ def _status_route(suffix: str, status: str, doc: str) -> None:
 _status_route("archive", "archived", "Archive a project (it no longer counts against rule 1).")
 _status_route("complete", "completed", "Mark a project completed.")
 _status_route("unarchive", "active", "Make a project active again (counts against rule 1).")
+
+
+# -- GitHub -------------------------------------------------------------------------------------
+
+@api.route("/projects/<project_id>/github", methods=["PUT"])
+@api.arguments(GithubLinkSchema)
+@api.response(200, GithubLinkOutSchema)
+def link_github(body: dict[str, Any], project_id: str):
+    """Link the project to a GitHub repository: the answer holds the webhook's payload URL and a
+    new secret, shown this once (linking again replaces it). Deliveries signed with it reach
+    ``POST /api/draftforge/github/webhook``."""
+    project, secret = github_links.link(_service(), _changing(project_id, "can_manage_settings"),
+                                        repo_id=body["repo_id"], repo_name=body["repo_name"],
+                                        repo_url=body["repo_url"], webhook_id=body["webhook_id"])
+    return {"project": project, "webhook_secret": secret,
+            "webhook_url": url_for("draftforge_github.github_delivery", _external=True)}
+
+
+@api.route("/projects/<project_id>/github", methods=["DELETE"])
+@api.response(200, ProjectSchema)
+def unlink_github(project_id: str):
+    """Forget the project's GitHub link; deliveries for that repository are refused from now on."""
+    return github_links.unlink(_service(), _changing(project_id, "can_manage_settings"))
 
 
 # -- Settings -----------------------------------------------------------------------------------

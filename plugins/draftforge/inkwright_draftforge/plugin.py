@@ -7,6 +7,8 @@ from pathlib import Path
 from app.toolkit import EventType, Plugin, Schedule, Setting
 
 from .api import api
+from .github_links import GithubLinks
+from .github_webhook import github_api
 from .models import Project, ProjectStatsRecord
 from .subjects import ProjectSubjects
 from .web import pages
@@ -22,13 +24,14 @@ class DraftForgePlugin(Plugin):
     models = (Project, ProjectStatsRecord)
     migrations = PACKAGE / "migrations"
     templates = PACKAGE / "templates"
+    system_scope = (GithubLinks,)
     settings = (
         Setting("DRAFTFORGE_REPOSITORIES", "", "folder of the projects' bare git repositories "
                 "(default: <instance>/draftforge/repositories)"),
     )
 
     def api_blueprints(self):
-        return [api]
+        return [api, github_api]
 
     def blueprints(self):
         return [pages]

@@ -321,3 +321,38 @@ class HistorySchema(ApiSchema):
     total = fields.Integer(required=True)
     limit = fields.Integer(required=True)
     offset = fields.Integer(required=True)
+
+
+# -- GitHub ------------------------------------------------------------------------------------
+
+GITHUB_REPO_NAME = r"^[A-Za-z0-9_.\-]{1,100}/[A-Za-z0-9_.\-]{1,100}$"
+
+
+class GithubLinkSchema(ApiSchema):
+    repo_id = JsonInteger(required=True, validate=validate.Range(min=1, max=2**53 - 1),
+                          metadata={"description": "GitHub's id of the repository (repository.id in its payloads)"})
+    repo_name = fields.String(required=True, validate=validate.Regexp(GITHUB_REPO_NAME, error="owner/name."),
+                              metadata={"description": "owner/name"})
+    repo_url = fields.String(load_default=None, allow_none=True,
+                             validate=validate.Regexp(r"^https://[A-Za-z0-9.\-]{1,253}(/[!-~]{0,500})?$",
+                                                      error="An https:// URL."),
+                             metadata={"description": "Default: https://github.com/<repoName>"})
+    webhook_id = JsonInteger(load_default=None, allow_none=True, validate=validate.Range(min=1, max=2**53 - 1),
+                             metadata={"description": "GitHub's id of the webhook, when known"})
+
+
+class GithubLinkOutSchema(ApiSchema):
+    project = fields.Nested(ProjectSchema, required=True)
+    webhook_url = fields.String(required=True, metadata={"description": "Payload URL for GitHub's webhook settings"})
+    webhook_secret = fields.String(required=True, metadata={"description": "The secret GitHub signs deliveries "
+                                                                          "with: shown this once"})
+
+
+class GithubDeliverySchema(ApiSchema):
+    event = fields.String(allow_none=True, required=True)
+    project_id = fields.UUID(required=True)
+    content_available = fields.Boolean(allow_none=True, required=True,
+                                       metadata={"description": "For a push: whether its commit is in the "
+                                                                "manuscript (nothing is fetched from GitHub)"})
+    agents_queued = fields.List(fields.String(), required=True)
+    reason = fields.String(metadata={"description": "Why nothing (more) was done"})

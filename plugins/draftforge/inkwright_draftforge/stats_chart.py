@@ -19,8 +19,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import pygal
-from inkwright_draftforge.stats import DayStats
 from pygal.style import Style
+
+from inkwright_draftforge.stats import DayStats
 
 # Above this many points the dots hide the line and bloat the markup, so only the line is drawn.
 MOST_DOTS = 60

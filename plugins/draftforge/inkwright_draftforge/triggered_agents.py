@@ -22,14 +22,16 @@ log = logging.getLogger(__name__)
 
 
 def queue_triggered_agents(tenant_id: uuid.UUID, project_id: uuid.UUID, trigger: str, sha: str,
-                           changed: list[str]) -> list[str]:
-    """Queue the project's agents whose trigger is ``trigger``; the names of those queued."""
+                           changed: list[str], skip: set[str] = frozenset()) -> list[str]:
+    """Queue the project's agents whose trigger is ``trigger`` (but those in ``skip``); the
+    names of those queued."""
     project = repositories(tenant_id).get(ProjectRepository).require(project_id)
     agents = ((project.settings or {}).get("agents") or {})
     owner_id = project.user_id
     queued = []
     for name, values in agents.items():
-        if not isinstance(values, dict) or values.get("enabled") is not True or values.get("trigger") != trigger:
+        if not isinstance(values, dict) or values.get("enabled") is not True or values.get("trigger") != trigger \
+                or name in skip:
             continue
         try:
             start_agent_run(KIND, str(project_id), name, trigger=trigger, trigger_ref=sha, changed=changed,
