@@ -61,7 +61,8 @@ from .schemas import (
     SettingsUpdateSchema,
 )
 from .stats import ProjectStats, count_file, current_streak_on
-from .stats_service import STATS_COLUMNS, record_commit
+from .stats_jobs import queue_stats
+from .stats_service import STATS_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -163,15 +164,8 @@ def _write(project: Project, operation: Any, field: str) -> Any:
 
 
 def _recorded(project: Project, sha: str) -> None:
-    """Book a write in the stats (inline: a few milliseconds for the changed files only).
-
-    The commit is made by now; should the stats fail, the save still stands and the next
-    ``record_commit`` (a save or a push) counts what this one missed, as it diffs from the
-    last commit the row was brought to."""
-    try:
-        record_commit(project, sha, actor_id=current_principal().user_id)
-    except Exception:
-        log.exception("The stats of project %s were not brought to %s", project.id, sha)
+    """Book a write in the stats: a job brings the row to the new commit (stats_jobs.py)."""
+    queue_stats(project, sha, actor_id=current_principal().user_id)
 
 
 def _now():

@@ -29,7 +29,7 @@ the pusher as the principal):
     owner may force-push the default branch)``.
 ``post-receive`` (the refs that did move)
     for each: a ``project.pushed`` event and a ``project.push`` audit entry in one
-    transaction; then, for the default branch, ``stats_service.record_commit(project, sha)``;
+    transaction; then, for the default branch, the stats job for the new sha (``stats_jobs``);
     then a run of every agent in ``settings.agents`` that is ``enabled`` with trigger
     ``commit`` (a push to the default branch) or ``pr`` (to another branch), with the new
     sha as ``trigger_ref`` and the paths changed as ``changed``. Stats and agents are best
@@ -67,6 +67,7 @@ from .access import may
 from .manuscript import ManuscriptRepository
 from .repositories import ProjectRepository
 from .repository_store import repository_path
+from .stats_jobs import queue_stats
 from .triggered_agents import queue_triggered_agents
 
 log = logging.getLogger(__name__)
@@ -360,18 +361,12 @@ def record_push(target: Target, ref: str, old: str | None, new: str | None) -> l
 
 
 def update_stats(target: Target, sha: str) -> None:
+    """The push's stats, on a worker (stats_jobs.py); the push stands whatever happens there."""
     try:
-        from .stats_service import record_commit
-    except ImportError:
-        log.warning("draftforge: stats_service.record_commit is not available; the stats of project %s "
-                    "were not updated for %s", target.project_id, sha)
-        return
-    try:
-        repos = repositories(target.tenant_id)
-        project = repos.get(ProjectRepository).require(target.project_id)
-        record_commit(project, sha, repos=repos, actor_id=target.pusher_id)
-    except Exception:  # noqa: BLE001 - the push stands; a stats rebuild can catch up
-        log.exception("draftforge: updating the stats of project %s for %s failed", target.project_id, sha)
+        project = repositories(target.tenant_id).get(ProjectRepository).require(target.project_id)
+        queue_stats(project, sha, actor_id=target.pusher_id)
+    except Exception:  # noqa: BLE001 - the refs have moved; a stats rebuild can catch up
+        log.exception("draftforge: the stats of project %s were not queued for %s", target.project_id, sha)
 
 
 def queue_agents(target: Target, trigger: str, sha: str, changed: list[str]) -> list[str]:

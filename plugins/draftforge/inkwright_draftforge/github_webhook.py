@@ -40,7 +40,7 @@ from .projects import field_error
 from .repositories import ProjectRepository
 from .repository_store import open_manuscript
 from .schemas import GithubDeliverySchema
-from .stats_service import record_commit
+from .stats_jobs import queue_stats
 from .subjects import KIND
 from .triggered_agents import queue_triggered_agents
 
@@ -169,18 +169,11 @@ def _push(candidate: Candidate, payload: dict[str, Any], delivery: str | None) -
         return {**answer, "content_available": False,
                 "reason": "This commit is not in the manuscript; nothing is fetched from GitHub."}, 202
     if on_default:
-        _record_stats(project, after, repos)
+        queue_stats(project, after)
     reviewed = _reviewed_already(repos, project.id, after)
     queued = queue_triggered_agents(candidate.tenant_id, project.id, AgentTrigger.WEBHOOK.value, after,
                                     _changed(payload), skip=reviewed)
     return {**answer, "content_available": True, "agents_queued": queued}
-
-
-def _record_stats(project: Any, sha: str, repos: Any) -> None:
-    try:
-        record_commit(project, sha, repos=repos)
-    except Exception:  # noqa: BLE001 - the delivery stands; a stats rebuild can catch up
-        log.exception("draftforge: the stats of project %s were not brought to %s", project.id, sha)
 
 
 def _reviewed_already(repos: Any, project_id: Any, sha: str) -> set[str]:

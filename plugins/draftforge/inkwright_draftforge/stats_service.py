@@ -1,7 +1,8 @@
 """Keeping a project's stats row up to date with its manuscript, one commit at a time.
 
-``record_commit(project, sha)`` is called after every write that moves the branch: a save in
-the studio (inline, a few milliseconds) and a git push. It counts only the chapters that
+``record_commit(project, sha)`` runs after every write that moves the branch — a save in the
+studio or the API, a git push, a GitHub delivery of a commit here — in the job of
+``stats_jobs.py``, and inline for a new project's first commit. It counts only the chapters that
 differ between the commit the row was last brought to and ``sha``, takes their previous
 counts from the row's ``file_counts``, and applies the difference with ``stats.apply_commit``.
 """

@@ -45,7 +45,8 @@ from .repositories import ProjectRepository, ProjectStatsRepository
 from .repository_store import open_manuscript
 from .stats import CommitRecord, ProjectStats, chapters_in, count_file, count_words, current_streak_on, rebuild
 from .stats_chart import words_over_time_svg
-from .stats_service import STATS_COLUMNS, record_commit
+from .stats_jobs import queue_stats
+from .stats_service import STATS_COLUMNS
 from .subjects import KIND
 
 log = logging.getLogger(__name__)
@@ -169,12 +170,8 @@ def project_stats(project: Project) -> ProjectStats:
 
 
 def record_saved(project: Project, sha: str) -> None:
-    """Book a save in the stats row (a few milliseconds: the changed chapters only). The commit
-    stands whatever happens here; the next save or push counts what this one missed."""
-    try:
-        record_commit(project, sha, actor_id=current_principal().user_id, timezone=_timezone())
-    except Exception:  # noqa: BLE001 - the save is made; the stats catch up at the next one
-        log.exception("The stats of project %s were not brought to %s", project.id, sha)
+    """Book a save in the stats: a job brings the row to the new commit (stats_jobs.py)."""
+    queue_stats(project, sha, actor_id=current_principal().user_id, timezone=_timezone())
 
 
 def _timezone() -> str:

@@ -156,7 +156,7 @@ def test_settings_are_read_and_merged(api_client):
 
 # -- Chapters, history, stats --------------------------------------------------------------------
 
-def test_chapters_are_written_as_commits_with_history_diffs_and_stats(app, api_client, clock):
+def test_chapters_are_written_as_commits_with_history_diffs_and_stats(app, api_client, clock, run_jobs):
     project_id = data(create(api_client), 201)["id"]
     chapters = f"{BASE}/{project_id}/chapters"
     start = data(api_client.get(chapters))
@@ -210,6 +210,7 @@ def test_chapters_are_written_as_commits_with_history_diffs_and_stats(app, api_c
     assert "+She came home at dusk, tired and glad." in file["unifiedDiff"]
     error(api_client.get(f"{BASE}/{project_id}/commits/{'0' * 40}"), 404, "NOT_FOUND")
 
+    run_jobs()  # each write queued its stats job (stats_jobs.py)
     stats = data(api_client.get(f"{BASE}/{project_id}/stats"))
     # "Night Rain" + "Rain fell on the lamp all night" is the one chapter left.
     assert stats["wordCount"] == 9 and stats["chapterCount"] == 1 and stats["lastCommitSha"] == deleted["sha"]
@@ -229,15 +230,18 @@ def test_chapters_are_written_as_commits_with_history_diffs_and_stats(app, api_c
         assert published[-1].payload["wordCount"] == 9
 
 
-def test_stats_count_only_what_changed_and_keep_a_day_per_entry(api_client, clock, user, make_project):
+def test_stats_count_only_what_changed_and_keep_a_day_per_entry(api_client, clock, user, make_project, run_jobs):
     project_id = make_project(user, {"chapters/01-one.md": "# One\n\nAlpha beta gamma.\n"})
     chapters = f"{BASE}/{project_id}/chapters"
     data(api_client.put(f"{chapters}/01-one.md", json={"text": "# One\n\nAlpha beta gamma delta.\n"}))
+    assert data(api_client.get(f"{BASE}/{project_id}/stats"))["wordCount"] == 0, "not counted until its job runs"
+    assert run_jobs() == 1
     stats = data(api_client.get(f"{BASE}/{project_id}/stats"))
     assert stats["wordCount"] == 5 and stats["chapterCount"] == 1
 
     clock.advance(86400)
     data(api_client.post(chapters, json={"title": "Two", "text": "Epsilon zeta.\n"}), 201)
+    run_jobs()
     stats = data(api_client.get(f"{BASE}/{project_id}/stats"))
     assert stats["wordCount"] == 8 and stats["chapterCount"] == 2 and stats["currentStreakDays"] == 2
     assert [(d["date"], d["wordCount"], d["wordsWrittenToday"]) for d in stats["statsHistory"]] == [
@@ -266,7 +270,7 @@ def test_a_stale_base_touching_the_same_file_is_an_edit_conflict_with_a_diff(api
     error(api_client.put(f"{chapters}/01-one.md", json={"text": "x", "base": "f" * 40}), 400, "VALIDATION_ERROR")
 
 
-def test_hostile_chapter_input_is_refused_clearly(app, api_client, user, make_project):
+def test_hostile_chapter_input_is_refused_clearly(app, api_client, user, make_project, run_jobs):
     project_id = make_project(user, {"chapters/01-one.md": "# One\n\nText.\n"})
     chapters = f"{BASE}/{project_id}/chapters"
     for path in ("chapters/../secrets.md", "chapters/.git/config.md", "manuscript/facts.md", "chapters/one.txt"):
@@ -293,6 +297,7 @@ def test_hostile_chapter_input_is_refused_clearly(app, api_client, user, make_pr
     assert refused["details"]["maxBytes"] == 1024 * 1024
     long = "# One\n\n" + "Word " * (150 * 1024)  # 750 KB: taken, and counted
     data(api_client.put(f"{chapters}/01-one.md", json={"text": long}))
+    run_jobs()
     assert data(api_client.get(f"{BASE}/{project_id}/stats"))["wordCount"] == 150 * 1024 + 1
 
 

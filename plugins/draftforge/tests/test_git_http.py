@@ -120,7 +120,7 @@ def commit_chapter(git, clone: Path, path: str, text: str, message: str) -> str:
     return git("rev-parse", "HEAD", cwd=clone).stdout.strip()
 
 
-def test_clone_push_and_pull_a_studio_edit(app, studio, git, tmp_path, user, api_client, make_project):
+def test_clone_push_and_pull_a_studio_edit(app, studio, git, tmp_path, user, api_client, make_project, run_jobs):
     project_id = make_project(user, FILES)
     set_agents(app, project_id, {"test.proofread": {"enabled": True, "trigger": "commit"}})
     secret = api_key(api_client)
@@ -139,6 +139,7 @@ def test_clone_push_and_pull_a_studio_edit(app, studio, git, tmp_path, user, api
     runs = runs_of(app, project_id)
     assert [(r.agent_type, r.trigger.value, r.trigger_ref) for r in runs] == [("test.proofread", "commit", sha)]
     assert runs[0].context["changed"] == ["chapters/02-the-storm.md"]
+    run_jobs()  # the push queued its stats job and the agent
     stats = stats_of(app, project_id)
     assert stats.last_commit_sha == sha and stats.chapter_count == 2
     with app.app_context():

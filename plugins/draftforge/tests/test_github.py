@@ -145,6 +145,7 @@ def test_a_push_of_a_commit_here_updates_the_stats_and_queues_the_webhook_agents
     assert (answer["contentAvailable"], answer["agentsQueued"]) == (True, ["style"])
     runs = webhook_runs(app, project_id)
     assert [(r.agent_type, r.trigger_ref) for r in runs] == [("style", sha)]
+    run_jobs()  # the stats job, and the agent
     with app.app_context():
         stats = db.session.query(ProjectStatsRecord).filter_by(project_id=uuid.UUID(project_id)).one()
         assert stats.last_commit_sha == sha
@@ -156,7 +157,7 @@ def test_a_push_of_a_commit_here_updates_the_stats_and_queues_the_webhook_agents
     assert [(row.details["after"], row.details["content_available"]) for row in pushes] == [(sha, True)] * 2
     assert {(row.tenant_id, row.user_id) for row in pushes} == {(runs[0].tenant_id, None)}, "the project's tenant"
     run_jobs()
-    assert {r.status.value for r in webhook_runs(app, project_id)} == {"completed"}
+    assert {r.status.value for r in webhook_runs(app, project_id)} == {"completed"}, "the agent's run is done"
 
 
 def test_a_push_of_a_commit_not_here_is_202_content_unavailable_and_queues_nothing(app, client, linked):

@@ -154,7 +154,7 @@ def test_editing_a_chapter_commits_it_and_a_stale_base_shows_the_conflict_as_a_d
     assert missing.status_code == 400
 
 
-def test_a_new_chapter_is_added_after_the_last_and_booked_in_the_stats(browser, project_id, app, user):
+def test_a_new_chapter_is_added_after_the_last_and_booked_in_the_stats(browser, project_id, app, user, run_jobs):
     bad = submit(browser, f"/draftforge/{project_id}/chapters/new", {"title": "", "text": "Words."})
     assert bad.status_code == 400 and beside(bad, "title") == ["Give the chapter a title."]
     made = submit(browser, f"/draftforge/{project_id}/chapters/new", {"title": "The Storm", "text": "Rain fell."})
@@ -162,6 +162,7 @@ def test_a_new_chapter_is_added_after_the_last_and_booked_in_the_stats(browser, 
     assert made.headers["Location"].endswith("/files/chapters/03-the-storm.md")
     text = text_of(browser.get(made.headers["Location"]))
     assert "# The Storm" in text and "Rain fell." in text
+    run_jobs()  # the save queued its stats job
     with app.app_context():
         repos = repositories(user.tenant_id)
         head = open_manuscript(repos.get(ProjectRepository).get(project_id)).head()
