@@ -289,3 +289,26 @@ class SystemRepository(Repository[M]):
         super().__init_subclass__(**kwargs)
         if not (cls.__dict__.get("__doc__") or "").strip():
             raise TypeError(f"{cls.__name__} crosses tenants: its docstring must say why it may")
+
+    def reencrypt_column(self, id_column: Any, token_column: Any, box: Any) -> tuple[int, list[Any]]:
+        """Re-encrypt every stored secret of ``token_column`` with the newest key of ``box``
+        (``flask inkwright secrets rotate``); a row whose token changed meanwhile is left as
+        it is. Rows with no secret are skipped.
+
+        :returns: how many were re-encrypted, and the ids of those no configured key decrypts.
+        """
+        from ..secrets import SecretUnreadableError
+
+        table = token_column.table
+        rotated, unreadable = 0, []
+        for row_id, token in self.session.execute(select(id_column, token_column)
+                                                  .where(token_column.is_not(None)).order_by(id_column)).all():
+            try:
+                fresh = box.rotate(token)
+            except SecretUnreadableError:
+                unreadable.append(row_id)
+                continue
+            self.session.execute(table.update().where(id_column == row_id, token_column == token)
+                                 .values({token_column.name: fresh}))
+            rotated += 1
+        return rotated, unreadable

@@ -13,10 +13,10 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import case, literal, or_, select
+from sqlalchemy import case, literal, or_
 
 from ..models import ProviderKey, ProviderKeyStatus, utcnow
-from ..secrets import SecretBox, SecretUnreadableError
+from ..secrets import SecretBox
 from .base import SystemRepository, as_uuid, operation
 
 KEYS = ProviderKey.__table__
@@ -160,17 +160,7 @@ class ProviderKeyRepository(SystemRepository[ProviderKey]):
 
         :returns: how many were re-encrypted, and the ids of those no configured key decrypts.
         """
-        rotated, unreadable = 0, []
-        for key_id, token in self.session.execute(select(KEYS.c.id, KEYS.c.encrypted_key).order_by(KEYS.c.id)).all():
-            try:
-                fresh = box.rotate(token)
-            except SecretUnreadableError:
-                unreadable.append(key_id)
-                continue
-            self.session.execute(KEYS.update().where(KEYS.c.id == key_id, KEYS.c.encrypted_key == token)
-                                 .values(encrypted_key=fresh))
-            rotated += 1
-        return rotated, unreadable
+        return self.reencrypt_column(KEYS.c.id, KEYS.c.encrypted_key, box)
 
     def _owned(self, *criteria: Any, limit: int | None = None) -> list[ProviderKey]:
         return self.list(*criteria, order_by=[ProviderKey.created_at.desc(), ProviderKey.id.desc()], limit=limit)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, case, or_, select
 
 from ..models import DeliveryStatus, Webhook, WebhookDelivery
-from ..secrets import SecretBox, SecretUnreadableError
+from ..secrets import SecretBox
 from .base import ScopedRepository, SystemRepository, as_uuid, operation
 
 
@@ -151,15 +151,4 @@ class WebhookSecretRotator(SystemRepository[Webhook]):
         :returns: how many were re-encrypted, and the ids of those no configured key decrypts.
         """
         table = Webhook.__table__
-        rotated, unreadable = 0, []
-        for hook_id, token in self.session.execute(select(table.c.id, table.c.encrypted_secret)
-                                                   .order_by(table.c.id)).all():
-            try:
-                fresh = box.rotate(token)
-            except SecretUnreadableError:
-                unreadable.append(hook_id)
-                continue
-            self.session.execute(table.update().where(table.c.id == hook_id, table.c.encrypted_secret == token)
-                                 .values(encrypted_secret=fresh))
-            rotated += 1
-        return rotated, unreadable
+        return self.reencrypt_column(table.c.id, table.c.encrypted_secret, box)

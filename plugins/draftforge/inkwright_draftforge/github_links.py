@@ -67,20 +67,7 @@ class GithubLinks(SystemRepository[Project]):
         :returns: how many were re-encrypted, and the ids of the projects no key decrypts.
         """
         table = Project.__table__
-        rotated, unreadable = 0, []
-        for project_id, token in self.session.execute(
-                select(table.c.id, table.c.github_webhook_secret)
-                .where(table.c.github_webhook_secret.is_not(None)).order_by(table.c.id)).all():
-            try:
-                fresh = box.rotate(token)
-            except Exception:  # noqa: BLE001 - SecretUnreadableError: reported, the others go on
-                unreadable.append(project_id)
-                continue
-            self.session.execute(table.update().where(table.c.id == project_id,
-                                                      table.c.github_webhook_secret == token)
-                                 .values(github_webhook_secret=fresh))
-            rotated += 1
-        return rotated, unreadable
+        return self.reencrypt_column(table.c.id, table.c.github_webhook_secret, box)
 
 
 def signature_of(secret: str, body: bytes) -> str:
