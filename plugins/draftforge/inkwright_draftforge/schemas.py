@@ -70,14 +70,12 @@ class AgentSettingsSchema(ApiSchema):
     auto_comment = StrictBoolean()
 
 
-class AgentsSchema(ApiSchema):
-    continuity = fields.Nested(AgentSettingsSchema)
-    style = fields.Nested(AgentSettingsSchema)
-    timeline = fields.Nested(AgentSettingsSchema)
-    fact = fields.Nested(AgentSettingsSchema)
-
-
-assert set(AgentsSchema._declared_fields) == set(AGENT_TYPES)
+#: Settings by agent name: DraftForge's four (continuity, style, timeline, fact) and any agent a
+#: pip-installed package adds; the project service refuses a name no installed plugin provides.
+AGENT_SETTINGS = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=50)),
+                             values=fields.Nested(AgentSettingsSchema), validate=validate.Length(max=50),
+                             metadata={"description": "By agent name: " + ", ".join(AGENT_TYPES)
+                                                      + ", or another installed agent (GET /api/agents)"})
 
 
 class CompilationSchema(ApiSchema):
@@ -95,7 +93,7 @@ class GithubActionsSchema(ApiSchema):
 class SettingsSchema(ApiSchema):
     """The seed's ``{agents, compilation, github_actions}``; a change merges into what is there."""
 
-    agents = fields.Nested(AgentsSchema)
+    agents = AGENT_SETTINGS
     compilation = fields.Nested(CompilationSchema)
     github_actions = fields.Nested(GithubActionsSchema)
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
-import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -17,43 +15,13 @@ from inkwright_draftforge.manuscript_values import Author
 from inkwright_draftforge.models import Project, ProjectStatsRecord
 from inkwright_draftforge.repository_store import open_manuscript
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.models import AgentRun, User
 
-GIT = "/usr/bin/git"
 pytestmark = pytest.mark.usefixtures("tenant_scope_guard")
 CHAPTER = "chapters/01-arrival.md"
 FILES = {CHAPTER: "# Arrival\n\nShe came home in the rain.\n"}
-
-
-@pytest.fixture
-def studio(app):
-    """The app on a free loopback port, in a thread; its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-
-
-@pytest.fixture
-def git(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1",
-           "GIT_AUTHOR_NAME": "Ada Writer", "GIT_AUTHOR_EMAIL": "ada@example.com",
-           "GIT_COMMITTER_NAME": "Ada Writer", "GIT_COMMITTER_EMAIL": "ada@example.com", "LC_ALL": "C"}
-
-    def run(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run([GIT, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
-        if check and done.returncode != 0:
-            raise AssertionError(f"git {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
-        return done
-
-    return run
 
 
 def api_key(client, role: str | None = None, tenant_id=None) -> str:
