@@ -104,6 +104,8 @@ from .skill import Skill, StepContext
 from .statuses import RunStatus, StepStatus
 from .usernames import check_username, ensure_username, user_by_username
 from .version import TOOLKIT_VERSION
+from .web.handoff import keep as hand_over
+from .web.handoff import take as handed_over
 from .webhooks.signing import verify_webhook_signature
 
 
@@ -274,7 +276,7 @@ __all__ = [
     "WorkflowExecutionError", "current_principal", "fields", "operation", "parse_bool", "public",
     "parse_int", "parse_list", "post_load", "pre_load", "repositories", "utcnow", "validate",
     "validates", "validates_schema",
-    "EventType", "verify_webhook_signature",
+    "EventType", "verify_webhook_signature", "hand_over", "handed_over",
     "AgentRun", "AgentRunRepository", "AgentRunStatus", "AgentSubject", "AgentSubjects", "AgentTrigger", "start_agent_run",
     "enum_column", "check_username", "ensure_username", "user_by_username", "principal_for_api_key",
 ]

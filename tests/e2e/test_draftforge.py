@@ -1,6 +1,7 @@
 """DraftForge in a real browser: sign up → create a project → write two chapters → run the
 style agent (the studio's own worker runs it) → filter its report by severity → follow an
-issue to its line → see the stats chart; no page scrolls sideways at 360, 1,280 or 1,920 px.
+issue to its line → see the stats chart → link the project to GitHub (its secret shown once); no
+page scrolls sideways at 360, 1,280 or 1,920 px.
 
 The real ``flask inkwright studio`` (web and one worker) with the DraftForge plugin installed,
 and Debian's headless Chromium; here rather than in the plugin's tests because the studio and
@@ -97,6 +98,19 @@ def test_write_two_chapters_review_their_style_and_follow_an_issue_to_its_line(p
     page.get_by_role("link", name="Stats", exact=True).click()
     assert page.locator(".df-chart svg").count() == 1
     assert page.locator(".df-chart svg").bounding_box()["width"] > 200
+
+    # Link the project to GitHub: the webhook's secret is shown once, beside a Copy button.
+    page.goto(f"{project}/settings")
+    page.get_by_role("button", name="Link and make a secret").click()
+    assert "Name the repository as owner/name." in page.locator("#repo_name-errors").inner_text()
+    page.get_by_label("Repository", exact=True).fill("agatha/harbour-murders")
+    page.get_by_label("Repository id").fill("424242")
+    page.get_by_role("button", name="Link and make a secret").click()
+    page.wait_for_url(f"{project}/settings#github")
+    assert len(page.locator("#github-secret").inner_text().strip()) >= 40
+    assert page.locator("#github-webhook-url").inner_text().endswith("/api/draftforge/github/webhook")
+    page.reload()
+    assert page.locator("#github-secret").count() == 0 and "agatha/harbour-murders" in page.locator("#github").inner_text()
 
     pages = {"project": project, "stats": f"{project}/stats", "report": report,
              "report-filtered": f"{report}?severity={chosen}", "history": f"{project}/history",

@@ -88,6 +88,19 @@ class SettingsForm(FlaskForm):
     submit = SubmitField("Save the settings")
 
 
+class GithubLinkForm(FlaskForm):
+    repo_name = StringField("Repository", validators=[
+        DataRequired("Name the repository as owner/name."),
+        Regexp(r"^[A-Za-z0-9_.\-]{1,100}/[A-Za-z0-9_.\-]{1,100}$", message="Name the repository as owner/name.")],
+        description="owner/name, as in its GitHub URL")
+    repo_id = IntegerField("Repository id", validators=[
+        InputRequired("GitHub's number for the repository is needed."),
+        NumberRange(min=1, max=2**53 - 1, message="A positive whole number.")],
+        description="GitHub's id of the repository: repository.id in a webhook's payload, or "
+                    "GET https://api.github.com/repos/owner/name")
+    submit = SubmitField("Link and make a secret")
+
+
 class AgentRunForm(FlaskForm):
     agent = SelectField("Agent", validators=[DataRequired("Choose an agent.")])
     submit = SubmitField("Run the agent")

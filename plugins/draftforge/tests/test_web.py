@@ -5,7 +5,10 @@ found and a viewer reads but does not change."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import html
+import json
 import re
 from typing import Any
 
@@ -225,6 +228,31 @@ def test_the_settings_page_saves_each_agent_and_shows_errors_beside_fields(brows
     assert 'value="offline:fast"' in text_of(browser.get(f"/draftforge/{project_id}/settings"))
 
 
+def test_the_settings_page_links_github_shows_the_secret_once_and_unlinks(browser, project_id):
+    settings = f"/draftforge/{project_id}/settings"
+    link = f"/draftforge/{project_id}/github"
+    assert "Not linked" in text_of(browser.get(settings))
+    bad = submit(browser, link, {"repo_name": "book", "repo_id": "0"}, page=settings)
+    assert bad.status_code == 400
+    assert beside(bad, "repo_name") == ["Name the repository as owner/name."]
+    assert beside(bad, "repo_id") == ["A positive whole number."]
+
+    made = submit(browser, link, {"repo_name": "ada/book", "repo_id": "424242"}, page=settings)
+    assert made.status_code == 302 and made.headers["Location"].endswith("/settings#github")
+    shown = text_of(browser.get(settings))
+    secret = html.unescape(re.search(r'id="github-secret" class="secret-value">([^<]+)<', shown).group(1))
+    assert "/api/draftforge/github/webhook" in shown and ">ada/book</a>" in shown
+    body = json.dumps({"zen": "Hello.", "repository": {"id": 424242}}).encode()
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    pinged = browser.post("/api/draftforge/github/webhook", data=body, headers={
+        "Content-Type": "application/json", "X-GitHub-Event": "ping", "X-Hub-Signature-256": signature})
+    assert pinged.status_code == 200, "the secret shown signs GitHub's deliveries"
+    assert secret not in text_of(browser.get(settings)), "shown once: a reload does not show it again"
+
+    unlinked = submit(browser, f"{link}/unlink", {}, page=settings)
+    assert unlinked.status_code == 302 and "Not linked" in text_of(browser.get(settings))
+
+
 def _settings(app, user, project_id) -> dict[str, Any]:
     with app.app_context():
         return repositories(user.tenant_id).get(ProjectRepository).get(project_id).settings["agents"]
@@ -314,12 +342,15 @@ def test_a_viewer_reads_the_project_but_cannot_change_it(app, make_user, user, p
     assert "Run the agent" not in runs
     settings = text_of(visitor.get(f"/draftforge/{project_id}/settings"))
     assert "<fieldset class=\"df-agents\" disabled>" in settings and "Save the settings" not in settings
+    assert "Link and make a secret" not in settings
 
     token = token_of(visitor.get("/draftforge/new"))
     for path, data in ((f"/draftforge/{project_id}/edit/chapters/01-arrival.md", {"text": "Gone.", "base": "x"}),
                        (f"/draftforge/{project_id}/chapters/new", {"title": "Mine"}),
                        (f"/draftforge/{project_id}/settings", {"style-trigger": "manual"}),
-                       (f"/draftforge/{project_id}/runs", {"agent": "style"})):
+                       (f"/draftforge/{project_id}/runs", {"agent": "style"}),
+                       (f"/draftforge/{project_id}/github", {"repo_name": "vera/book", "repo_id": "7"}),
+                       (f"/draftforge/{project_id}/github/unlink", {})):
         assert visitor.post(path, data={"csrf_token": token, **data}).status_code == 403, path
     assert visitor.get(f"/draftforge/{project_id}/edit/chapters/01-arrival.md").status_code == 403
     with app.app_context():
