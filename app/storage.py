@@ -36,6 +36,11 @@ class ArtifactStorage(ABC):
         :raises FileNotFoundError: when they are gone.
         """
 
+    @abstractmethod
+    def delete(self, uri: str) -> None:
+        """Remove the bytes at a URI this storage returned (nothing if they are gone already).
+        Content is shared by hash: the caller checks that nothing else holds it."""
+
 
 class LocalArtifactStorage(ArtifactStorage):
     """Files under ``root/ab/cd/<sha256>``; written to a temporary name, then renamed, so a
@@ -64,8 +69,14 @@ class LocalArtifactStorage(ArtifactStorage):
                 raise
         return StoredContent(f"{self.scheme}:{digest}", digest, len(content))
 
-    def read(self, uri: str) -> bytes:
+    def _path_of(self, uri: str) -> Path:
         scheme, _, digest = uri.partition(":")
         if scheme != self.scheme or len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
             raise FileNotFoundError(uri)
-        return self.path_for(digest).read_bytes()
+        return self.path_for(digest)
+
+    def read(self, uri: str) -> bytes:
+        return self._path_of(uri).read_bytes()
+
+    def delete(self, uri: str) -> None:
+        self._path_of(uri).unlink(missing_ok=True)

@@ -13,7 +13,7 @@ from ..agent import AgentSubject, AgentSubjects
 from ..errors import ValidationError
 from ..registry import PluginRegistry
 from ..repositories import Repositories, as_uuid
-from ..statuses import StepStatus
+from ..run_texts import texts_of_run
 
 RUN_KIND = "inkwright.run"
 
@@ -38,13 +38,8 @@ class RunSubjects(AgentSubjects):
 
     def content(self, repos: Repositories, subject: AgentSubject, ref: str | None, changed: list[str],
                 agent_type: str) -> dict[str, Any]:
-        steps = repos.run_steps.of_run(as_uuid(subject.id))
-        files = []
-        for index, step in enumerate(sorted(steps, key=lambda s: s.created_at), start=1):
-            text = (step.output or {}).get("text") if isinstance(step.output, dict) else None
-            if step.status == StepStatus.COMPLETED and isinstance(text, str) and text.strip():
-                files.append({"path": f"steps/{step.step_key}.md", "title": step.step_key, "chapter_index": index,
-                              "text": text})
+        files = [{"path": f"steps/{step.step_key}.md", "title": step.step_key, "chapter_index": index,
+                  "text": step.text} for index, step in enumerate(texts_of_run(repos, as_uuid(subject.id)), start=1)]
         return {"ref": ref, "files": files, "changed": changed, "settings": {}}
 
 

@@ -18,6 +18,7 @@ from .credit_account import (
     period_allowance,
 )
 from .domain_event import DomainEventRecord
+from .export_job import EXPORT_TRANSITIONS, RETIRED_EXPORT_TYPES, ExportJob, ExportStatus, ExportType
 from .feature_flag import FeatureFlag
 from .generation_job import GENERATION_TRANSITIONS, GenerationJob, GenerationStatus
 from .idempotency import IdempotencyKey
@@ -36,6 +37,7 @@ from .workflow import WorkflowVersion
 
 __all__ = [
     "AGENT_RUN_TRANSITIONS", "CONTEXT_TYPES", "AgentRun", "AgentRunStatus", "AgentTrigger",
+    "EXPORT_TRANSITIONS", "RETIRED_EXPORT_TYPES", "ExportJob", "ExportStatus", "ExportType",
     "AIResponse", "CreditAccount", "CreditHold", "GENERATION_TRANSITIONS", "GenerationJob", "GenerationStatus",
     "KeySource", "PROVIDER_KEY_TRANSITIONS", "ProviderKey", "ProviderKeyStatus", "SubscriptionPeriod",
     "SubscriptionStatus", "SubscriptionTier", "TIER_LIMITS", "UsageLogEntry", "UsageSource", "UsageStatus",

@@ -14,6 +14,7 @@ from .audit_log import AuditLogWriter, PlatformAuditLog
 from .base import SystemRepository
 from .credentials import ApiKeyLookupRepository, AuthSessionRepository
 from .events import EventLogRepository
+from .export_jobs import ExportPurge, ExportSweep
 from .generation_jobs import GenerationJobLocator
 from .provider_keys import ProviderKeyRepository
 from .runs import RunLocator, RunStepLocator, StepCacheJanitor
@@ -49,4 +50,8 @@ SYSTEM_SCOPE: tuple[type[SystemRepository], ...] = (
     WebhookSecretRotator,
     # Rule 3's sweep over every tenant's unfinished agent runs, and their lost jobs.
     AgentRunSweep,
+    # Rule 4's purge of every tenant's expired exports (stored bytes are shared by content),
+    # and the reconciler's sweep over exports a worker or Redis lost.
+    ExportPurge,
+    ExportSweep,
 )
