@@ -69,13 +69,21 @@ def run_agent(tenant_id: str, agent_run_id: str) -> str:
     return run_agent_try(tenant_id, agent_run_id)
 
 
+def run_export(tenant_id: str, export_job_id: str) -> str:
+    """An export's job (app/exports/execution.py): the book rendered and stored; its status."""
+    from .exports.execution import run_export_try
+
+    return run_export_try(tenant_id, export_job_id)
+
+
 def reconcile() -> dict:
     """One reconciler pass: lost workers, lost jobs and polls, stuck runs (see app.engine.reconciler)."""
     state = current_state()
     report = Reconciler(state, stale_after=current_app.config["STEP_STALE_AFTER"]).run()
     from .agent_runs.execution import sweep  # agent runs: rule 3's limit and lost jobs
+    from .exports.execution import sweep as sweep_exports  # exports a worker or Redis lost
 
-    return {**report.as_dict(), "agentRuns": sweep()}
+    return {**report.as_dict(), "agentRuns": sweep(), "exports": sweep_exports()}
 
 
 def purge_expired_sessions() -> int:

@@ -119,6 +119,12 @@ class Plugin:
         the kind to find, authorise and read the subject."""
         return ()
 
+    def export_sources(self) -> Iterable[Any]:
+        """The kinds of thing people export as books (``app.toolkit.ExportSource`` instances,
+        e.g. DraftForge's projects): each finds a subject, resolves a ref and reads its ``Book``;
+        the core renders it to EPUB, PDF, DOCX, HTML or Markdown on a worker."""
+        return ()
+
     def run_subjects(self, runs: Sequence[Any]) -> Mapping[uuid.UUID, RunSubject]:
         """For the runs among ``runs`` that make something of this plugin's, what (by run id).
 

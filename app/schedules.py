@@ -104,6 +104,9 @@ CORE_SCHEDULES = (
              description="Delete API sessions whose refresh token lapsed."),
     Schedule("webhooks.requeue", "app.webhooks.jobs.requeue_overdue_deliveries", cron="*/5 * * * *",
              description="Queue again the webhook deliveries whose jobs were lost (Redis flushed or failed over)."),
+    Schedule("exports.purge", "app.exports.purge.purge_expired_exports", cron="50 3 * * *",
+             description="Delete the files of exports past their 30 days (business rule 4), but bytes another "
+                         "export or artifact still holds."),
 )
 
 

@@ -67,6 +67,9 @@ from .errors import (
     readable_message,
 )
 from .events import DomainEvent
+from .exports.book import Book, BookChapter, ExportSettings
+from .exports.errors import RefNotFoundError
+from .exports.sources import ExportSource
 from .feature_flags import feature_enabled
 from .markdown_text import inert_markdown, render_markdown
 from .models import AgentRun, AgentRunStatus, AgentTrigger, Artifact, Run, RunStep, UsageSource
@@ -277,6 +280,7 @@ __all__ = [
     "parse_int", "parse_list", "post_load", "pre_load", "repositories", "utcnow", "validate",
     "validates", "validates_schema",
     "EventType", "verify_webhook_signature", "hand_over", "handed_over",
+    "Book", "BookChapter", "ExportSettings", "ExportSource", "RefNotFoundError",
     "AgentRun", "AgentRunRepository", "AgentRunStatus", "AgentSubject", "AgentSubjects", "AgentTrigger", "start_agent_run",
     "enum_column", "check_username", "ensure_username", "user_by_username", "principal_for_api_key",
 ]

@@ -23,6 +23,7 @@ from . import (
     auth,
     completions,
     events,
+    exports,
     feature_flags,
     models,
     notifications,
@@ -163,6 +164,7 @@ def build_api(app: Flask) -> InkwrightApi:
     api.register_blueprint(audit_log.blp)
     api.register_blueprint(agent_runs.agents_blp)
     api.register_blueprint(agent_runs.blp)
+    api.register_blueprint(exports.blp)
     _document_configured_rules(app, api)
     app.register_blueprint(system.probes)
     app.add_url_rule(SWAGGER_ASSETS + "<path:filename>", "swagger_asset", public(_swagger_asset))

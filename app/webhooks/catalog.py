@@ -35,6 +35,8 @@ CORE_EVENT_TYPES: tuple[EventType, ...] = (
     EventType("provider_key.added", "A provider key was added for the tenant."),
     EventType("provider_key.revoked", "One of the tenant's provider keys was revoked."),
     EventType("agent.run.completed", "A review agent finished its run, with its findings counted."),
+    EventType("export.completed", "An export's file is ready to download (kept 30 days)."),
+    EventType("export.failed", "An export could not be made; its error says why."),
 )
 
 
