@@ -20,6 +20,7 @@ from flask import Flask
 from app.api import EnvelopeBlueprint
 from app.notifications import notify
 from app.pytest_plugin import Account, ApiClient
+from app.repositories.export_jobs import ExportJobRepository
 from app.repositories.webhooks import WebhookDeliveryRepository, WebhookRepository
 from app.runtime import repositories
 
@@ -84,6 +85,15 @@ def own_webhook(client: ApiClient) -> dict[str, str]:
     return {"webhook_id": made.json["data"]["id"], "delivery_id": delivery["id"]}
 
 
+def own_export(client: ApiClient, run_jobs, run_id: str) -> dict[str, str]:
+    """An EPUB of the run's written steps, made on the worker (its file downloadable)."""
+    made = client.post("/api/exports", json={"subjectKind": "inkwright.run", "subjectId": run_id,
+                                             "exportType": "epub"})
+    assert made.status_code == 202, made.json
+    run_jobs()
+    return {"export_id": made.json["data"]["id"]}
+
+
 def own_notification(app, account: Account) -> dict[str, str]:
     """A notification of the side's owner (a person's, whichever tenant they act in)."""
     with app.app_context():
@@ -102,6 +112,7 @@ def tenant_a(app, make_user, login_api, create_key, add_member, bearer, upload_w
     event = client.get("/api/events", query_string={"type": "api_key.created"}).json["data"]["items"][0]
     work = own_work(client, upload_workflow, start_run, run_jobs, "alpha.ledger", "1.1a", "a")
     work.update(own_webhook(client))
+    work.update(own_export(client, run_jobs, work["run_id"]))
     work.update(own_notification(app, owner))
     ids = {"tenant_id": str(owner.tenant_id), "membership_id": membership["id"], "key_id": key["id"],
            "event_id": event["id"], **work}
@@ -117,6 +128,7 @@ def tenant_b(app, make_user, login_api, create_key, bearer, upload_workflow, sta
     event = client.get("/api/events", query_string={"type": "api_key.created"}).json["data"]["items"][0]
     work = own_work(client, upload_workflow, start_run, run_jobs, "bravo.ledger", "2.2b", "b")
     work.update(own_webhook(client))
+    work.update(own_export(client, run_jobs, work["run_id"]))
     work.update(own_notification(app, owner))
     ids = {"tenant_id": str(owner.tenant_id), "membership_id": own_membership["id"], "key_id": key["id"],
            "event_id": event["id"], **work}
@@ -143,6 +155,7 @@ def tenant_state(app_repos, tenant_id: str) -> dict[str, Any]:
                                for w in scoped.get(WebhookRepository).list()),
             "deliveries": sorted((str(d.id), d.status.value, d.attempt_number)
                                  for d in scoped.get(WebhookDeliveryRepository).list()),
+            "exports": sorted((str(e.id), e.status.value, e.output_uri) for e in scoped.get(ExportJobRepository).list()),
         }
 
 
