@@ -7,6 +7,7 @@ from pathlib import Path
 from app.toolkit import EventType, Plugin, Schedule, Setting
 
 from .api import api
+from .exports import ProjectExports
 from .github_links import GithubLinks
 from .github_webhook import github_api
 from .models import Project, ProjectStatsRecord
@@ -41,6 +42,9 @@ class DraftForgePlugin(Plugin):
 
     def agent_subjects(self):
         return [ProjectSubjects()]
+
+    def export_sources(self):
+        return [ProjectExports()]
 
     def init_app(self, app):
         from .cli import draftforge_group
