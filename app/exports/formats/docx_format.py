@@ -31,7 +31,14 @@ def _add_runs(paragraph, runs: tuple[md.Run, ...]) -> None:
         if run.line_break:
             paragraph.add_run().add_break()
             continue
-        written = paragraph.add_run(_clean(run.text))
+        text = _clean(run.text)
+        if "\t" in text or "\n" in text or "\r" in text:
+            written = paragraph.add_run(text)  # python-docx turns these into tabs and breaks
+        else:
+            # python-docx's text setter walks the text a character at a time looking for tabs and
+            # breaks (most of a DOCX export's time); text without them goes in as one <w:t>.
+            written = paragraph.add_run()
+            written._r.add_t(text)
         # Only what is set: each property written adds XML to the run, and most runs are plain.
         if run.bold:
             written.bold = True
