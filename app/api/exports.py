@@ -35,10 +35,10 @@ def shown(job: ExportJob) -> dict[str, Any]:
 @blp.route("", methods=["POST"])
 @blp.arguments(ExportCreateSchema)
 @blp.response(202, ExportJobSchema)
-@blp.alt_response(422, description="EXPORT_FORMAT_RETIRED (mobi), REF_NOT_FOUND (a ref the source does not "
-                                   "have) or EXPORT_EMPTY (no chapter to export)")
 def start_export(body: dict[str, Any]):
-    """Queue an export of a source (a DraftForge project, a workflow run, …) to one format."""
+    """Queue an export of a source (a DraftForge project, a workflow run, …) to one format.
+    Refused with 422 ``EXPORT_FORMAT_RETIRED`` (mobi), ``REF_NOT_FOUND`` (a ref the source does
+    not have) or ``EXPORT_EMPTY`` (no chapter to export), each naming its field."""
     current_principal().require("exports", "create")
     job, created = export_service().start(
         subject_kind=body["subject_kind"], subject_id=body["subject_id"], export_type=body["export_type"],
@@ -76,7 +76,8 @@ def delete_export(export_id: str):
 
 
 @blp.route("/<export_id>/download")
-@blp.response(200, description="The file, with Content-Disposition and ETag (its SHA-256)")
+@blp.doc(responses={"200": {"description": "The file, with Content-Disposition and ETag (its SHA-256)",
+                            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}})
 @blp.alt_response(304, description="If-None-Match named this file's ETag")
 @blp.alt_response(409, description="EXPORT_NOT_READY: queued, processing or failed")
 @blp.alt_response(410, description="EXPORT_EXPIRED: past its 30 days")

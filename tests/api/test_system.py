@@ -138,6 +138,7 @@ NOT_ENVELOPES = {
     ("/api/runs/{run_id}/events", "get"): "text/event-stream",  # Server-Sent Events
     ("/api/notifications/events", "get"): "text/event-stream",
     ("/api/artifacts/{artifact_id}/content", "get"): "*/*",  # the artifact's own bytes, in its media type
+    ("/api/exports/{export_id}/download", "get"): "*/*",  # the exported file, in its format's media type
 }
 
 
