@@ -215,6 +215,17 @@ def discover(enabled: Iterable[str] = ("*",), disabled: Iterable[str] = (),
     return registry
 
 
+def declared_kinds(registry: PluginRegistry, core: dict[str, Any], hook: str, base: type) -> dict[str, Any]:
+    """The core's kinds, then each enabled plugin's from its ``hook()`` (agent subjects, export
+    sources): instances of ``base`` with a ``kind``; a kind declared twice keeps the first."""
+    kinds = dict(core)
+    for plugin in registry.plugins.values():
+        for declared in getattr(plugin, hook)():
+            if isinstance(declared, base) and declared.kind and declared.kind not in kinds:
+                kinds[declared.kind] = declared
+    return kinds
+
+
 def entry_for(registry: PluginRegistry, group: str, name: str) -> PluginEntry | None:
     return next((e for e in registry.entries if e.group == group and e.name == name), None)
 

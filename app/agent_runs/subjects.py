@@ -11,7 +11,7 @@ from typing import Any
 
 from ..agent import AgentSubject, AgentSubjects
 from ..errors import ValidationError
-from ..registry import PluginRegistry
+from ..registry import PluginRegistry, declared_kinds
 from ..repositories import Repositories, as_uuid
 from ..run_texts import texts_of_run
 
@@ -46,12 +46,7 @@ class RunSubjects(AgentSubjects):
 def subject_kinds(registry: PluginRegistry) -> dict[str, AgentSubjects]:
     """Every kind by name: the core's, then each enabled plugin's (a kind declared twice keeps
     the first, as event types do)."""
-    kinds: dict[str, AgentSubjects] = {RUN_KIND: RunSubjects()}
-    for plugin in registry.plugins.values():
-        for kind in plugin.agent_subjects():
-            if isinstance(kind, AgentSubjects) and kind.kind and kind.kind not in kinds:
-                kinds[kind.kind] = kind
-    return kinds
+    return declared_kinds(registry, {RUN_KIND: RunSubjects()}, "agent_subjects", AgentSubjects)
 
 
 def subject_kind(registry: PluginRegistry, kind: str) -> AgentSubjects:

@@ -14,7 +14,7 @@ import re
 from typing import Any, ClassVar
 
 from ..errors import ValidationError
-from ..registry import PluginRegistry
+from ..registry import PluginRegistry, declared_kinds
 from ..repositories import Repositories, as_uuid
 from ..run_texts import texts_of_run
 from .book import Book, BookChapter
@@ -87,12 +87,7 @@ class RunExports(ExportSource):
 def export_sources(registry: PluginRegistry) -> dict[str, ExportSource]:
     """Every source by kind: the core's, then each enabled plugin's (a kind declared twice
     keeps the first)."""
-    sources: dict[str, ExportSource] = {RUN_KIND: RunExports()}
-    for plugin in registry.plugins.values():
-        for source in plugin.export_sources():
-            if isinstance(source, ExportSource) and source.kind and source.kind not in sources:
-                sources[source.kind] = source
-    return sources
+    return declared_kinds(registry, {RUN_KIND: RunExports()}, "export_sources", ExportSource)
 
 
 def export_source(registry: PluginRegistry, kind: str) -> ExportSource:

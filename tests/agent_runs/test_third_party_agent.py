@@ -4,12 +4,8 @@ usage rows carry its agent_type."""
 
 from __future__ import annotations
 
-import importlib
 import re
-import shutil
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -17,25 +13,15 @@ from app.extensions import db
 from app.models import UsageLogEntry
 from app.runtime import repositories
 from tests.agent_runs import reviewed
-from tests.test_registry import install_distribution
+from tests.agent_runs.acme import acme_installed
 
-PACKAGE = "acme_cliches"
-TEMPLATE = Path(__file__).resolve().parents[1] / "plugins" / "agent_template" / PACKAGE
 TEXT = "It was a dark and stormy night.\nThe keeper arrived in the nick of time."
 
 
 @pytest.fixture(scope="module")
 def distribution(tmp_path_factory):
-    site = tmp_path_factory.mktemp("site")
-    shutil.copytree(TEMPLATE, site / PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
-    install_distribution(site, "acme-cliches", "1.0.0", {"inkwright.agents": {"acme.cliches": f"{PACKAGE}:Cliches"}})
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(site))
-        importlib.invalidate_caches()
+    with acme_installed(tmp_path_factory.mktemp("site")) as site:
         yield site
-    for name in [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]:
-        del sys.modules[name]
-    importlib.invalidate_caches()
 
 
 @pytest.fixture

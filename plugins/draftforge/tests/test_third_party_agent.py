@@ -5,41 +5,26 @@ agent_type. (The core's tests run it by the API, the CLI and a workflow step.)""
 
 from __future__ import annotations
 
-import importlib
-import shutil
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from inkwright_draftforge.models import Project
 
 from app.extensions import db
 from app.models import AgentRun, UsageLogEntry, User
-from tests.test_registry import install_distribution
+from tests.agent_runs.acme import acme_installed
 
-PACKAGE = "acme_cliches"
-TEMPLATE = Path(__file__).resolve().parents[3] / "tests" / "plugins" / "agent_template" / PACKAGE
 CHAPTER = "chapters/01-arrival.md"
 
 
 @pytest.fixture(scope="module")
-def acme_installed(tmp_path_factory):
-    """The distribution on sys.path as pip would leave it; module-scoped, so in place before
-    each test's app is made (and found by its PLUGINS "*")."""
-    site = tmp_path_factory.mktemp("site")
-    shutil.copytree(TEMPLATE, site / PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
-    install_distribution(site, "acme-cliches", "1.0.0", {"inkwright.agents": {"acme.cliches": f"{PACKAGE}:Cliches"}})
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(site))
-        importlib.invalidate_caches()
+def acme(tmp_path_factory):
+    """Module-scoped, so in place before each test's app is made (and found by its PLUGINS "*")."""
+    with acme_installed(tmp_path_factory.mktemp("site")) as site:
         yield site
-    for name in [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]:
-        del sys.modules[name]
-    importlib.invalidate_caches()
 
 
-def test_a_push_queues_the_third_party_agent_on_its_commit_trigger(acme_installed, app, studio, git, tmp_path, user,
+def test_a_push_queues_the_third_party_agent_on_its_commit_trigger(acme, app, studio, git, tmp_path, user,
                                                                     api_client, make_project, run_jobs):
     assert "acme.cliches" in [a["name"] for a in api_client.get("/api/agents").json["data"]["items"]]
     project_id = make_project(user, {CHAPTER: "# Arrival\n\nShe came home in the rain.\n"})
