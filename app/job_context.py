@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from typing import Any
@@ -108,8 +109,16 @@ class AppContextMixin(BoundChildren):
         joins every child it forked, would wait for it for ever."""
         scheduler = getattr(self, "scheduler", None)
         process = getattr(scheduler, "_process", None)
-        if process is not None and process.is_alive():
-            self.stop_scheduler()  # type: ignore[attr-defined]
+        if process is None or not process.is_alive():
+            return
+        # Not RQ's stop_scheduler(): it joins without a limit, and a scheduler forked the moment
+        # the SIGTERM came may not have its own handlers yet (see _stop_on_early_sigterm).
+        process.terminate()
+        process.join(timeout=5)
+        if process.is_alive():
+            log.warning("RQ's scheduler (pid %s) ignored SIGTERM; killing it", process.pid)
+            process.kill()
+            process.join(timeout=5)
 
     def _stop_on_early_sigterm(self) -> None:
         """Until RQ installs its own handlers (after registering, subscribing and starting its
@@ -121,8 +130,16 @@ class AppContextMixin(BoundChildren):
         instead would interrupt whatever the main thread was doing — a fork, say.)"""
         if threading.current_thread() is not threading.main_thread():
             return
+        installed_in = os.getpid()
 
         def stop_soon(signum: int, frame: Any) -> None:
+            if os.getpid() != installed_in:
+                # A child forked before it set handlers of its own (RQ's scheduler, in its first
+                # moments) inherited this one: it must die of SIGTERM as usual, not swallow it,
+                # or the worker's exit would wait for it for ever (CI, PostgreSQL, once).
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
             self._stop_requested = True
 
         signal.signal(signal.SIGTERM, stop_soon)

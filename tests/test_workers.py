@@ -196,6 +196,35 @@ def test_three_workers_with_cron_elect_one_leader_and_it_resigns_on_the_way_out(
     client.close()
 
 
+def _sleep_in_a_child() -> None:
+    time.sleep(30)
+
+
+def test_a_child_forked_before_its_own_handlers_still_dies_of_sigterm(app):
+    """RQ's scheduler is forked while the worker's early SIGTERM handler is installed, and for
+    its first moments has no handler of its own: the inherited one must not swallow the
+    SIGTERM the worker's way out sends it (once, on PostgreSQL, the exit waited on it for ever)."""
+    from multiprocessing.context import ForkProcess
+
+    worker = build_worker(app, "simple")
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        worker._stop_on_early_sigterm()
+        child = ForkProcess(target=_sleep_in_a_child)
+        child.start()
+        time.sleep(0.2)
+        child.terminate()
+        child.join(timeout=5)
+        assert not child.is_alive() and child.exitcode == -signal.SIGTERM
+        assert worker._stop_requested is False, "the child's signal is not the worker's"
+        os.kill(os.getpid(), signal.SIGTERM)  # the worker's own SIGTERM only asks for the stop
+        assert worker._stop_requested is True
+    finally:
+        signal.signal(signal.SIGTERM, before)
+        if child.is_alive():
+            child.kill()
+
+
 def test_a_worker_stopped_as_soon_as_it_leads_gives_the_lease_back(app, inkwright_database, inkwright_redis_url,
                                                                    tmp_path):
     """SIGTERM the moment the cron thread has the lease: RQ may not have installed its own
