@@ -9,12 +9,10 @@ collected and reported together, each with its line and its place in the documen
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 import yaml
 
-from ..errors import ValidationError
 from .definition import (
     CACHE_SCOPES,
     INPUT_TYPES,
@@ -27,6 +25,7 @@ from .definition import (
     WorkflowDefinition,
 )
 from .inputs import check_value
+from .problems import Problem, WorkflowInvalid
 from .template_budget import BUDGET_CODE
 from .template_foresight import foreseen_overruns
 from .templates import TemplateEngine, TemplateProblem, references, single_expression
@@ -45,39 +44,6 @@ DEFAULT_KEYS = {"model", "temperature", "max_tokens"}
 MAX_STEPS = 5000
 #: The core skill a step ``agent: <name>`` runs (app/skills/agent_review.py).
 AGENT_STEP_SKILL = "agent.review"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a workflow document."""
-
-    path: str
-    message: str
-    line: int | None = None
-    #: What kind of problem, where a client may act on it (``TEMPLATE_BUDGET_EXCEEDED``).
-    code: str | None = None
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" if self.line else "document"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
-
-    def to_dict(self) -> dict[str, Any]:
-        found = {"line": self.line, "path": self.path, "message": self.message}
-        if self.code is not None:
-            found["code"] = self.code
-        return found
-
-
-class WorkflowInvalid(ValidationError):
-    """A workflow document with problems; ``details.problems`` lists each with its line."""
-
-    code = "WORKFLOW_INVALID"
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        count = len(problems)
-        super().__init__(f"The workflow has {count} problem{'s' if count != 1 else ''}: {problems[0]}",
-                         {"problems": [problem.to_dict() for problem in problems]})
 
 
 class _Reader:
