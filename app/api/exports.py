@@ -12,6 +12,7 @@ from typing import Any
 from flask import Response, request
 
 from ..auth.principal import current_principal
+from ..exports.formats import FORMATS
 from ..exports.service import export_service
 from ..models import ExportJob
 from ..runtime import current_state
@@ -85,8 +86,6 @@ def download_export(export_id: str):
     """The exported file."""
     current_principal().require("exports", "read")
     job, content = export_service().download(export_id)
-    from ..exports.formats import FORMATS
-
     etag = f'"{job.output_checksum}"'
     headers = {"ETag": etag, "Cache-Control": "private, max-age=0",
                "Content-Disposition": f'attachment; filename="{job.output_filename}"'}

@@ -40,6 +40,8 @@ class ExportTry:
         self.jobs = self.repos.get(ExportJobRepository)
         self.job_id = job_id
         self.lines: list[str] = []
+        #: The source's subject, found again by ``render`` (its file's name comes from it).
+        self.subject: Any = None
 
     def note(self, line: str) -> None:
         self.lines.append(f"{self.state.clock.now().strftime('%H:%M:%S')} {line}")

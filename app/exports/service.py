@@ -21,6 +21,7 @@ from ..runtime import InkwrightState, current_state, repositories
 from .book import ExportSettings
 from .errors import ExportEmptyError, ExportExpiredError, ExportFormatRetiredError, ExportNotReadyError, field_problem
 from .formats import FORMATS
+from .purge import release_file
 from .sources import export_source
 
 JOB_FUNCTION = "app.jobs.run_export"
@@ -123,8 +124,6 @@ class ExportService:
     def delete(self, job_id: Any) -> ExportJob:
         """Remove the export; its file goes with it unless another export or artifact holds the
         same bytes (storage is content-addressed)."""
-        from .purge import release_file
-
         with self.repos.transaction():
             job = self.get(job_id)
             uri, checksum = job.output_uri, job.output_checksum
