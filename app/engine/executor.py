@@ -118,13 +118,24 @@ class StepExecutor:
     def scheduler(self, repos: Repositories, run: Run) -> Scheduler:
         return scheduler_for(repos, run, self.state)
 
-    def finish(self, repos: Repositories, run_id: uuid.UUID, change) -> AfterCommit:
+    def finish(self, repos: Repositories, run_id: uuid.UUID, change, step: Any = None) -> AfterCommit:
         """Run ``change(scheduler, run)`` under the run's lock in one transaction; dispatch after.
 
         While the database cannot be reached the transaction is tried again (it was undone
         whole, so ``change`` must only write through the scheduler): an execution that has
-        done its work is recorded once the database is back, not lost and charged for."""
+        done its work is recorded once the database is back, not lost and charged for.
+
+        ``step``, the claimed step's record, starts every try as the claim left it. The
+        scheduler tells a record the values it wrote as they are written; when the database
+        goes away between the step's UPDATE and the commit, the UPDATE is undone but the
+        record kept them, and the next try would take the step for already moved (by the
+        reconciler, say) and leave it running with no job: judged lost a moment later."""
+        claimed = dict(vars(step)) if isinstance(step, StepRecord) else None
+
         def transaction() -> Scheduler:
+            if claimed is not None:
+                vars(step).clear()
+                vars(step).update(claimed)
             with repos.transaction(), repos.runs.locked(run_id) as run:
                 scheduler = self.scheduler(repos, run)
                 change(scheduler, run)
@@ -242,7 +253,7 @@ class StepExecutor:
         def serve(scheduler: Scheduler, locked: Run) -> None:
             scheduler.plan(scheduler.serve_from_cache(step, spec, entry, expected=StepStatus.RUNNING,
                                                       attempt=step.attempt - 1, executions=step.executions - 1))
-        self.finish(repos, run.id, serve)
+        self.finish(repos, run.id, serve, step)
         return {"outcome": "cache_hit"}
 
     def wait_for_cache(self, repos: Repositories, run: RunSnapshot, step: RunStep) -> dict[str, Any]:
@@ -256,7 +267,7 @@ class StepExecutor:
             scheduler.enqueue(step, StepStatus.RUNNING, delay=delay, attempt=step.attempt - 1,
                               executions=step.executions - 1, worker_name=None)
             scheduler.note("step.waiting_for_cache", step=step.step_key, delay=delay)
-        self.finish(repos, run.id, requeue)
+        self.finish(repos, run.id, requeue, step)
         return {"outcome": "waiting_for_cache"}
 
     # Execution ----------------------------------------------------------------------------
@@ -338,7 +349,7 @@ class StepExecutor:
             # execution, so a step the reconciler meanwhile gave up for lost is left alone.
             commands = scheduler.on_event(step, event, **facts)
             result["outcome"] = describe(commands, outcome, locked)
-        self.finish(repos, run.id, end_execution)
+        self.finish(repos, run.id, end_execution, step)
         return result
 
     def hand_over(self, repos: Repositories, run: Run, step: RunStep, awaiting: AwaitingGeneration) -> dict[str, Any]:
@@ -358,7 +369,7 @@ class StepExecutor:
             poll = schedule_first_poll(repos, awaiting)
             if poll is not None:
                 polls.append(poll)
-        self.finish(repos, run.id, wait)
+        self.finish(repos, run.id, wait, step)
         enqueue_polls(self.state, polls)
         return result
 

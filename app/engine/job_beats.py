@@ -42,15 +42,21 @@ def beat(client: redis.Redis, job_ids: Iterable[str], at: float) -> None:
         log.warning("could not beat %d job(s) in Redis", len(scores), exc_info=True)
 
 
+def last_beat(client: redis.Redis, job_id: str | None) -> float | None:
+    """When a worker last said it executes ``job_id`` (epoch seconds); ``None`` when unknown
+    (no job, never beaten, Redis refusing)."""
+    if not job_id:
+        return None
+    try:
+        return client.zscore(BEATING_JOBS, job_id)
+    except redis.RedisError:
+        return None
+
+
 def beaten_since(client: redis.Redis, job_id: str | None, moment: float) -> bool:
     """Whether a worker said it executes ``job_id`` at ``moment`` or later. Unknown (no job,
     Redis refusing) counts as not: the database's stamp alone then decides."""
-    if not job_id:
-        return False
-    try:
-        score = client.zscore(BEATING_JOBS, job_id)
-    except redis.RedisError:
-        return False
+    score = last_beat(client, job_id)
     return score is not None and score >= moment
 
 

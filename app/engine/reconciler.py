@@ -109,13 +109,18 @@ class Reconciler:
             if current is None or current.status != StepStatus.RUNNING or \
                     (current.heartbeat_at is not None and current.heartbeat_at >= stale_before):
                 return  # it moved on, or its worker came back
-            if job_beats.beaten_since(self.state.redis.client(), current.job_id, stale_before.timestamp()):
+            beaten_at = job_beats.last_beat(self.state.redis.client(), current.job_id)
+            if beaten_at is not None and beaten_at >= stale_before.timestamp():
                 # Its worker says in Redis that it executes the step: only its database stamp
                 # is late (the database was away, or is slow to take it). It is alive.
                 log.info("step %s: its database heartbeat is late but its worker beats it in Redis", current.id)
                 return
+            # What the judgement rested on goes with it: an operator (or a test) reading a
+            # WORKER_LOST can tell a dead worker from a late or missing beat.
             error = scheduler.error("WORKER_LOST", f"Worker {current.worker_name} stopped answering during "
-                                    f"attempt {current.attempt}.", attempt=current.attempt)
+                                    f"attempt {current.attempt}.", attempt=current.attempt, jobId=current.job_id,
+                                    heartbeatAt=current.heartbeat_at.isoformat() if current.heartbeat_at else None,
+                                    lastBeatInRedis=beaten_at, staleBefore=stale_before.timestamp())
             run_had_ended = run.status.is_terminal
             commands = scheduler.on_event(current, decisions.Lost(error))
             first = commands[0]

@@ -27,21 +27,33 @@ steps:
 """
 
 
+def first_artifact_insert(statement: str, parameters) -> bool:
+    return statement.lstrip().upper().startswith("INSERT INTO ARTIFACTS")
+
+
 @pytest.fixture
-def outage_while_storing(app, monkeypatch):
+def outage_while_storing(outage_at):
     """The first INSERT of an artifact loses its connection and the database stays away until
     the job has waited ``waits_away`` times; returns the list of waits."""
+    return lambda waits_away: outage_at(first_artifact_insert, waits_away)
+
+
+@pytest.fixture
+def outage_at(app, monkeypatch):
+    """The first statement ``cut_before(statement, parameters)`` picks loses its connection
+    and the database stays away until the job has waited ``waits_away`` times; returns the
+    list of waits."""
     with app.app_context():
         engine = db.engine
     error_class = engine.dialect.dbapi.OperationalError
     waits: list[float] = []
-    away = {"waits": 0, "started": False}
+    away = {"waits": 0, "started": False, "cut_before": None}
 
     def refuse(*_args, **_kwargs):
         raise error_class("connection to server at \"127.0.0.1\", port 5432 failed: Connection refused")
 
-    def cut(_conn, _cursor, statement, *_args):
-        if not away["started"] and statement.lstrip().upper().startswith("INSERT INTO ARTIFACTS"):
+    def cut(_conn, _cursor, statement, parameters, *_args):
+        if not away["started"] and away["cut_before"](statement, parameters):
             away["started"] = True
             engine.dispose()  # no connection made before the outage survives it
             event.listen(engine, "do_connect", refuse)
@@ -54,8 +66,8 @@ def outage_while_storing(app, monkeypatch):
 
     monkeypatch.setattr(StepExecutor, "sleep", staticmethod(wait))
 
-    def begin(waits_away: int) -> list[float]:
-        away["waits"] = waits_away
+    def begin(cut_before, waits_away: int) -> list[float]:
+        away["waits"], away["cut_before"] = waits_away, cut_before
         event.listen(engine, "before_cursor_execute", cut)
         return waits
     yield begin
@@ -79,6 +91,34 @@ def test_an_execution_cut_short_by_the_database_runs_again_uncharged(studio, run
     assert first.outcome == AttemptOutcome.INTERRUPTED and first.error["code"] == "SERVICE_UNAVAILABLE"
     assert "not charged" in first.error["message"]
     assert second.outcome == AttemptOutcome.COMPLETED
+
+
+def test_an_end_undone_after_the_step_moved_is_recorded_whole_once_the_database_is_back(studio, run_jobs,
+                                                                                       outage_at):
+    """The database goes away after the step's completing UPDATE and before its commit: the
+    UPDATE is undone, and the next try starts from the step as claimed, not as the undone
+    UPDATE left it in memory (it once took the step for moved by someone else, ended the job
+    and left the step running, for the reconciler to judge lost: issue 14's regression)."""
+    run = studio.start(ONE_ATTEMPT, topic="tides")
+    seen = {"completed": False}
+
+    def after_the_step_completed(statement: str, parameters) -> bool:
+        if seen["completed"]:
+            return True
+        values = parameters.values() if isinstance(parameters, dict) else parameters or ()
+        seen["completed"] = statement.lstrip().upper().startswith("UPDATE RUN_STEPS") and \
+            any(str(getattr(value, "value", value)) == "completed" for value in values)
+        return False
+    waits = outage_at(after_the_step_completed, waits_away=2)
+
+    run_jobs()
+
+    assert seen["completed"] and waits == [0.5, 1.0]
+    assert studio.run(run.id).status == RunStatus.COMPLETED
+    step = studio.steps(run.id)["only"]
+    assert step.status == StepStatus.COMPLETED and step.attempt == 1 and step.executions == 1
+    (only,) = studio.attempts(run.id)["only"]
+    assert only.outcome == AttemptOutcome.COMPLETED
 
 
 def test_an_interruption_in_a_cancelled_run_ends_the_step_instead(studio, run_jobs, outage_while_storing, app):

@@ -114,7 +114,7 @@ def test_a_ten_second_postgres_outage_under_fifteen_runs_is_weathered_and_not_ch
 
     def why_not(run) -> str:
         return f"{run.id}: " + ", ".join(
-            f"{key} {step.status.value} attempt {step.attempt} {(step.error or {}).get('code', '')}"
+            f"{key} {step.status.value} attempt {step.attempt} {step.error or ''}"
             f" {[a.outcome.value for a in studio.attempts(run.id)[key]]}" for key, step in studio.steps(run.id).items())
     unfinished = [why_not(run) for run in runs if studio.run(run.id).status != RunStatus.COMPLETED]
     assert not unfinished, "\n".join(unfinished) + "\n" + workers.report()
