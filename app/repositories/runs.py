@@ -70,10 +70,17 @@ class RunRepository(ScopedRepository[Run]):
             raise NotFoundError(f"No run with id {run_id} here.", {"id": str(run_id)})
         yield run
         if run.changes:
-            columns = tuple(sorted(run.changes))
-            params = {f"set_{name}": run.changes[name] for name in columns}
-            self.execute_prepared(statements.write_run(columns), {"b_run_id": run_id, **params})
-            run.changes.clear()
+            self.write_back(run_id, run)
+
+    @operation
+    def write_back(self, run_id: uuid.UUID, run: RunRecord) -> None:
+        """Write what a locked block changed on its run (an operation of its own, so a database
+        gone away here is a ``DatabaseUnavailableError`` like anywhere else, which the step's
+        job waits out, not a raw driver error that would end the job and strand its step)."""
+        columns = tuple(sorted(run.changes))
+        params = {f"set_{name}": run.changes[name] for name in columns}
+        self.execute_prepared(statements.write_run(columns), {"b_run_id": run_id, **params})
+        run.changes.clear()
 
     @operation
     def definition_of(self, run_id: uuid.UUID) -> dict:

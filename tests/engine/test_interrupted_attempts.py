@@ -121,6 +121,23 @@ def test_an_end_undone_after_the_step_moved_is_recorded_whole_once_the_database_
     assert only.outcome == AttemptOutcome.COMPLETED
 
 
+def test_a_run_write_back_cut_short_is_waited_out_like_any_statement(studio, run_jobs, outage_at):
+    """The run's row is written when its locked block ends; the database going away right
+    there once escaped as a raw driver error, failed the job and stranded its step running."""
+    run = studio.start(ONE_ATTEMPT, topic="tides")
+
+    def writing_back_the_run(statement: str, parameters) -> bool:
+        upper = statement.lstrip().upper()  # the lock's UPDATE returns the row; the write-back does not
+        return upper.startswith("UPDATE RUNS SET") and "STEPS_DONE" in upper and "RETURNING" not in upper
+    waits = outage_at(writing_back_the_run, waits_away=1)
+
+    run_jobs()
+
+    assert waits == [0.5]
+    assert studio.run(run.id).status == RunStatus.COMPLETED
+    assert studio.steps(run.id)["only"].attempt == 1
+
+
 def test_an_interruption_in_a_cancelled_run_ends_the_step_instead(studio, run_jobs, outage_while_storing, app):
     run = studio.start(ONE_ATTEMPT, topic="tides")
     waits = outage_while_storing(waits_away=1)
