@@ -27,12 +27,13 @@ from typing import Any, Callable
 from flask import current_app, g
 from marshmallow import ValidationError as SchemaValidationError
 from rq import get_current_job
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..errors import DatabaseUnavailableError, PaymentRequiredError, RepositoryError
 from ..extensions import db
 from ..models import Run, RunStep, StepCacheEntry, utcnow
 from ..repositories import Repositories
+from ..repositories.failures import database_unreachable
 from ..repositories.records import StepRecord
 from ..repositories.runs import RunStepLocator
 from ..runtime import InkwrightState, repositories
@@ -136,9 +137,16 @@ class StepExecutor:
             if claimed is not None:
                 vars(step).clear()
                 vars(step).update(claimed)
-            with repos.transaction(), repos.runs.locked(run_id) as run:
-                scheduler = self.scheduler(repos, run)
-                change(scheduler, run)
+            try:
+                with repos.transaction(), repos.runs.locked(run_id) as run:
+                    scheduler = self.scheduler(repos, run)
+                    change(scheduler, run)
+            except SQLAlchemyError as raw:
+                # A statement outside the repositories' operations: the same outage, waited
+                # out the same way, not a failed job that strands its step.
+                if database_unreachable(raw):
+                    raise DatabaseUnavailableError("finish", "Run", raw) from raw
+                raise
             return scheduler
         scheduler = self.while_the_database_is_away(transaction, f"run {run_id}")
         if self.pending_started is not None:
