@@ -20,6 +20,7 @@ from . import (  # noqa: F401 - they add pages to studio.blp
     accounts,
     admin,
     audit_log,  # noqa: F401,I001 - adds the audit log's page to studio.blp
+    exports,
     feature_flags,
     notifications,
     runs,

@@ -11,6 +11,7 @@ from app.toolkit import EventType, Plugin, RunSubject, repositories
 
 from . import events
 from .api import stories_api, story_workflow_api
+from .exports import StoryExports
 from .models import Chapter, Story
 from .repositories import StoryRepository
 from .web import pages
@@ -20,7 +21,8 @@ HERE = Path(__file__).resolve().parent
 
 class StoriesPlugin(Plugin):
     """Story generation (seed 000): models, migration branch ``stories``, the packaged
-    workflow ``stories.generate``, seed 000's routes, pages and events."""
+    workflow ``stories.generate``, seed 000's routes, pages and events, and stories as books
+    to export (``stories.story``)."""
 
     name = "stories"
     version = "0.1.0"
@@ -42,6 +44,10 @@ class StoriesPlugin(Plugin):
         # What generation.py publishes; tenants' webhooks may subscribe to these.
         return [EventType("story.generation.started", "A story began generating."),
                 EventType("story.generation.completed", "A story finished generating (or failed: see success).")]
+
+    def export_sources(self):
+        # A story exports as a book: EPUB, PDF, DOCX, HTML or Markdown, made on a worker.
+        return [StoryExports()]
 
     def navigation(self) -> Iterable[tuple[str, str]]:
         return [("Stories", "stories.index")]

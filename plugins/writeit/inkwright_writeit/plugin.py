@@ -10,6 +10,7 @@ from app.toolkit import EventType, Plugin, RunSubject, repositories
 
 from .api import api
 from .articles import on_run_cancelled, on_run_completed, on_run_created
+from .exports import ArticleExports
 from .models import Article, PrimerRecord
 from .repositories import ArticleRepository
 from .web import pages
@@ -45,6 +46,11 @@ class WriteItPlugin(Plugin):
     def event_types(self):
         # What articles.py publishes; tenants' webhooks may subscribe to it.
         return [EventType("writeit.article.created", "An article was started.")]
+
+    def export_sources(self):
+        # An article exports as a book (EPUB, PDF, DOCX, HTML or Markdown) made on a worker,
+        # beside the instant Markdown, HTML and YAML downloads of its page.
+        return [ArticleExports()]
 
     def run_subjects(self, runs):
         # Every run of an article's family (the first and each branch) makes that article.
