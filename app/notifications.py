@@ -99,8 +99,9 @@ def write_notification(repos: Repositories, now: datetime, user_id: uuid.UUID, k
 def notify(user_id: uuid.UUID, kind: str, title: str, message: str = "", **options: Any) -> Notification:
     """:func:`write_notification` in this request's or job's transaction, at the app clock's
     now, mailed through the app's mailer (what plugins call, as ``app.toolkit.notify``)."""
+    options.setdefault("mailer", mailer())  # mailer=None: the caller sends a mail of its own
     return write_notification(repositories(), current_state().clock.now(), user_id, kind, title, message,
-                              mailer=mailer(), **options)
+                              **options)
 
 
 def public(row: Notification) -> dict[str, Any]:

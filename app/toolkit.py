@@ -71,6 +71,9 @@ from .exports.book import Book, BookChapter, ExportSettings
 from .exports.errors import RefNotFoundError
 from .exports.sources import ExportSource
 from .feature_flags import feature_enabled
+from .guests import admit_guest as _admit_guest
+from .guests import release_guest as _release_guest
+from .guests import welcome_guests
 from .markdown_text import inert_markdown, render_markdown
 from .models import AgentRun, AgentRunStatus, AgentTrigger, Artifact, Run, RunStep, UsageSource
 from .models.base import (
@@ -250,6 +253,36 @@ def record_audit(action: str, entity_type: str | None = None, entity_id: Any = N
                  entity_id, changes=changes, metadata=metadata)
 
 
+def send_mail(kind: str, to: str, subject: str, body: str) -> None:
+    """Put a mail in the outbox, in this request's or job's transaction (it goes only if the
+    change commits). ``kind`` names it for operators (``draftforge.invitation``)."""
+    from .runtime import mailer
+
+    mailer().send(kind[:50], to, subject, body)
+
+
+def external_url(path: str) -> str:
+    """An absolute link to ``path`` of this studio, for mail: built from ``EXTERNAL_URL``,
+    never from the request's Host header (which a caller can forge)."""
+    from flask import current_app
+
+    return current_app.config["EXTERNAL_URL"].rstrip("/") + "/" + path.lstrip("/")
+
+
+def admit_guest(tenant_id: Any, user_id: Any, invited_by: Any = None) -> None:
+    """Give a person a guest membership of a tenant (``Role.GUEST``) when they have none, in
+    this request's transaction: what a plugin does when its invitation is accepted. A guest
+    reaches only the endpoints that welcome guests (:func:`welcome_guests`), where the plugin
+    decides what they see; a member of the tenant stays a member."""
+    _admit_guest(repositories(), tenant_id, user_id, invited_by)
+
+
+def release_guest(tenant_id: Any, user_id: Any) -> bool:
+    """Drop a person's guest membership of a tenant (never a member's): what a plugin does when
+    the last thing it shared with them is gone. Whether one went."""
+    return _release_guest(repositories(), tenant_id, user_id)
+
+
 #: ``audit_changes(before, after)``: the ``changes`` of :func:`record_audit` for two dicts
 #: of field values, holding the fields that differ.
 audit_changes = audit.changed
@@ -282,5 +315,6 @@ __all__ = [
     "EventType", "verify_webhook_signature", "hand_over", "handed_over",
     "Book", "BookChapter", "ExportSettings", "ExportSource", "RefNotFoundError",
     "AgentRun", "AgentRunRepository", "AgentRunStatus", "AgentSubject", "AgentSubjects", "AgentTrigger", "start_agent_run",
+    "send_mail", "external_url", "admit_guest", "release_guest", "welcome_guests",
     "enum_column", "check_username", "ensure_username", "user_by_username", "principal_for_api_key",
 ]

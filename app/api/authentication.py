@@ -14,6 +14,7 @@ from flask_login import current_user
 from ..auth.authentication import principal_from_bearer, principal_from_browser
 from ..auth.principal import set_principal
 from ..errors import UnauthorizedError
+from ..guests import refuse_guest_outside_welcome
 from ..runtime import repositories
 from .blueprint import PUBLIC_ATTRIBUTE
 
@@ -44,3 +45,4 @@ def authenticate_api_request() -> None:
     set_principal(principal)
     if principal is None and not _is_public(request.endpoint):
         raise UnauthorizedError()
+    refuse_guest_outside_welcome(principal)

@@ -50,7 +50,9 @@ class ApiKeyService:
         :raises ForbiddenError: when asking for a role stronger than the caller's.
         """
         self.principal.require("api_keys", "create")
-        role = role or DEFAULT_ROLE
+        # By default a key of the default role, or of the caller's own where that is weaker
+        # (a guest's key for git is a guest's key).
+        role = role or (DEFAULT_ROLE if self.principal.role.at_least(DEFAULT_ROLE) else self.principal.role)
         if not self.principal.role.at_least(role):
             raise ForbiddenError(f"You cannot create a key with more rights ({role.value}) than your own.",
                                  {"fields": {"role": [f"At most {self.principal.role.value}."]}})

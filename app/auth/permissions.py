@@ -40,7 +40,22 @@ ROLE_PERMISSIONS: dict[Role, dict[str, frozenset[str]]] = {
         "events": READ,
         "*": READ,
     },
+    # Nothing of the tenant at large: what a guest reaches is decided by the plugin that
+    # shared it (app/guests.py). Their own API keys, for git, are theirs to make.
+    Role.GUEST: {
+        "tenant": READ,
+        "members": frozenset(),
+        "api_keys": frozenset({"read", "create", "revoke"}),
+        # Exports are each person's own; the source decides what a guest may export (DraftForge:
+        # a shared project whose role allows can_export).
+        "exports": frozenset({"read", "create", "delete"}),
+        "events": frozenset(),
+        "*": frozenset(),
+    },
 }
+
+#: Roles a member can be given directly; a guest is made only by accepting an invitation.
+GRANTABLE_ROLES = tuple(role for role in Role if role is not Role.GUEST)
 
 
 def allowed(role: Role, resource: str, action: str) -> bool:

@@ -64,6 +64,8 @@ class RunExports(ExportSource):
     kind = RUN_KIND
 
     def find(self, repos: Repositories, subject_id: str, principal: Any = None) -> Any | None:
+        if principal is not None and not principal.can("runs", "read"):
+            return None  # a guest of the tenant, say: its runs are not theirs to read
         run_id = as_uuid(subject_id)
         return repos.runs.get(run_id) if run_id else None
 

@@ -23,6 +23,9 @@ class Role(str, enum.Enum):
     ADMIN = "admin"
     MEMBER = "member"
     VIEWER = "viewer"
+    #: Let in for what a plugin shared with them (a project), nothing tenant-wide
+    #: (``app/guests.py``); only a plugin's accepted invitation makes one.
+    GUEST = "guest"
 
     @property
     def rank(self) -> int:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+import enum
 
+from marshmallow import fields, post_load, validate
+
+from ..auth.permissions import GRANTABLE_ROLES
 from ..models import Role, TenantKind
 from .auth import PermissionSchema, UserSchema
 from .base import ApiSchema
@@ -31,13 +34,24 @@ class MembershipSchema(ApiSchema):
     created_at = fields.DateTime(required=True)
 
 
-class MembershipCreateSchema(ApiSchema):
+#: The roles a membership may be given: a guest is made only by accepting an invitation to
+#: something a plugin shares (a project), so the schemas neither offer nor take it.
+GrantableRole = enum.Enum("GrantableRole", {role.name: role.value for role in GRANTABLE_ROLES}, type=str)
+
+
+class GrantsRole(ApiSchema):
+    @post_load
+    def to_role(self, data: dict, **kwargs) -> dict:
+        return {**data, "role": Role(data["role"].value)}
+
+
+class MembershipCreateSchema(GrantsRole):
     email = fields.Email(required=True, validate=validate.Length(max=320))
-    role = fields.Enum(Role, by_value=True, load_default=Role.MEMBER)
+    role = fields.Enum(GrantableRole, by_value=True, load_default=GrantableRole.MEMBER)
 
 
-class MembershipUpdateSchema(ApiSchema):
-    role = fields.Enum(Role, by_value=True, required=True)
+class MembershipUpdateSchema(GrantsRole):
+    role = fields.Enum(GrantableRole, by_value=True, required=True)
 
 
 class MeSchema(ApiSchema):

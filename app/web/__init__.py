@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, redirect, request, session, url_for
+from flask import Flask, abort, flash, redirect, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -13,7 +13,9 @@ from ..auth.principal import optional_principal, set_principal
 from ..errors import ValidationError
 from ..extensions import csrf, login_manager
 from ..feature_flags import feature_enabled
+from ..guests import guests_welcome_at
 from ..markdown_text import render_markdown
+from ..models import Role
 from ..runtime import current_state, repositories
 from . import (  # noqa: F401 - they add pages to studio.blp
     account,
@@ -74,6 +76,20 @@ def set_browser_principal() -> None:
         principal = principal_from_browser(repositories(), current_user._get_current_object(),
                                            session.get("tenant_id"))
     set_principal(principal)
+    if principal is not None and principal.role == Role.GUEST and not guests_welcome_at(request.endpoint):
+        return guest_elsewhere()
+
+
+def guest_elsewhere():
+    """A guest on a page of the workspace at large (its dashboard, runs, members): a GET goes
+    to the first page that welcomes guests (a plugin's, such as the projects shared with
+    them); anything else is refused."""
+    if request.method in ("GET", "HEAD"):
+        for link in plugin_links():
+            if guests_welcome_at(link.endpoint):
+                flash("You are a guest of this workspace: you see only what was shared with you.", "info")
+                return redirect(url_for(link.endpoint))
+    abort(403)
 
 
 def studio_context() -> dict:
@@ -87,6 +103,9 @@ def studio_context() -> dict:
         context["current_tenant"] = repositories().tenants.info(principal.tenant_id)
         context["plugin_links"] = plugin_links()
         context["admin_links"] = admin_links()
+        if principal.role == Role.GUEST:
+            context["plugin_links"] = [link for link in context["plugin_links"] if guests_welcome_at(link.endpoint)]
+            context["admin_links"] = []
         context["unread_notifications"] = repositories().notifications.unread_count(
             principal.user.id, current_state().clock.now())
     return context

@@ -29,8 +29,10 @@ from ..schemas.account import PROVIDER_KEY
 
 
 def role_choices(strongest: Role) -> list[SelectChoice]:
-    """The roles a person whose role is ``strongest`` may hand out, strongest first."""
-    return [SelectChoice(value=role.value, label=role.value.title()) for role in Role if strongest.at_least(role)]
+    """The roles a person whose role is ``strongest`` may hand out, strongest first (a guest
+    only to a guest: a guest role is made by an accepted invitation, not handed out)."""
+    return [SelectChoice(value=role.value, label=role.value.title()) for role in Role
+            if strongest.at_least(role) and (role is not Role.GUEST or strongest is Role.GUEST)]
 
 
 class RegisterForm(FlaskForm):

@@ -39,7 +39,7 @@ def test_role_table(role, resource, action, expected):
     assert allowed(role, resource, action) is expected
 
 
-@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("role", [role for role in Role if role is not Role.GUEST])
 def test_a_resource_no_one_named_follows_the_roles_default(role):
     # Plugins add resources by naming them; a role's "*" entry decides.
     assert allowed(role, "campaigns", "read") is True
@@ -47,8 +47,16 @@ def test_a_resource_no_one_named_follows_the_roles_default(role):
     assert allowed(role, "campaigns", "fly") is False
 
 
+def test_a_guest_has_nothing_of_the_tenant_but_their_own_keys():
+    # What a guest reaches is the sharing plugin's to say (app/guests.py), never a role default.
+    assert not any(allowed(Role.GUEST, resource, action) for resource in ("campaigns", "runs", "workflows")
+                   for action in ("read", "create", "update", "delete"))
+    assert not allowed(Role.GUEST, "members", "read") and not allowed(Role.GUEST, "events", "read")
+    assert allowed(Role.GUEST, "api_keys", "create") and allowed(Role.GUEST, "tenant", "read")
+
+
 def test_roles_are_ordered_strongest_first():
-    assert [role.value for role in Role] == ["owner", "admin", "member", "viewer"]
+    assert [role.value for role in Role] == ["owner", "admin", "member", "viewer", "guest"]
     assert Role.OWNER.at_least(Role.ADMIN) and Role.ADMIN.at_least(Role.ADMIN)
     assert not Role.MEMBER.at_least(Role.ADMIN)
 
