@@ -36,6 +36,12 @@ def _sign_in(user) -> None:
     session["tenant_id"] = str(auth_service().default_tenant(user))
 
 
+def prefill_email(form) -> None:
+    """The address a link brought (``?email=``, an invitation's), in the empty form."""
+    if not form.is_submitted() and request.args.get("email"):
+        form.email.data = request.args["email"][:320]
+
+
 def password_rule() -> str:
     """The password policy, shown under the field before anyone breaks it."""
     return (f"At least {current_app.config['PASSWORD_MIN_LENGTH']} characters, "
@@ -45,9 +51,10 @@ def password_rule() -> str:
 @blp.route("/register", methods=["GET", "POST"])
 def register():
     if current_user.is_authenticated:
-        return redirect(url_for("studio.dashboard"))
+        return redirect(_safe_next(request.args.get("next")))
     form = RegisterForm()
     form.password.description = password_rule()
+    prefill_email(form)
     status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
@@ -61,7 +68,8 @@ def register():
         else:
             _sign_in(user)
             flash("Welcome to Inkwright. Your personal studio is ready.", "success")
-            return redirect(url_for("studio.dashboard"))
+            # Back where they came from: an invitation's page, say (``next`` stays on this site).
+            return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/register.html", form=form), status
 
 
@@ -70,6 +78,7 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("studio.dashboard"))
     form = LoginForm()
+    prefill_email(form)
     status = 200
     if form.validate_on_submit():
         try:

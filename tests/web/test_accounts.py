@@ -66,6 +66,32 @@ def test_register_with_a_taken_email_says_so_beside_the_email_and_writes_nothing
     assert (row_count(User), row_count(Tenant), row_count(Membership)) == (users, tenants, memberships)
 
 
+def test_register_comes_back_to_a_local_next_with_the_email_a_link_brought(client, submit):
+    # An invitation's page sends a newcomer here and expects them back (DraftForge's people pages).
+    page = client.get("/register?next=/invitations/abc&email=grace%40example.com")
+    assert 'value="grace@example.com"' in page.get_data(as_text=True)
+    assert 'href="/login?next=/invitations/abc"' in page.get_data(as_text=True)
+
+    response = submit(client, "/register?next=/invitations/abc", registration())
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/invitations/abc"
+
+
+@pytest.mark.parametrize("target", ["http://evil.example/steal", "//evil.example/steal", "https:evil.example"])
+def test_register_ignores_a_next_that_leaves_the_site(client, submit, target):
+    response = submit(client, "/register", registration(), page="/register", query_string={"next": target})
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_login_fills_in_the_email_a_link_brought(client):
+    page = client.get("/login?email=grace%40example.com")
+
+    assert 'value="grace@example.com"' in page.get_data(as_text=True)
+
+
 def test_register_is_rate_limited_per_address_with_the_error_on_the_form(make_app, submit, row_count):
     limited = make_app(LOGIN_RATE_LIMIT="2/minute")
     mismatch = submit(limited.test_client(), "/register", registration(email="grace@example.com", confirm="other"))
