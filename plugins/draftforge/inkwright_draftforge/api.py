@@ -25,6 +25,7 @@ from app.toolkit import (
     current_principal,
     current_state,
     repositories,
+    welcome_guests,
 )
 
 from . import github_links
@@ -66,8 +67,9 @@ from .stats_service import STATS_COLUMNS
 
 log = logging.getLogger(__name__)
 
-api = ApiBlueprint("draftforge_api", __name__, url_prefix="/api/draftforge",
-                   description="DraftForge projects, their chapters, history and writing stats")
+# A tenant's guests reach it: project_access decides which projects (the shared ones).
+api = welcome_guests(ApiBlueprint("draftforge_api", __name__, url_prefix="/api/draftforge",
+                                  description="DraftForge projects, their chapters, history and writing stats"))
 
 
 class EditConflictError(ConflictError):
@@ -190,10 +192,14 @@ def list_projects(query: dict[str, Any]):
     criteria = [Project.deleted_at.is_(None)]
     if query["status"] is not None:
         criteria.append(Project.status == query["status"])
-    items, total = repositories().get(ProjectRepository).page(
+    principal = current_principal()
+    projects = repositories().get(ProjectRepository)
+    if principal.role.value == "guest":
+        # A guest of the tenant lists only what was shared with them.
+        criteria.append(projects.collaborating(principal.user_id))
+    items, total = projects.page(
         *criteria, order_by=[Project.updated_at.desc(), Project.id.desc()], limit=query["limit"],
         offset=query["offset"])
-    principal = current_principal()
     for project in items:
         project_access(project, principal, "can_read")
     return {"items": items, "total": total, "limit": query["limit"], "offset": query["offset"]}

@@ -22,6 +22,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
+from .collaborators import GIVABLE_ROLES
 from .models import ProjectType
 from .projects import TRIGGERS
 
@@ -32,6 +33,16 @@ MODEL = Regexp(r"^[a-z0-9][a-z0-9_.\-]*:\S{1,150}$", message="Name the model as 
 CRON = Regexp(r"^\s*\S+(\s+\S+){4}\s*$", message="Five cron fields, e.g. 0 6 * * 1 (06:00 UTC every Monday).")
 #: A chapter's text may be long (a novella in one file), not unbounded.
 MOST_CHAPTER_CHARACTERS = 2_000_000
+
+
+#: What each role may do by default (access.ROLE_DEFAULTS), said beside the role select.
+ROLE_HELP = ("Editor: reads, writes, runs agents, views stats, exports. Reviewer: reads, runs agents, views stats. "
+             "Viewer: reads and views stats.")
+
+
+def role_choices() -> list[SelectChoice]:
+    """The roles an invitation or a change may give (a project has one owner, its creator)."""
+    return [SelectChoice(value=role.value, label=role.value.capitalize()) for role in GIVABLE_ROLES]
 
 
 def type_choices() -> list[SelectChoice]:
@@ -108,3 +119,25 @@ class AgentRunForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button that only carries the CSRF token."""
+
+
+class InviteForm(FlaskForm):
+    invitee = StringField("Username or email", validators=[
+        DataRequired("Name the person: their username, or an email address."), Length(max=320)],
+        description="Someone without an account yet gets a link to register with that address.")
+    role = SelectField("Role", choices=role_choices(), default="viewer", description=ROLE_HELP)
+    submit = SubmitField("Send the invitation")
+
+
+class CollaboratorRoleForm(FlaskForm):
+    """One row's role on the People tab; the select's id is the row's (many on one page)."""
+
+    role = SelectField("Role", choices=role_choices())
+    submit = SubmitField("Save")
+
+
+class InvitationAnswerForm(FlaskForm):
+    """The invitee's answer: whichever button was pressed."""
+
+    accept = SubmitField("Accept")
+    decline = SubmitField("Decline")

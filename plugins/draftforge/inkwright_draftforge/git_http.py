@@ -63,7 +63,7 @@ from app.toolkit import (
     user_by_username,
 )
 
-from .access import may
+from .access import may, stamp_access
 from .manuscript import ManuscriptRepository
 from .repositories import ProjectRepository
 from .repository_store import repository_path
@@ -225,6 +225,7 @@ class GitHTTP:
         if not may(project, principal, SERVICES[service]):
             repos.transaction().end_read()
             raise Refused("403 Forbidden", "You may read this project but not push to it.")
+        stamp_access(project, principal)  # a collaborator's clone or push is an access too
         target = Target(project_id=project.id, tenant_id=project.tenant_id, owner_id=project.user_id,
                         default_branch=project.github_default_branch or "main", path=repository_path(project),
                         chapters_directory=project.chapters_directory,

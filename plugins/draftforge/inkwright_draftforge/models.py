@@ -1,4 +1,5 @@
-"""DraftForge's tables: a tenant's writing projects and their statistics (seed 003 tables 2, 3).
+"""DraftForge's tables: a tenant's writing projects, their statistics and collaborators
+(seed 003 tables 2, 3, 7).
 
 A project's manuscript is not in the database: it is a bare git repository of its own
 (``manuscript.py``); these rows hold what the seed says about the project and what was
@@ -110,3 +111,57 @@ class ProjectStatsRecord(UUIDPrimaryKey, Timestamps, TenantScoped, Model):
     #: Words and characters of every counted file at ``last_commit_sha``, by path: what lets a
     #: save be counted from its changed files alone.
     file_counts: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+
+
+class CollaboratorRole(str, enum.Enum):
+    OWNER = "owner"
+    EDITOR = "editor"
+    REVIEWER = "reviewer"
+    VIEWER = "viewer"
+
+
+class InvitationStatus(str, enum.Enum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REVOKED = "revoked"
+
+
+class Collaborator(UUIDPrimaryKey, Timestamps, TenantScoped, Model):
+    """Seed table 7: a person's part in a project, from invitation to removal.
+
+    An invitation by email to nobody with an account yet has no ``user_id`` until it is
+    accepted (``invited_email`` says whom it is for); every other row names its person.
+    ``invitation_token`` holds the SHA-256 of the token, which appears only in the mail's
+    link and once in the inviter's answer.
+    """
+
+    __tablename__ = "draftforge_collaborators"
+    __table_args__ = (
+        UniqueConstraint("project_id", "user_id"),
+        UniqueConstraint("project_id", "invited_email"),
+        Index("ix_draftforge_collaborators_role", "role"),
+        Index("ix_draftforge_collaborators_invitation_status", "invitation_status"),
+    )
+
+    project_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("draftforge_projects.id", ondelete="CASCADE"),
+                                                  nullable=False, index=True)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"),
+                                                      nullable=True, index=True)
+    #: Whom an invitation by email is for, lower-cased, while no account has taken it.
+    invited_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    invited_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"),
+                                                                 nullable=True)
+    role: Mapped[CollaboratorRole] = mapped_column(enum_column(CollaboratorRole, "draftforge_collaborator_role"),
+                                                   nullable=False, default=CollaboratorRole.VIEWER)
+    #: The seed's ``{can_read, can_write, can_delete, can_invite, can_run_agents,
+    #: can_view_stats, can_export, can_manage_settings}``: the role's defaults, overridden.
+    permissions: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    invitation_status: Mapped[InvitationStatus] = mapped_column(
+        enum_column(InvitationStatus, "draftforge_invitation_status"), nullable=False,
+        default=InvitationStatus.PENDING)
+    invitation_token: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    invitation_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_accessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

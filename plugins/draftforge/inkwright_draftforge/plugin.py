@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.toolkit import EventType, Plugin, Schedule, Setting
+from app.toolkit import EventType, Plugin, Schedule, Setting, parse_int
 
 from .api import api
+from .collaborator_api import invitations_api, people_api
 from .exports import ProjectExports
 from .github_links import GithubLinks
 from .github_webhook import github_api
-from .models import Project, ProjectStatsRecord
+from .models import Collaborator, Project, ProjectStatsRecord
+from .repositories import Invitations
 from .subjects import ProjectSubjects
 from .web import pages
+from .web_people import invitation_pages
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -22,20 +25,25 @@ class DraftForgePlugin(Plugin):
 
     name = "draftforge"
     version = "0.1.0"
-    models = (Project, ProjectStatsRecord)
+    models = (Project, ProjectStatsRecord, Collaborator)
     migrations = PACKAGE / "migrations"
     templates = PACKAGE / "templates"
-    system_scope = (GithubLinks,)
+    system_scope = (GithubLinks, Invitations)
     settings = (
         Setting("DRAFTFORGE_REPOSITORIES", "", "folder of the projects' bare git repositories "
                 "(default: <instance>/draftforge/repositories)"),
+        Setting("DRAFTFORGE_INVITATION_TTL", 7 * 24 * 3600, "seconds an invitation to a project stays open",
+                parse=parse_int),
+        Setting("DRAFTFORGE_COLLABORATOR_LIMITS", "free=5", "collaborators per project (pending and accepted, the "
+                "owner not counted) by the owner's tier, as tier=number pairs; a tier not listed has no limit "
+                "(seed 003 rule 6)"),
     )
 
     def api_blueprints(self):
-        return [api, github_api]
+        return [api, people_api, invitations_api, github_api]
 
     def blueprints(self):
-        return [pages]
+        return [pages, invitation_pages]
 
     def navigation(self):
         return [("Projects", "draftforge.index")]

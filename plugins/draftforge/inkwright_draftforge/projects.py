@@ -16,6 +16,7 @@ from typing import Any
 from app.toolkit import (
     ConflictError,
     DomainEvent,
+    ForbiddenError,
     NotFoundError,
     ValidationError,
     current_state,
@@ -24,10 +25,19 @@ from app.toolkit import (
     repositories,
 )
 
-from .access import project_access
+from .access import PERMISSIONS, project_access
 from .manuscript_values import Author
-from .models import Project, ProjectStatsRecord, ProjectStatus, ProjectType, Visibility
-from .repositories import ProjectRepository, ProjectStatsRepository
+from .models import (
+    Collaborator,
+    CollaboratorRole,
+    InvitationStatus,
+    Project,
+    ProjectStatsRecord,
+    ProjectStatus,
+    ProjectType,
+    Visibility,
+)
+from .repositories import CollaboratorRepository, ProjectRepository, ProjectStatsRepository
 from .repository_store import create_manuscript, repository_path
 
 SLUG = re.compile(r"^[a-z0-9_-]{1,100}$")
@@ -110,6 +120,9 @@ class ProjectService:
         owner = self.principal.user_id
         if owner is None:
             raise ValidationError("A project needs a person to own it.")
+        if getattr(self.principal.role, "value", None) == "guest":
+            raise ForbiddenError("You are a guest of this workspace: you work on what was shared with you, and "
+                                 "make your projects in your own.")
         name = (name or "").strip()
         if not 1 <= len(name) <= 100:
             raise field_error("name", "Between 1 and 100 characters.")
@@ -144,6 +157,11 @@ class ProjectService:
                 genre=genre, target_word_count=target_word_count, language=language or "en", visibility=seen,
                 settings=chosen, created_at=now, updated_at=now))
             self.stats.add(ProjectStatsRecord(project_id=project.id))
+            # Its one owner row: the people list starts with them (seed table 7).
+            self.repos.get(CollaboratorRepository).add(Collaborator(
+                project_id=project.id, user_id=owner, role=CollaboratorRole.OWNER,
+                permissions={key: True for key in PERMISSIONS}, invitation_status=InvitationStatus.ACCEPTED,
+                accepted_at=now))
             record_audit("project.create", "project", project.id, metadata={"slug": slug, "name": name})
             unit.publish(DomainEvent(type="project.created", aggregate_id=str(project.id),
                                      tenant_id=project.tenant_id, actor_id=owner,

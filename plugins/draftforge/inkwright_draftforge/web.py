@@ -32,9 +32,11 @@ from app.toolkit import (
     ensure_username,
     repositories,
     start_agent_run,
+    welcome_guests,
 )
 
 from .access import may
+from .collaborators import InvitationAnswers
 from .forms import (
     AgentRunForm,
     ChapterEditForm,
@@ -57,8 +59,10 @@ from .subjects import KIND
 log = logging.getLogger(__name__)
 
 # static/ holds the pages' stylesheet (the Content-Security-Policy allows no inline style).
-pages = Blueprint("draftforge", __name__, url_prefix="/draftforge", static_folder="static",
-                  static_url_path="/static")
+# A tenant's guests (let in for a project shared with them) reach these pages too:
+# find_project's project_access decides which projects, and index() lists only theirs.
+pages = welcome_guests(Blueprint("draftforge", __name__, url_prefix="/draftforge", static_folder="static",
+                                 static_url_path="/static"))
 
 SEVERITIES = ("error", "warning", "info")
 UNFINISHED = (AgentRunStatus.QUEUED, AgentRunStatus.RUNNING)
@@ -216,8 +220,14 @@ def render_page(template: str, project: Project, status: int = 200, **values: An
 @pages.route("/")
 @login_required
 def index():
-    projects, total = repositories().get(ProjectRepository).newest(limit=100)
-    return render_template("draftforge/projects.html", projects=projects, total=total)
+    principal = current_principal()
+    found = repositories().get(ProjectRepository)
+    guest = principal.role.value == "guest"
+    # A guest of the tenant lists only what was shared with them (access.py lets them no further).
+    projects, total = found.shared_with(principal.user_id, limit=100) if guest else found.newest(limit=100)
+    shared = InvitationAnswers(principal, current_state().clock).shared_with_me()
+    return render_template("draftforge/projects.html", projects=projects, total=total, guest=guest, shared=shared,
+                           confirm_form=ConfirmForm(formdata=None))
 
 
 @pages.route("/new", methods=["GET", "POST"])
@@ -472,5 +482,6 @@ def cancel_run(project_id: str, run_id: str):
     return redirect(url_for("draftforge.run", project_id=found.id, run_id=run_id))
 
 
-# The settings page and the GitHub link are a module of their own, on this blueprint.
-from . import web_settings  # noqa: E402,F401
+# The settings page and the GitHub link, and the People tab, are modules of their own on this
+# blueprint (web_people.py also holds the invitee's pages).
+from . import web_people, web_settings  # noqa: E402,F401

@@ -5,6 +5,9 @@ lacks, an empty manuscript and a caller without can_export are refused."""
 from __future__ import annotations
 
 import io
+import re
+import shutil
+import subprocess
 import uuid
 
 import docx
@@ -83,3 +86,56 @@ def test_what_cannot_be_exported_is_refused(app, api_client, user, make_project,
     expect_error(export(viewer, project_id), 403, "FORBIDDEN")
     assert api_client.delete(f"/api/draftforge/projects/{project_id}").status_code == 200
     expect_error(export(api_client, project_id), 404, "NOT_FOUND")  # in the trash
+
+
+def epubcheck_says(tmp_path, content: bytes):
+    """Debian's epubcheck on the file (``None`` where it is not installed: .ci/run installs it)."""
+    jar, java = shutil.which("epubcheck"), shutil.which("java")
+    if not jar or not java:
+        return None
+    path = tmp_path / "book.epub"
+    path.write_bytes(content)
+    return subprocess.run([java, "-jar", jar, str(path)], capture_output=True, text=True, timeout=120)
+
+
+def test_a_project_exports_to_all_five_formats(app, api_client, user, make_project, run_jobs, tmp_path):
+    project_id = make_project(user, CHAPTERS)
+    started = {kind: export(api_client, project_id, kind) for kind in ("epub", "pdf", "docx", "html", "markdown")}
+    assert {kind: answer.status_code for kind, answer in started.items()} == dict.fromkeys(started, 202)
+    run_jobs()
+    files = {}
+    for kind, answer in started.items():
+        download = api_client.get(f"/api/exports/{answer.json['data']['id']}/download")
+        assert download.status_code == 200, (kind, download.json)
+        files[kind] = download.data
+
+    checked = epubcheck_says(tmp_path, files["epub"])
+    if checked is not None:
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+    headings = [p.text for p in docx.Document(io.BytesIO(files["docx"])).paragraphs if p.style.name == "Heading 1"]
+    assert headings == ["Arrival", "The Letter"]
+    pdf_text = "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(files["pdf"])).pages)
+    assert "Arrival" in pdf_text and "The Letter" in pdf_text
+    html_text = files["html"].decode()
+    assert "<script" not in html_text.lower() and "She came home in the rain." in html_text
+    assert files["markdown"].decode().count("# ") >= 2
+
+
+def test_the_project_page_export_button_leads_to_the_finished_file(app, client, user, make_project, run_jobs):
+    project_id = make_project(user, CHAPTERS)
+    login = client.get("/login")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login.get_data(as_text=True)).group(1)
+    assert client.post("/login", data={"email": user.email, "password": user.password,
+                                       "csrf_token": token}).status_code == 302
+    page = client.get(f"/draftforge/{project_id}").get_data(as_text=True)
+    assert 'action="/exports"' in page and 'value="draftforge.project"' in page
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    key = re.search(r'name="request_key" value="([0-9a-f]+)"', page)
+    pressed = client.post("/exports", data={"subject_kind": "draftforge.project", "subject_id": project_id,
+                                            "export_type": "html", "csrf_token": token,
+                                            "request_key": key.group(1) if key else "",
+                                            "next": f"/draftforge/{project_id}"})
+    assert pressed.status_code == 303, pressed.get_data(as_text=True)
+    run_jobs()
+    done = client.get(pressed.headers["Location"]).get_data(as_text=True)
+    assert 'data-status="completed"' in done and "export-download" in done

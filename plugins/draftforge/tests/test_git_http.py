@@ -253,3 +253,66 @@ def test_a_large_push_streams_in_chunks(app, studio, git, tmp_path, user, api_cl
     with app.app_context():
         manuscript = open_manuscript(db.session.get(Project, uuid.UUID(project_id)))
         assert manuscript.read("chapters/02-noise.md") == text
+
+
+def collaborator_key(app, owner_client, owner, project_id, make_user, login_api, role: str) -> tuple[str, str]:
+    """A second account invited as ``role`` and accepted, with an API key in the project's
+    tenant (a guest's key); returns the key and the collaborator's id."""
+    account = make_user(name=f"A {role}")
+    people = f"/api/draftforge/projects/{project_id}/collaborators"
+    invited = owner_client.post(people, json={"invitee": account.email, "role": role})
+    assert invited.status_code == 201, invited.json
+    client = login_api(account)
+    assert client.post("/api/invitations/accept",
+                       json={"token": invited.json["data"]["invitationToken"]}).status_code == 200
+    return api_key(client, tenant_id=owner.tenant_id), invited.json["data"]["collaborator"]["id"]
+
+
+def last_access(app, collaborator_id: str):
+    from inkwright_draftforge.models import Collaborator
+
+    with app.app_context():
+        return db.session.get(Collaborator, uuid.UUID(collaborator_id)).last_accessed_at
+
+
+def test_collaborators_push_by_their_role_and_a_removed_one_finds_nothing(
+        app, studio, git, tmp_path, user, api_client, make_project, make_user, login_api):
+    project_id = make_project(user, FILES)
+    url_of = lambda secret: remote(studio, username_of(app, user), "the-lighthouse", secret)  # noqa: E731
+    editor, editor_row = collaborator_key(app, api_client, user, project_id, make_user, login_api, "editor")
+    reviewer, _ = collaborator_key(app, api_client, user, project_id, make_user, login_api, "reviewer")
+
+    assert last_access(app, editor_row) is None  # accepting is no access of the manuscript
+    clone = tmp_path / "editor"
+    git("clone", "-q", url_of(editor), str(clone))
+    first_access = last_access(app, editor_row)
+    assert first_access is not None
+    sha = commit_chapter(git, clone, "chapters/02-the-storm.md", "# The Storm\n\nWaves.\n", "Add the storm")
+    git("push", "origin", "HEAD", cwd=clone)
+    assert remote_head(app, project_id) == sha
+
+    reviewed = tmp_path / "reviewer"
+    git("clone", "-q", url_of(reviewer), str(reviewed))
+    commit_chapter(git, reviewed, "chapters/03-mine.md", "# Mine\n\nNo.\n", "Try to push")
+    pushed = git("push", "origin", "HEAD", cwd=reviewed, check=False)
+    assert pushed.returncode != 0 and "403" in pushed.stderr
+    assert remote_head(app, project_id) == sha
+
+    removed = api_client.delete(f"/api/draftforge/projects/{project_id}/collaborators/{editor_row}")
+    assert removed.status_code == 200
+    refs = f"{url_of(None)}/info/refs?service=git-upload-pack"
+    assert http_status(refs, editor)[0] == 401  # the guest's key went with the membership
+    cloned = git("clone", "-q", url_of(editor), str(tmp_path / "again"), check=False)
+    assert cloned.returncode != 0
+
+
+def test_a_pending_invitee_finds_nothing(app, studio, git, tmp_path, user, api_client, make_project, make_user,
+                                        login_api):
+    project_id = make_project(user, FILES)
+    invitee = make_user(name="Not yet")
+    invited = api_client.post(f"/api/draftforge/projects/{project_id}/collaborators",
+                              json={"invitee": invitee.email, "role": "editor"})
+    assert invited.status_code == 201
+    own_key = api_key(login_api(invitee))  # in their own tenant: they are not in the project's yet
+    refs = f"{remote(studio, username_of(app, user), 'the-lighthouse', None)}/info/refs?service=git-upload-pack"
+    assert http_status(refs, own_key)[0] == 404
