@@ -48,7 +48,8 @@ def create_webhook(body: dict[str, Any]):
 
     The URL must be http(s) and reach a public address; the events must be in the catalog.
     """
-    created = webhook_service().create(body["url"], body["events"], body["description"], body["is_active"])
+    created = webhook_service().create(body["url"], body["events"], body["description"], body["is_active"],
+                                       body["project_id"])
     hook = created.webhook
     return {name: getattr(hook, name) for name in WebhookSchema().fields} | {"secret": created.secret}
 

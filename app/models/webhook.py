@@ -46,6 +46,10 @@ class Webhook(UUIDPrimaryKey, Timestamps, TenantScoped, Model):
     #: Event types of the catalog (:mod:`app.webhooks.catalog`) this webhook hears.
     events: Mapped[list] = mapped_column(JSONType, nullable=False, default=list)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, index=True)
+    #: Seed 003's ``project_id``: set, the webhook hears only events that name this project (or a
+    #: store: a plugin's own scope) in their payload (``SCOPE_KEYS``); unset, all of the tenant's.
+    #: No foreign key: projects and stores are plugins' tables.
+    project_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     last_delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

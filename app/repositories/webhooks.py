@@ -26,11 +26,13 @@ class WebhookRepository(ScopedRepository[Webhook]):
         return self.list(order_by=[Webhook.created_at.desc(), Webhook.id.desc()])
 
     @operation
-    def subscribed_to(self, event_type: str) -> list[Webhook]:
+    def subscribed_to(self, event_type: str, payload: dict | None = None) -> list[Webhook]:
         """The tenant's active webhooks that hear ``event_type`` (filtered here: a JSON list
-        has no portable ``contains`` on SQLite and PostgreSQL alike, and a tenant has few)."""
+        has no portable ``contains`` on SQLite and PostgreSQL alike, and a tenant has few); a
+        webhook scoped to a project hears it only when ``payload`` names that project."""
+        named = scopes_named(payload)
         return [hook for hook in self.list(Webhook.is_active.is_(True), order_by=[Webhook.created_at])
-                if event_type in (hook.events or [])]
+                if event_type in (hook.events or []) and (hook.project_id is None or str(hook.project_id) in named)]
 
     @operation
     def count_attempt(self, webhook_id: uuid.UUID, *, delivered: bool, status_code: int | None,
@@ -152,3 +154,14 @@ class WebhookSecretRotator(SystemRepository[Webhook]):
         """
         table = Webhook.__table__
         return self.reencrypt_column(table.c.id, table.c.encrypted_secret, box)
+
+
+#: The payload keys by which an event names the project (or store) it is about: a webhook
+#: scoped to one hears only the events that name it.
+SCOPE_KEYS = ("projectId", "project_id", "storeId", "store_id")
+
+
+def scopes_named(payload: dict | None) -> set[str]:
+    if not isinstance(payload, dict):
+        return set()
+    return {str(payload[key]) for key in SCOPE_KEYS if payload.get(key) is not None}

@@ -15,6 +15,8 @@ class WebhookSchema(ApiSchema):
     description = fields.String(required=True)
     events = fields.List(fields.String(), required=True)
     is_active = fields.Boolean(required=True)
+    project_id = fields.UUID(allow_none=True, metadata={"description": "Set: only events naming this project "
+                                                                      "(or store) are delivered"})
     created_by_user_id = fields.UUID(allow_none=True)
     last_delivery_at = fields.DateTime(allow_none=True)
     last_status_code = fields.Integer(allow_none=True)
@@ -39,6 +41,9 @@ class WebhookCreateSchema(ApiSchema):
                          metadata={"description": "Event types of GET /api/webhooks/event-types"})
     description = fields.String(load_default="", validate=validate.Length(max=200))
     is_active = StrictBoolean(load_default=True)
+    project_id = fields.UUID(load_default=None, allow_none=True,
+                             metadata={"description": "Hear only the events that name this project (or store) "
+                                                      "in their data (projectId, storeId); none: all the tenant's"})
 
 
 class WebhookUpdateSchema(ApiSchema):
@@ -49,6 +54,7 @@ class WebhookUpdateSchema(ApiSchema):
                          validate=validate.Length(min=1, max=100))
     description = fields.String(validate=validate.Length(max=200))
     is_active = StrictBoolean(metadata={"description": "true switches a disabled webhook on again"})
+    project_id = fields.UUID(allow_none=True, metadata={"description": "null: hear the whole tenant again"})
 
 
 class EventTypeSchema(ApiSchema):

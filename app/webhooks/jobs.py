@@ -47,7 +47,7 @@ def queue_fan_out(event: DomainEvent) -> None:
     # Apart from the publisher's session: it may go on working (a worker's next step) and
     # must find no read of ours open in it, or broken by a database that went away.
     with repositories_apart(event.tenant_id) as repos:
-        heard = bool(repos.get(WebhookRepository).subscribed_to(event.type))
+        heard = bool(repos.get(WebhookRepository).subscribed_to(event.type, event.payload))
     if heard:
         current_state().enqueue("app.webhooks.jobs.fan_out_event", str(event.id))
 

@@ -182,8 +182,10 @@ class WebhookService:
             raise NotFoundError(f"No webhook with id {webhook_id} here.", {"id": str(webhook_id)})
         return found
 
-    def create(self, url: str, events: Iterable[str], description: str = "", is_active: bool = True) -> CreatedWebhook:
-        """Add a webhook with a fresh secret, returned here once and stored encrypted."""
+    def create(self, url: str, events: Iterable[str], description: str = "", is_active: bool = True,
+               project_id: uuid.UUID | None = None) -> CreatedWebhook:
+        """Add a webhook with a fresh secret, returned here once and stored encrypted;
+        ``project_id`` scopes it to the events that name that project (or store)."""
         principal = self.authorize()
         checked_url, chosen = self.check_url(url), self.check_events(events)
         secret = new_secret()
@@ -192,10 +194,11 @@ class WebhookService:
                 url=checked_url, events=chosen, description=(description or "").strip()[:MAX_DESCRIPTION],
                 encrypted_secret=self.state.secrets.encrypt(secret), is_active=bool(is_active),
                 disabled_at=None if is_active else self.state.clock.now(), created_by_user_id=principal.user_id,
-                total_deliveries=0, failed_deliveries=0, consecutive_failures=0))
+                project_id=project_id, total_deliveries=0, failed_deliveries=0, consecutive_failures=0))
             # The audit log's "settings change", in the change's own transaction (never the secret).
             audit.record(self.repos, "webhook.create", "webhook", hook.id,
-                         metadata={"url": hook.url, "events": chosen, "is_active": hook.is_active})
+                         metadata={"url": hook.url, "events": chosen, "is_active": hook.is_active,
+                                   "project_id": project_id})
         return CreatedWebhook(hook, secret)
 
     def update(self, webhook_id: Any, changes: dict[str, Any]) -> Webhook:
@@ -213,6 +216,8 @@ class WebhookService:
             values["events"] = self.check_events(changes["events"])
         if "description" in changes:
             values["description"] = (changes["description"] or "").strip()[:MAX_DESCRIPTION]
+        if "project_id" in changes:
+            values["project_id"] = changes["project_id"]
         now = self.state.clock.now()
         if "is_active" in changes and bool(changes["is_active"]) != hook.is_active:
             values["is_active"] = bool(changes["is_active"])
@@ -288,7 +293,7 @@ class WebhookService:
     def fan_out(self, event: DomainEvent) -> list[uuid.UUID]:
         """Make a delivery of ``event`` for each active webhook of its tenant that hears it,
         then queue them; returns the deliveries' ids."""
-        hooks = self.webhooks.subscribed_to(event.type)
+        hooks = self.webhooks.subscribed_to(event.type, event.payload)
         if not hooks:
             return []
         payload, now = envelope_of(event), self.state.clock.now()

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from datetime import datetime
 
 import pytest
 
+from app.events import DomainEvent
 from app.models import Notification, Webhook, WebhookDelivery
 from app.pytest_plugin import ApiClient
 from app.toolkit import verify_webhook_signature
+from app.webhooks import jobs
 from app.webhooks.receiver import Answer, start_receiver
 from app.webhooks.service import webhook_runtime
 from app.workers import build_worker
@@ -395,3 +398,23 @@ def test_a_refused_webhook_writes_no_audit_entry(api_client, row_count):
     before = row_count(AuditLogEntry)
     api_client.post("/api/webhooks", json={"url": "ftp://example.com/", "events": ["run.completed"]})
     assert row_count(AuditLogEntry) == before
+
+
+def test_a_webhook_scoped_to_a_project_hears_only_the_events_naming_it(app, api_client, user, receiver):
+    project, other = uuid.uuid4(), uuid.uuid4()
+    everything = create(api_client, receiver.url)
+    scoped = create(api_client, receiver.url, projectId=str(project))
+    assert scoped["projectId"] == str(project) and everything["projectId"] is None
+    made = {}
+    with app.test_request_context():
+        for name, payload in (("about it", {"projectId": str(project)}), ("about another", {"projectId": str(other)}),
+                              ("about none", {"runId": "r"})):
+            event = DomainEvent("run.completed", "x", payload, tenant_id=user.tenant_id)
+            made[name] = len(jobs._service(user.tenant_id).fan_out(event))
+    assert made == {"about it": 2, "about another": 1, "about none": 1}
+    assert len(deliveries(api_client, scoped["id"])) == 1
+    # Unscoped again, it hears the whole tenant.
+    changed = api_client.patch(f"/api/webhooks/{scoped['id']}", json={"projectId": None})
+    assert changed.status_code == 200 and changed.json["data"]["projectId"] is None
+    assert api_client.post("/api/webhooks", json={"url": receiver.url, "events": ["run.completed"],
+                                                  "projectId": "not-an-id"}).status_code == 400
