@@ -316,3 +316,27 @@ def test_a_pending_invitee_finds_nothing(app, studio, git, tmp_path, user, api_c
     own_key = api_key(login_api(invitee))  # in their own tenant: they are not in the project's yet
     refs = f"{remote(studio, username_of(app, user), 'the-lighthouse', None)}/info/refs?service=git-upload-pack"
     assert http_status(refs, own_key)[0] == 404
+
+
+def test_removed_from_one_project_a_collaborator_still_in_another_finds_it_gone(
+        app, studio, git, tmp_path, user, api_client, make_project, make_user, login_api):
+    kept = make_project(user, FILES, name="Kept", slug="kept")
+    gone = make_project(user, FILES, name="Gone", slug="gone")
+    account = make_user(name="Both")
+    client = login_api(account)
+    rows = {}
+    for project_id in (kept, gone):
+        invited = api_client.post(f"/api/draftforge/projects/{project_id}/collaborators",
+                                  json={"invitee": account.email, "role": "editor"})
+        assert client.post("/api/invitations/accept",
+                           json={"token": invited.json["data"]["invitationToken"]}).status_code == 200
+        rows[project_id] = invited.json["data"]["collaborator"]["id"]
+    key = api_key(client, tenant_id=user.tenant_id)
+    assert api_client.delete(f"/api/draftforge/projects/{gone}/collaborators/{rows[gone]}").status_code == 200
+
+    owner = username_of(app, user)
+    service = "/info/refs?service=git-upload-pack"
+    assert http_status(remote(studio, owner, "gone", None) + service, key)[0] == 404
+    assert http_status(remote(studio, owner, "kept", None) + service, key)[0] == 200
+    cloned = git("clone", "-q", remote(studio, owner, "gone", key), str(tmp_path / "gone"), check=False)
+    assert cloned.returncode != 0 and "not found" in cloned.stderr
