@@ -33,7 +33,7 @@ from .access import project_access
 from .manuscript_paths import chapter_path, checked_path, title_of
 from .manuscript_values import Author, BranchBusy, EditConflict, FileMissing, RefMissing
 from .models import Project
-from .projects import ProjectService, default_settings, field_error
+from .projects import ProjectService, default_settings, field_error, visible_beyond_the_tenant
 from .repositories import ProjectRepository, ProjectStatsRepository
 from .repository_store import open_manuscript
 from .schemas import (
@@ -95,7 +95,8 @@ def _project(project_id: str, permission: str = "can_read") -> Project:
     """The caller's project with ``permission``; not found for a bad id, another tenant's, or
     one in the trash (the model has its own ``deleted_at``, which the repository scope does not
     hide, so it is checked here)."""
-    project = repositories().get(ProjectRepository).get(project_id)
+    repos = repositories()
+    project = repos.get(ProjectRepository).get(project_id) or visible_beyond_the_tenant(repos, project_id)
     if project is None or project.deleted_at is not None:
         raise NotFoundError(f"No project with id {project_id} here.", {"id": str(project_id)})
     project_access(project, current_principal(), permission)

@@ -122,6 +122,9 @@ class CollaboratorService:
     # Reading ------------------------------------------------------------------------------
     def list(self, project_id: Any) -> tuple[Project, list[Collaborator]]:
         project = self.projects.get(project_id, "can_read")
+        if project.tenant_id != self.principal.tenant_id:
+            # Read through its link (unlisted, public): the text is open, its people are not.
+            raise ForbiddenError("Who shares this project is for its own workspace to see.")
         return project, self.rows.of_project(project.id)
 
     def get(self, project_id: Any, collaborator_id: Any, permission: str = "can_read") -> tuple[Project, Collaborator]:

@@ -65,7 +65,8 @@ from app.toolkit import (
 
 from .access import may, stamp_access
 from .manuscript import ManuscriptRepository
-from .repositories import ProjectRepository
+from .models import Project
+from .repositories import ProjectRepository, VisibleProjects
 from .repository_store import repository_path
 from .stats_jobs import queue_stats
 from .triggered_agents import queue_triggered_agents
@@ -200,6 +201,9 @@ class GitHTTP:
         matched = GIT_URL.match(environ.get("PATH_INFO") or "")
         secret = basic_password(environ.get("HTTP_AUTHORIZATION"))
         if secret is None:
+            public = self.public_clone(matched, environ)
+            if public is not None:
+                return public
             raise unauthorised("Authentication required: use an Inkwright API key as the password.")
         principal = principal_for_api_key(secret)
         if principal is None:
@@ -208,31 +212,53 @@ class GitHTTP:
         if matched is None:
             raise Refused("404 Not Found", NOT_FOUND_MESSAGE)
         rest = matched["rest"]
-        if rest == "/info/refs":
-            service = (parse_qs(environ.get("QUERY_STRING") or "").get("service") or [None])[0]
-        else:
-            service = rest.lstrip("/")
+        service = self.service_of(matched, environ)
         if service not in SERVICES:
             # The dumb protocol is not served: it would bypass the hooks of a push.
             raise Refused("403 Forbidden", "Only git's smart HTTP protocol is served here.")
         repos = repositories(principal.tenant_id)
         owner = user_by_username(repos, matched["username"])
         project = repos.get(ProjectRepository).of_owner(owner.id, matched["slug"]) if owner is not None else None
-        if (project is None or project.deleted_at is not None or project.tenant_id != principal.tenant_id
-                or not may(project, principal, "can_read")):
+        if project is None and owner is not None:
+            # Another tenant's project its owner opened (unlisted, public): read, never written.
+            project = repos.get(VisibleProjects).of_owner(owner.id, matched["slug"])
+        if (project is None or project.deleted_at is not None or not may(project, principal, "can_read")):
             repos.transaction().end_read()
             raise Refused("404 Not Found", NOT_FOUND_MESSAGE)
         if not may(project, principal, SERVICES[service]):
             repos.transaction().end_read()
             raise Refused("403 Forbidden", "You may read this project but not push to it.")
         stamp_access(project, principal)  # a collaborator's clone or push is an access too
+        return self.target_of(project, principal.user_id), rest
+
+    @staticmethod
+    def service_of(matched: Any, environ: dict[str, Any]) -> str | None:
+        if matched["rest"] == "/info/refs":
+            return (parse_qs(environ.get("QUERY_STRING") or "").get("service") or [None])[0]
+        return matched["rest"].lstrip("/")
+
+    def public_clone(self, matched: Any, environ: dict[str, Any]) -> tuple[Target, str] | None:
+        """A clone or fetch of a public project needs no key (anyone reads it); anything else
+        without one is asked for credentials, as before — a push above all."""
+        if matched is None or SERVICES.get(self.service_of(matched, environ)) != "can_read":
+            return None
+        repos = repositories()
+        owner = user_by_username(repos, matched["username"])
+        project = repos.get(VisibleProjects).of_owner(owner.id, matched["slug"]) if owner is not None else None
+        if project is None or not may(project, None, "can_read"):
+            repos.transaction().end_read()
+            return None
+        return self.target_of(project, None), matched["rest"]
+
+    @staticmethod
+    def target_of(project: Project, pusher_id: Any) -> Target:
         target = Target(project_id=project.id, tenant_id=project.tenant_id, owner_id=project.user_id,
                         default_branch=project.github_default_branch or "main", path=repository_path(project),
                         chapters_directory=project.chapters_directory,
-                        manuscript_directory=project.manuscript_directory, pusher_id=principal.user_id)
+                        manuscript_directory=project.manuscript_directory, pusher_id=pusher_id)
         # Nothing of the database is needed while the pack streams: end the read transaction.
-        repos.transaction().end_read()
-        return target, rest
+        repositories().transaction().end_read()
+        return target
 
     # -- The transfer ----------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from .exports import ProjectExports
 from .github_links import GithubLinks
 from .github_webhook import github_api
 from .models import Collaborator, Project, ProjectStatsRecord
-from .repositories import Invitations
+from .repositories import Invitations, VisibleProjects
 from .subjects import ProjectSubjects
 from .web import pages
 from .web_people import invitation_pages
@@ -28,7 +28,7 @@ class DraftForgePlugin(Plugin):
     models = (Project, ProjectStatsRecord, Collaborator)
     migrations = PACKAGE / "migrations"
     templates = PACKAGE / "templates"
-    system_scope = (GithubLinks, Invitations)
+    system_scope = (GithubLinks, Invitations, VisibleProjects)
     settings = (
         Setting("DRAFTFORGE_REPOSITORIES", "", "folder of the projects' bare git repositories "
                 "(default: <instance>/draftforge/repositories)"),

@@ -37,7 +37,7 @@ from .models import (
     ProjectType,
     Visibility,
 )
-from .repositories import CollaboratorRepository, ProjectRepository, ProjectStatsRepository
+from .repositories import CollaboratorRepository, ProjectRepository, ProjectStatsRepository, VisibleProjects
 from .repository_store import create_manuscript, repository_path
 
 SLUG = re.compile(r"^[a-z0-9_-]{1,100}$")
@@ -96,6 +96,15 @@ def check_agent_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
+def visible_beyond_the_tenant(repos: Any, project_id: Any) -> Project | None:
+    """Another tenant's project whose owner made it unlisted or public (else ``None``)."""
+    try:
+        key = uuid.UUID(str(project_id))
+    except ValueError:
+        return None
+    return repos.get(VisibleProjects).by_id(key)
+
+
 class ProjectService:
     def __init__(self, principal: Any, clock: Any, repos: Any = None) -> None:
         self.principal = principal
@@ -107,7 +116,7 @@ class ProjectService:
     # Reading ------------------------------------------------------------------------------
     def get(self, project_id: Any, permission: str = "can_read") -> Project:
         """:raises NotFoundError: for a project not in the tenant; ForbiddenError without ``permission``."""
-        project = self.projects.get(project_id)
+        project = self.projects.get(project_id) or visible_beyond_the_tenant(self.repos, project_id)
         if project is None:
             raise NotFoundError(f"No project with id {project_id} here.", {"id": str(project_id)})
         project_access(project, self.principal, permission)

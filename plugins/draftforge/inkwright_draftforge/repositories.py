@@ -1,7 +1,8 @@
 """Queries over DraftForge's tables; the tenant scope comes from ``ScopedRepository``.
 
 Two cross tenants, each saying why: an invitation's token and an invitee's own invitations
-are found before anyone knows the project's tenant (``Invitations``).
+are found before anyone knows the project's tenant (``Invitations``), and a project its owner
+opened beyond the tenant is read by people of others (``VisibleProjects``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from sqlalchemy import func, or_, select
 
 from app.toolkit import ScopedRepository, SystemRepository, operation
 
-from .models import Collaborator, CollaboratorRole, InvitationStatus, Project, ProjectStatsRecord, ProjectStatus
+from .models import (
+    Collaborator,
+    CollaboratorRole,
+    InvitationStatus,
+    Project,
+    ProjectStatsRecord,
+    ProjectStatus,
+    Visibility,
+)
 
 
 class ProjectRepository(ScopedRepository[Project]):
@@ -180,3 +189,27 @@ class Invitations(SystemRepository[Collaborator]):
                    Project.deleted_at.is_(None))
             .order_by(Project.updated_at.desc(), Project.id).limit(200))
         return [(row, project) for row, project in rows]
+
+
+class VisibleProjects(SystemRepository[Project]):
+    """Projects opened beyond their tenant (``unlisted``, ``public``), by id or owner and slug.
+
+    System scope: an unlisted project is read by anyone signed in who has its link, a public
+    one by anyone, git clients included — neither belongs to the project's tenant. Only such
+    projects, never private ones or the trash; what the reader may do is ``project_access``'s.
+    """
+
+    model = Project
+
+    @operation
+    def by_id(self, project_id: uuid.UUID) -> Project | None:
+        return self.session.scalar(select(Project).where(Project.id == project_id, *self._beyond_the_tenant()))
+
+    @operation
+    def of_owner(self, user_id: uuid.UUID, slug: str) -> Project | None:
+        return self.session.scalar(select(Project).where(Project.user_id == user_id, Project.slug == slug,
+                                                         *self._beyond_the_tenant()))
+
+    @staticmethod
+    def _beyond_the_tenant() -> tuple:
+        return (Project.visibility.in_([Visibility.UNLISTED, Visibility.PUBLIC]), Project.deleted_at.is_(None))

@@ -78,6 +78,8 @@ def people_page(found: Project, status: int = 200, form: InviteForm | None = Non
     """The People tab: everyone the project is shared with or offered to, the owner first."""
     principal = current_principal()
     service = people_service()
+    if found.tenant_id != principal.tenant_id:
+        abort(403)  # read through its link (unlisted, public): the text is open, its people are not
     rows = [shown(row) for row in service.rows.of_project(found.id)]
     tier = service.repos.credit_accounts.tier_of(found.user_id)
     chosen = role_forms or {}

@@ -288,3 +288,21 @@ def test_the_permission_check_costs_one_query_a_request(app, api_client, people,
         assert len(seen) == 1, seen
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+def test_an_unlisted_project_is_read_by_anyone_signed_in_with_its_link_and_written_by_nobody_else(
+        app, api_client, project_id, make_user, login_api):
+    stranger = login_api(make_user(name="Reader"))
+    project = f"/api/draftforge/projects/{project_id}"
+    assert stranger.get(project).status_code == 404
+    assert api_client.patch(project, json={"visibility": "unlisted"}).status_code == 200
+
+    assert stranger.get(project).status_code == 200
+    assert stranger.get(f"{project}/chapters/{CHAPTER}").status_code == 200
+    refused = stranger.put(f"{project}/chapters/{CHAPTER}", json={"text": "# Arrival\n\nMine.\n"})
+    assert refused.status_code == 403
+    assert stranger.get(f"{project}/collaborators").status_code == 403  # the text is open, its people not
+    # Not listed among their projects, and private again it is gone.
+    assert project_id not in [p["id"] for p in stranger.get("/api/draftforge/projects").json["data"]["items"]]
+    assert api_client.patch(project, json={"visibility": "private"}).status_code == 200
+    assert stranger.get(project).status_code == 404

@@ -340,3 +340,35 @@ def test_removed_from_one_project_a_collaborator_still_in_another_finds_it_gone(
     assert http_status(remote(studio, owner, "kept", None) + service, key)[0] == 200
     cloned = git("clone", "-q", remote(studio, owner, "gone", key), str(tmp_path / "gone"), check=False)
     assert cloned.returncode != 0 and "not found" in cloned.stderr
+
+
+def set_visibility(app, project_id: str, visibility: str) -> None:
+    from inkwright_draftforge.models import Visibility
+
+    with app.app_context():
+        db.session.get(Project, uuid.UUID(project_id)).visibility = Visibility(visibility)
+        db.session.commit()
+
+
+def test_a_public_project_is_cloned_by_anyone_and_pushed_by_nobody_else(
+        app, studio, git, tmp_path, user, make_project, make_user, login_api):
+    project_id = make_project(user, FILES)
+    owner = username_of(app, user)
+    stranger = api_key(login_api(make_user(name="Reader")))
+    refs = f"{remote(studio, owner, 'the-lighthouse', None)}/info/refs?service=git-upload-pack"
+    assert http_status(refs)[0] == 401 and http_status(refs, stranger)[0] == 404  # private: nobody else
+
+    set_visibility(app, project_id, "unlisted")
+    assert http_status(refs)[0] == 401  # unlisted: a signed-in reader, not anyone
+    assert http_status(refs, stranger)[0] == 200
+
+    set_visibility(app, project_id, "public")
+    clone = tmp_path / "anyone"
+    git("clone", "-q", remote(studio, owner, "the-lighthouse", None), str(clone))
+    assert (clone / CHAPTER).read_text() == FILES[CHAPTER]
+    commit_chapter(git, clone, "chapters/02-mine.md", "# Mine\n\nNo.\n", "Try")
+    anonymous_push = git("push", "origin", "HEAD", cwd=clone, check=False)
+    assert anonymous_push.returncode != 0
+    git("remote", "set-url", "origin", remote(studio, owner, "the-lighthouse", stranger), cwd=clone)
+    strangers_push = git("push", "origin", "HEAD", cwd=clone, check=False)
+    assert strangers_push.returncode != 0 and "403" in strangers_push.stderr

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from inkwright_draftforge.models import Collaborator
+from inkwright_draftforge.models import Collaborator, Project, Visibility
 from inkwright_draftforge.repositories import ProjectRepository
 from inkwright_draftforge.repository_store import open_manuscript
 from sqlalchemy import select
@@ -383,3 +383,16 @@ def test_someone_elses_link_is_refused_and_a_bad_link_is_not_found(app, owner, m
     assert other.post(f"/invitations/{token}", data={"accept": "Accept"}).status_code == 400  # no CSRF token
     assert app.test_client().post(f"/invitations/{token}", data={"accept": "Accept"}).status_code == 400
     assert row_of(app, project_id, invited_email="meant-for@example.com").invitation_status.value == "pending"
+
+
+def test_an_unlisted_project_opens_for_a_reader_of_another_workspace_with_its_link(app, make_user, project_id):
+    browser = sign_in(app.test_client(), make_user(name="Reader"))
+    assert browser.get(f"/draftforge/{project_id}").status_code == 404
+    with app.app_context():
+        db.session.get(Project, uuid.UUID(project_id)).visibility = Visibility.UNLISTED
+        db.session.commit()
+    page = browser.get(f"/draftforge/{project_id}")
+    assert page.status_code == 200 and "Arrival" in page.get_data(as_text=True)
+    assert f"/draftforge/{project_id}/people" not in page.get_data(as_text=True)  # its people are its tenant's
+    assert browser.get(f"/draftforge/{project_id}/people").status_code == 403
+    assert browser.get(f"/draftforge/{project_id}/chapters/new").status_code == 403
