@@ -12,6 +12,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
+from .. import audit
 from ..auth.principal import Principal
 from ..errors import NotFoundError, ValidationError
 from ..models import RETIRED_EXPORT_TYPES, ExportJob, ExportStatus, ExportType
@@ -89,6 +90,10 @@ class ExportService:
                 user_id=user_id, export_type=kind, export_format_version=FORMATS[kind.value].version,
                 source_ref=ref, source_branch=branch, settings=chosen, status=ExportStatus.QUEUED,
                 progress_percent=0, idempotency_key=idempotency_key))
+            # Who took a copy of what, and at which version: the audit log's "export".
+            audit.record(self.repos, "export.create", "export", job.id,
+                         metadata={"subject_kind": subject_kind, "subject_id": str(subject.id),
+                                   "export_type": kind.value, "source_ref": ref})
         self.enqueue(job)
         return job, True
 
@@ -127,6 +132,8 @@ class ExportService:
         with self.repos.transaction():
             job = self.get(job_id)
             uri, checksum = job.output_uri, job.output_checksum
+            audit.record(self.repos, "export.delete", "export", job.id,
+                         metadata={"subject_kind": job.subject_kind, "export_type": job.export_type.value})
             self.jobs.session.delete(job)
         if uri and checksum:
             release_file(self.repos, self.state, job.id, uri, checksum)

@@ -10,10 +10,11 @@ import uuid
 import zipfile
 
 import pytest
+from sqlalchemy import select
 
 from app.exports.purge import purge_expired_exports
 from app.extensions import db
-from app.models import DomainEventRecord, ExportJob, Membership, Notification, Role
+from app.models import AuditLogEntry, DomainEventRecord, ExportJob, Membership, Notification, Role
 from app.runtime import current_state, repositories
 from tests.agent_runs import reviewed
 
@@ -170,6 +171,16 @@ def test_deleting_an_export_removes_it_and_its_file(app, api_client, run_jobs, r
     expect_error(api_client.get(f"/api/exports/{job['id']}"), 404, "NOT_FOUND")
     with app.app_context(), pytest.raises(FileNotFoundError):
         current_state().storage.read(f"local:{job['outputChecksum']}")
+
+
+def test_making_and_deleting_an_export_are_in_the_audit_log(app, api_client, run_jobs, reviewed_run, user):
+    job = made(api_client, run_jobs, reviewed_run, "html")
+    assert api_client.delete(f"/api/exports/{job['id']}").status_code == 200
+    with app.app_context():
+        entries = db.session.scalars(select(AuditLogEntry).where(AuditLogEntry.entity_id == job["id"])
+                                     .order_by(AuditLogEntry.created_at)).all()
+        assert [entry.action for entry in entries] == ["export.create", "export.delete"]
+        assert entries[0].user_id == user.user.id and entries[0].details["export_type"] == "html"
 
 
 def test_a_failed_render_keeps_no_file_and_says_why(app, api_client, run_jobs, reviewed_run, monkeypatch):
