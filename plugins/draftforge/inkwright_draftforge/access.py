@@ -55,6 +55,11 @@ def _role_name(principal: Any) -> str | None:
     return getattr(getattr(principal, "role", None), "value", getattr(principal, "role", None))
 
 
+def is_guest(principal: Any) -> bool:
+    """Whether the caller is a guest of the tenant (let in for projects shared with them)."""
+    return principal is not None and _role_name(principal) == "guest"
+
+
 def _collaborator(project: Project, principal: Any) -> Collaborator | None:
     """The principal's part in the project, looked up once per request."""
     if principal.user_id is None or principal.tenant_id != project.tenant_id:
@@ -101,9 +106,9 @@ def may(project: Project, principal: Any, permission: str) -> bool:
 def project_access(project: Project, principal: Any, permission: str) -> None:
     """:raises NotFoundError: when ``principal`` may not even read the project;
     :raises ForbiddenError: when they may read it but not do ``permission``."""
-    granted = permissions_of(project, principal) if permission in PERMISSIONS else None
-    if granted is None:
+    if permission not in PERMISSIONS:
         raise ValueError(f"{permission!r} is not one of the seed's permissions")
+    granted = permissions_of(project, principal)
     if "can_read" not in granted:
         raise NotFoundError(f"No project with id {project.id} here.", {"id": str(project.id)})
     if permission not in granted:

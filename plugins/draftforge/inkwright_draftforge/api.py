@@ -29,7 +29,7 @@ from app.toolkit import (
 )
 
 from . import github_links
-from .access import project_access
+from .access import is_guest, project_access
 from .manuscript_paths import chapter_path, checked_path, title_of
 from .manuscript_values import Author, BranchBusy, EditConflict, FileMissing, RefMissing
 from .models import Project
@@ -195,7 +195,7 @@ def list_projects(query: dict[str, Any]):
         criteria.append(Project.status == query["status"])
     principal = current_principal()
     projects = repositories().get(ProjectRepository)
-    if principal.role.value == "guest":
+    if is_guest(principal):
         # A guest of the tenant lists only what was shared with them.
         criteria.append(projects.collaborating(principal.user_id))
     items, total = projects.page(

@@ -25,7 +25,7 @@ from app.toolkit import (
     repositories,
 )
 
-from .access import PERMISSIONS, project_access
+from .access import PERMISSIONS, is_guest, project_access
 from .manuscript_values import Author
 from .models import (
     Collaborator,
@@ -129,7 +129,7 @@ class ProjectService:
         owner = self.principal.user_id
         if owner is None:
             raise ValidationError("A project needs a person to own it.")
-        if getattr(self.principal.role, "value", None) == "guest":
+        if is_guest(self.principal):
             raise ForbiddenError("You are a guest of this workspace: you work on what was shared with you, and "
                                  "make your projects in your own.")
         name = (name or "").strip()

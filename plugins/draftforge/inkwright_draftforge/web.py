@@ -35,7 +35,7 @@ from app.toolkit import (
     welcome_guests,
 )
 
-from .access import may
+from .access import is_guest, may
 from .collaborators import InvitationAnswers
 from .forms import (
     AgentRunForm,
@@ -222,7 +222,7 @@ def render_page(template: str, project: Project, status: int = 200, **values: An
 def index():
     principal = current_principal()
     found = repositories().get(ProjectRepository)
-    guest = principal.role.value == "guest"
+    guest = is_guest(principal)
     # A guest of the tenant lists only what was shared with them (access.py lets them no further).
     projects, total = found.shared_with(principal.user_id, limit=100) if guest else found.newest(limit=100)
     shared = InvitationAnswers(principal, current_state().clock).shared_with_me()

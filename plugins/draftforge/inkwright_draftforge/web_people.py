@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 
 from app.toolkit import AppError, NotFoundError, current_principal, current_state, welcome_guests
 
-from .access import may
+from .access import is_guest, may
 from .collaborator_api import invitation_shown, shown
 from .collaborators import CollaboratorService, InvitationAnswers, InvitationInvalidError, collaborator_limit
 from .forms import CollaboratorRoleForm, ConfirmForm, InvitationAnswerForm, InviteForm
@@ -28,14 +28,10 @@ from .web import find_project, pages, place_error, render_page
 #: project's, and a guest of a tenant keeps their invitations and shared projects.
 invitation_pages = welcome_guests(Blueprint("draftforge_invitations", __name__))
 
-def is_guest() -> bool:
-    return current_principal().role.value == "guest"
-
-
 @pages.before_request
 def refuse_guests_a_new_project():
     """A guest of the tenant works on what was shared with them; they make no project in it."""
-    if request.endpoint == "draftforge.new_project" and current_user.is_authenticated and is_guest():
+    if request.endpoint == "draftforge.new_project" and current_user.is_authenticated and is_guest(current_principal()):
         abort(403)
 
 

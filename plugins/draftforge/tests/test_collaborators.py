@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from inkwright_draftforge.models import Collaborator
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app.extensions import db
 from app.models import AuditLogEntry, Membership, Notification, OutboxMessage, Role
@@ -268,9 +268,7 @@ def test_an_editor_exports_the_shared_project_and_a_viewer_may_not(app, api_clie
 
 
 def test_the_permission_check_costs_one_query_a_request(app, api_client, people, project_id, user, make_user,
-                                                        login_api, clock):
-    from sqlalchemy import event
-
+                                                        login_api):
     _editor, client = joined(app, login_api, make_user, api_client, people, "editor")
     client.get(f"/api/draftforge/projects/{project_id}", headers=in_tenant(user))  # the access stamp, once
     seen = []
@@ -282,8 +280,8 @@ def test_the_permission_check_costs_one_query_a_request(app, api_client, people,
         engine = db.engine
     event.listen(engine, "before_cursor_execute", count)
     try:
-        # The chapters' list asks project_access once; the project page's buttons ask may()
-        # for four permissions more: all of it on the one lookup.
+        # The lookup of the caller's collaborator row is the check's one query, made once
+        # however often the request asks (project_access, may()).
         assert client.get(f"/api/draftforge/projects/{project_id}/chapters", headers=in_tenant(user)).status_code == 200
         assert len(seen) == 1, seen
     finally:

@@ -7,8 +7,8 @@ Create Date: 2026-12-07 23:03:40
 """
 import uuid
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
