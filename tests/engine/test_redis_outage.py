@@ -90,7 +90,7 @@ def test_redis_restarted_under_a_running_worker_keeps_that_worker(app, studio, w
     worker = workers.start(worker_class)
     workers.ready(1)
     run = studio.start(SLOW, topic=f"tides-{uuid.uuid4().hex[:6]}")
-    wait_until(lambda: studio.steps(run.id)["first"].status.value == "running", 20, "the first step runs",
+    wait_until(lambda: studio.steps(run.id)["first"].status.value == "running", 60, "the first step runs",
                explain=workers.report)
 
     private_redis.stop()
